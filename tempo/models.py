@@ -166,6 +166,28 @@ class TrackAnalysis:
             return f"{self.tags.artist} - {self.tags.title}" if self.tags.artist else self.tags.title
         return os.path.splitext(os.path.basename(self.path))[0]
 
+    def to_row(self) -> dict:
+        """One flat row of plain values (for CSV and tables); candidates as 'bpm:strength;...'."""
+        return {
+            "path": self.path,
+            "bpm": self.tempo.bpm,
+            "confidence": round(self.tempo.confidence, 3),
+            "stable": self.tempo.stable,
+            "drift": round(self.tempo.drift, 4),
+            "energy": self.energy,
+            "loudness_lufs": self.loudness_lufs,
+            "onset_rate": self.onset_rate,
+            "duration_s": self.duration_s,
+            "artist": self.tags.artist,
+            "title": self.tags.title,
+            "album": self.tags.album,
+            "tag_bpm": self.tags.bpm,
+            "candidates": ";".join(f"{b:g}:{s:.2f}" for b, s in self.tempo.candidates),
+            "format": self.format,
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+        }
+
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["tempo"] = self.tempo.to_dict()

@@ -1,0 +1,80 @@
+"""analyze_file(path) -> TrackAnalysis: decode once, stream every block through the features,
+the loudness meter and the estimator. Glue only: the computation lives in features.py,
+estimate.py and loudness.py; decoding in audio.py; tags in tags.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .audio import AudioStream, Resampler
+from .errors import AnalysisError, DecodeError
+from .models import ANALYZER_VERSION, AnalysisSettings, TrackAnalysis
+
+
+def analyze_file(path: str | os.PathLike, *, settings: AnalysisSettings | None = None
+                 ) -> TrackAnalysis:
+    """Analyse one audio file: tempo (with candidates, curve, stability), energy, loudness, tags.
+
+    Raises DecodeError / EmptyAudioError for files that are not readable audio, naming the file.
+    The file's size and mtime are read before decoding, so a file changed during analysis gets
+    a key that no longer matches and is analysed again on the next scan.
+    """
+    from .estimate import estimate_tempo
+    from .features import FeatureExtractor
+    from .loudness import LoudnessMeter
+    from .tags import read_tags
+
+    settings = settings or AnalysisSettings()
+    path = os.path.abspath(os.fspath(path))
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise DecodeError(f"cannot read: {err.strerror or err}", path=path) from err
+
+    with AudioStream(path) as stream:
+        info = stream.info
+        meter = LoudnessMeter(info.sample_rate, info.channels)
+        resampler = Resampler(info.sample_rate, settings.sr)
+        fx = FeatureExtractor(sr=settings.sr)
+        frames = 0
+        for block in stream.blocks():
+            frames += len(block)
+            meter.update(block)
+            mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+            y = resampler.process(mono)
+            if len(y):
+                fx.update(y)
+        tail = resampler.flush()
+        if len(tail):
+            fx.update(tail)
+    features = fx.finish()
+    try:
+        tempo = estimate_tempo(features, min_bpm=settings.min_bpm, max_bpm=settings.max_bpm,
+                               curve_window_s=settings.curve_window_s)
+    except ValueError as err:  # estimator refusing degenerate input
+        raise AnalysisError(f"tempo estimation failed: {err}", path=path) from err
+
+    return TrackAnalysis(
+        path=path,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        duration_s=round(frames / info.sample_rate, 3),
+        tempo=tempo,
+        loudness_lufs=meter.integrated(),
+        energy=round(float(features.energy), 4),
+        onset_rate=round(float(features.onset_rate), 3),
+        tags=read_tags(path),
+        format=info.format,
+        sample_rate=info.sample_rate,
+        channels=info.channels,
+        analyzer_version=ANALYZER_VERSION,
+        settings=settings,
+    )
+
+
+def estimate_file(path: str | os.PathLike) -> float:
+    """BPM of one file as a float (NaN when no beat): the ``func(path) -> bpm`` that
+    ../shared/bench/score.py calls with ``--estimator tempo.analysis:estimate_file``."""
+    bpm = analyze_file(path).bpm
+    return float("nan") if bpm is None else float(bpm)

@@ -1,0 +1,260 @@
+"""Decoding: the only module that opens audio files.
+
+Conventions
+-----------
+- Samples are float32 in [-1, 1]; multichannel blocks have shape ``(frames, channels)``, mono
+  blocks shape ``(frames,)``.
+- Decoding streams: blocks of about ``BLOCK_S`` seconds, so memory stays bounded for a 3-hour
+  DJ mix. Nothing here holds a whole file.
+- soundfile (libsndfile) decodes WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF and friends; PyAV
+  (FFmpeg) decodes everything else (M4A/AAC/ALAC, WMA, WebM, ...) and anything libsndfile
+  refuses.
+- Every failure is a :class:`~tempo.errors.DecodeError` (or :class:`EmptyAudioError`) naming the
+  file; no decoder exception escapes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DecodeError, EmptyAudioError
+from .models import ANALYSIS_SR
+
+#: Seconds of source audio decoded per block.
+BLOCK_S = 8.0
+#: Resampling quality for analysis (soxr): onset detection needs no audiophile filter.
+RESAMPLE_QUALITY = "LQ"
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What the container says about a file (``duration_s`` may be 0.0 when unknown)."""
+
+    path: str
+    format: str
+    sample_rate: int
+    channels: int
+    duration_s: float
+    backend: str
+
+
+def _soundfile_open(path: str):
+    import soundfile as sf
+
+    try:
+        return sf.SoundFile(path)
+    except sf.SoundFileError:
+        return None
+
+
+class AudioStream:
+    """An open audio file yielding float32 ``(frames, channels)`` blocks at its own rate.
+
+    Use as a context manager: ``with AudioStream(path) as s: for block in s.blocks(): ...``.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        try:
+            st = os.stat(self.path)
+        except OSError as err:
+            raise DecodeError(f"cannot read: {err.strerror or err}", path=self.path) from err
+        if st.st_size == 0:
+            raise EmptyAudioError("empty file (0 bytes)", path=self.path,
+                                  hint="re-copy or re-download it")
+        try:
+            with open(self.path, "rb"):
+                pass
+        except OSError as err:
+            raise DecodeError(f"cannot read: {err.strerror or err}", path=self.path,
+                              hint="check the file's permissions") from err
+        self._sf = _soundfile_open(self.path)
+        self._av = None
+        if self._sf is not None:
+            sf_ = self._sf
+            fmt = (sf_.format or "").lower()
+            self.info = AudioInfo(self.path, fmt, int(sf_.samplerate), int(sf_.channels),
+                                  float(sf_.frames) / sf_.samplerate if sf_.frames > 0 else 0.0,
+                                  "soundfile")
+        else:
+            self._open_av()
+
+    def _open_av(self):
+        import av
+
+        try:
+            container = av.open(self.path, metadata_errors="ignore")
+        except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
+            raise DecodeError("not a readable audio file", path=self.path,
+                              hint=f"the decoder said: {_short(err)}") from err
+        if not container.streams.audio:
+            container.close()
+            raise DecodeError("no audio stream in the file", path=self.path)
+        stream = container.streams.audio[0]
+        rate = int(stream.rate or stream.codec_context.sample_rate or 0)
+        channels = int(stream.channels or stream.codec_context.channels or 0)
+        if rate <= 0 or channels <= 0:
+            container.close()
+            raise DecodeError("audio stream has no sample rate or channels", path=self.path)
+        duration_s = 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration_s = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration_s = container.duration / 1_000_000
+        self._av = container
+        fmt = (stream.codec_context.name or container.format.name or "").lower()
+        self.info = AudioInfo(self.path, fmt, rate, channels, duration_s, "av")
+
+    def __enter__(self) -> "AudioStream":
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self._sf is not None:
+            self._sf.close()
+            self._sf = None
+        if self._av is not None:
+            self._av.close()
+            self._av = None
+
+    def blocks(self, *, block_s: float = BLOCK_S) -> Iterator[np.ndarray]:
+        """Yield float32 blocks of shape (frames, channels) until the end of the file.
+
+        A file that breaks off mid-way (truncated download) yields what decoded before the break;
+        a file that yields nothing at all raises EmptyAudioError.
+        """
+        gen = self._sf_blocks(block_s) if self._sf is not None else self._av_blocks(block_s)
+        total = 0
+        for block in gen:
+            total += len(block)
+            yield block
+        if total == 0:
+            raise EmptyAudioError("no audio samples could be decoded", path=self.path,
+                                  hint="the file is empty, truncated or not audio")
+
+    def _sf_blocks(self, block_s: float) -> Iterator[np.ndarray]:
+        import soundfile as sf
+
+        n = max(1024, int(block_s * self.info.sample_rate))
+        while True:
+            try:
+                block = self._sf.read(n, dtype="float32", always_2d=True)
+            except sf.SoundFileError as err:
+                raise DecodeError("decoding failed", path=self.path,
+                                  hint=f"the decoder said: {_short(err)}") from err
+            if len(block) == 0:
+                return
+            yield _finite(block)
+            if len(block) < n:
+                return
+
+    def _av_blocks(self, block_s: float) -> Iterator[np.ndarray]:
+        import av
+
+        channels = self.info.channels
+        target = max(1024, int(block_s * self.info.sample_rate))
+        pending: list[np.ndarray] = []
+        have = 0
+        decoded_any = False
+        stream = self._av.streams.audio[0]
+        try:
+            for frame in self._av.decode(stream):
+                arr = _frame_to_float(frame.to_ndarray(), frame.format.name,
+                                      frame.format.is_planar, channels)
+                if arr.size == 0:
+                    continue
+                decoded_any = True
+                pending.append(arr)
+                have += len(arr)
+                if have >= target:
+                    yield np.concatenate(pending)
+                    pending, have = [], 0
+        except av.FFmpegError as err:
+            # Truncated or partly corrupt: keep what decoded before the break.
+            if not decoded_any:
+                raise DecodeError("decoding failed", path=self.path,
+                                  hint=f"the decoder said: {_short(err)}") from err
+        if pending:
+            yield np.concatenate(pending)
+
+
+def _frame_to_float(arr: np.ndarray, fmt: str, planar: bool, channels: int) -> np.ndarray:
+    """PyAV frame array -> float32 (frames, channels)."""
+    if planar:
+        arr = arr.T  # (channels, frames) -> (frames, channels)
+    else:
+        arr = arr.reshape(-1, channels)
+    if arr.dtype.kind == "f":
+        out = arr.astype(np.float32, copy=False)
+    elif fmt.startswith("u8"):
+        out = (arr.astype(np.float32) - 128.0) / 128.0
+    else:
+        out = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max + 1)
+    return _finite(np.ascontiguousarray(out))
+
+
+def _finite(block: np.ndarray) -> np.ndarray:
+    """Replace NaN/inf (broken float files) by 0 so they cannot poison the analysis."""
+    if not np.isfinite(block).all():
+        block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+    return block
+
+
+def _short(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:160]
+
+
+class Resampler:
+    """Streaming resampler of a mono (or multichannel) float32 signal to ``out_sr``."""
+
+    def __init__(self, in_sr: int, out_sr: int, *, channels: int = 1,
+                 quality: str = RESAMPLE_QUALITY):
+        self.passthrough = int(in_sr) == int(out_sr)
+        if not self.passthrough:
+            import soxr
+
+            self._stream = soxr.ResampleStream(in_sr, out_sr, channels, dtype="float32",
+                                               quality=quality)
+
+    def process(self, x: np.ndarray, *, last: bool = False) -> np.ndarray:
+        if self.passthrough:
+            return x
+        return self._stream.resample_chunk(np.ascontiguousarray(x, dtype=np.float32), last=last)
+
+    def flush(self) -> np.ndarray:
+        if self.passthrough:
+            return np.zeros(0, dtype=np.float32)
+        return self.process(np.zeros(0, dtype=np.float32), last=True)
+
+
+def probe(path: str | os.PathLike) -> AudioInfo:
+    """Open a file just far enough to read its format, rate, channels and duration."""
+    with AudioStream(path) as stream:
+        return stream.info
+
+
+def iter_blocks(path: str | os.PathLike, *, sr: int = ANALYSIS_SR,
+                block_s: float = BLOCK_S) -> Iterator[np.ndarray]:
+    """Decode ``path`` to mono float32 at ``sr`` Hz, yielded block by block."""
+    with AudioStream(path) as stream:
+        rs = Resampler(stream.info.sample_rate, sr)
+        for block in stream.blocks(block_s=block_s):
+            y = rs.process(block.mean(axis=1) if block.shape[1] > 1 else block[:, 0])
+            if len(y):
+                yield y
+        tail = rs.flush()
+        if len(tail):
+            yield tail
+
+
+def load(path: str | os.PathLike, *, sr: int = ANALYSIS_SR) -> np.ndarray:
+    """Whole file as mono float32 at ``sr`` (convenience for short files and tests)."""
+    blocks = list(iter_blocks(path, sr=sr))
+    return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)

@@ -1,0 +1,110 @@
+"""Decoding: every format and layout users have, streaming, and every bad input."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tempo import DecodeError, EmptyAudioError
+from tempo.audio import AudioStream, iter_blocks, load, probe
+
+SR_OUT = 11025
+
+
+@pytest.mark.parametrize("ext", [".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aiff"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_formats_decode_to_mono_at_analysis_rate(tmp_path, fixtures_mod, ext, channels):
+    sr = 44100
+    y = fixtures_mod.click_track(120, duration_s=3.0, sr=sr)
+    if channels == 2:
+        y = fixtures_mod.stereo(y)
+    path = fixtures_mod.write_audio(str(tmp_path / f"clicks{ext}"), y, sr)
+    info = probe(path)
+    assert info.sample_rate == sr and info.channels == channels
+    out = load(path, sr=SR_OUT)
+    assert out.dtype == np.float32 and out.ndim == 1
+    # lossy codecs pad a little; never lose or invent more than 0.1 s
+    assert abs(len(out) / SR_OUT - 3.0) < 0.1
+    # the clicks survive: the loudest sample sits near a beat (every 0.5 s)
+    peak_t = np.argmax(np.abs(out)) / SR_OUT
+    assert min(peak_t % 0.5, 0.5 - peak_t % 0.5) < 0.06
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+def test_wav_sample_formats(tmp_path, subtype):
+    sr = 8000
+    t = np.arange(sr) / sr
+    y = 0.5 * np.sin(2 * np.pi * 440 * t)
+    path = str(tmp_path / f"tone_{subtype}.wav")
+    sf.write(path, y, sr, subtype=subtype)
+    out = load(path, sr=sr)
+    assert np.allclose(out, y, atol=1e-2)
+
+
+@pytest.mark.parametrize("sr", [8000, 22050, 96000, 192000])
+@pytest.mark.parametrize("channels", [1, 6, 8])
+def test_rates_and_channel_counts(tmp_path, sr, channels):
+    t = np.arange(int(0.5 * sr)) / sr
+    y = np.repeat((0.3 * np.sin(2 * np.pi * 220 * t))[:, None], channels, axis=1)
+    path = str(tmp_path / f"tone_{sr}_{channels}.flac" if sr <= 96000 else tmp_path / "t.wav")
+    sf.write(path, y, sr)
+    out = load(path, sr=SR_OUT)
+    assert abs(len(out) - SR_OUT // 2) <= 2
+    assert 0.25 < np.max(np.abs(out)) < 0.35
+
+
+def test_streaming_blocks_are_bounded(tmp_path):
+    sr = 22050
+    y = np.random.default_rng(0).uniform(-0.1, 0.1, 40 * sr).astype(np.float32)
+    path = str(tmp_path / "noise.wav")
+    sf.write(path, y, sr)
+    sizes = [len(b) for b in iter_blocks(path, sr=SR_OUT, block_s=2.0)]
+    assert len(sizes) >= 15
+    assert max(sizes) <= 2.1 * SR_OUT
+    assert abs(sum(sizes) - 40 * SR_OUT) <= 2
+
+
+def test_nan_samples_become_zero(tmp_path):
+    y = np.zeros(8000, dtype=np.float32)
+    y[100:200] = np.nan
+    path = str(tmp_path / "nan.wav")
+    sf.write(path, y, 8000, subtype="FLOAT")
+    assert np.isfinite(load(path, sr=8000)).all()
+
+
+def test_bad_inputs(bad_inputs):
+    with pytest.raises(EmptyAudioError, match="empty file"):
+        probe(bad_inputs["empty"])
+    with pytest.raises(DecodeError, match="not a readable audio file") as err:
+        load(bad_inputs["text"])
+    assert bad_inputs["text"] in str(err.value)
+    # a truncated MP3 yields what decodes before the cut (about half of 12 s)
+    assert 4.0 < len(load(bad_inputs["truncated"])) / SR_OUT < 8.0
+    assert len(load(bad_inputs["silence"])) / SR_OUT == pytest.approx(10.0, abs=0.01)
+
+
+def test_missing_file_names_path(tmp_path):
+    missing = str(tmp_path / "nope.flac")
+    with pytest.raises(DecodeError, match="nope.flac: cannot read"):
+        AudioStream(missing)
+
+
+def test_header_only_wav_is_empty(tmp_path):
+    path = str(tmp_path / "header_only.wav")
+    sf.write(path, np.zeros(0, dtype=np.float32), 22050)
+    assert os.path.getsize(path) > 0
+    with pytest.raises(EmptyAudioError, match="no audio samples"):
+        load(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True,
+                    reason="root reads every file")
+def test_unreadable_file(tmp_path, fixtures_mod):
+    path = fixtures_mod.write_audio(str(tmp_path / "locked.wav"),
+                                    fixtures_mod.click_track(100, duration_s=1.0), 22050)
+    os.chmod(path, 0)
+    with pytest.raises(DecodeError, match="locked.wav: cannot read"):
+        probe(path)
