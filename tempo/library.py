@@ -1,13 +1,31 @@
-"""Finding audio files and analysing many of them.
+"""Finding audio files and analysing many of them, through the cache.
 
-I/O layer: walks folders, asks the cache for known results, analyses the rest, collects per-file
-failures. Pure computation lives in features/estimate/ranking.
+I/O layer: walks folders, asks the cache for known results, analyses the rest in worker
+processes, collects per-file failures. Pure computation lives in features/estimate/ranking.
+
+Conventions
+-----------
+- Paths are absolute and sorted; a symbolic link keeps the path it was found under.
+- This module imports no numpy/librosa: a warm re-scan answered from the cache never loads them.
+  Workers import the analysis code themselves.
+- Executors see only a picklable task function and paths (``_analyze_task``), so the local
+  process pool and a cluster executor (e.g. Dask) are the same code path.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+import shutil
+import signal
+import stat as stat_mod
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import partial
+from multiprocessing.connection import wait
 
 from .errors import TempoError
 from .models import AnalysisSettings, FileFailure, TrackAnalysis
@@ -17,36 +35,468 @@ AUDIO_EXTENSIONS = (
     ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc",
     ".m4a", ".mp4", ".aac", ".alac", ".wma", ".webm", ".mka",
 )
+#: Seconds one file may take in a worker before the worker is replaced and the file failed.
+DEFAULT_TIMEOUT_S = 120.0
+#: Seconds a new worker may take to start (import numpy, librosa, ...) before the scan gives up.
+WORKER_START_TIMEOUT_S = 300.0
+#: Start method of worker processes: "spawn" needs nothing from the parent (no inherited
+#: threads, locks or sqlite handles) and behaves the same on Linux, macOS and Windows.
+START_METHOD = "spawn"
+#: Seconds between plain progress lines when stderr is not a terminal.
+PROGRESS_INTERVAL_S = 10.0
+
+Progress = Callable[[int, int, str], None]
+
+
+def normalize_extensions(extensions: Iterable[str]) -> tuple[str, ...]:
+    """``["MP3", ".flac", "ogg,opus"]`` -> ``(".mp3", ".flac", ".ogg", ".opus")``."""
+    out: list[str] = []
+    for item in extensions:
+        for e in str(item).split(","):
+            e = e.strip().lower()
+            if e:
+                e = e if e.startswith(".") else "." + e
+                if e not in out:
+                    out.append(e)
+    if not out:
+        raise TempoError("no file extensions given", hint="e.g. --ext mp3,flac")
+    return tuple(out)
+
+
+def _walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
+          hidden: bool = False) -> list[tuple[str, os.stat_result]]:
+    """(absolute path, stat) of audio files under ``paths``, sorted by path, unique.
+
+    Files given directly are taken as given (any extension, any name). Folders are searched
+    recursively: symbolic links are followed, each real folder visited once (no loops);
+    hidden folders and files (name starting with ".") are skipped unless ``hidden``; only
+    regular files whose extension is in ``extensions`` (case-insensitive) are kept.
+    """
+    exts = normalize_extensions(extensions)
+    found: dict[str, os.stat_result] = {}
+    seen_dirs: set[tuple[int, int]] = set()
+    for p in paths:
+        p = os.path.abspath(os.path.expanduser(os.fspath(p)))
+        try:
+            st = os.stat(p)
+        except OSError:
+            raise TempoError("no such file or folder", path=p, hint="check the path") from None
+        if not stat_mod.S_ISDIR(st.st_mode):
+            found[p] = st
+            continue
+        stack = [(p, st)]
+        while stack:
+            folder, fst = stack.pop()
+            key = (fst.st_dev, fst.st_ino)
+            if key in seen_dirs:
+                continue
+            seen_dirs.add(key)
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue  # unreadable folder: nothing to find there
+            for entry in entries:
+                name = entry.name
+                if not hidden and name.startswith("."):
+                    continue
+                try:
+                    est = entry.stat()  # follows symbolic links
+                except OSError:
+                    continue  # broken link or vanished file
+                if stat_mod.S_ISDIR(est.st_mode):
+                    stack.append((entry.path, est))
+                elif stat_mod.S_ISREG(est.st_mode) and name.lower().endswith(exts):
+                    found[entry.path] = est
+    return sorted(found.items())
 
 
 def find_audio_files(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
                      hidden: bool = False) -> list[str]:
     """Absolute paths of audio files under ``paths`` (files are taken as given), sorted, unique."""
-    exts = tuple(e.lower() for e in extensions)
-    found: set[str] = set()
-    for p in paths:
-        p = os.path.abspath(os.fspath(p))
-        if os.path.isdir(p):
-            for root, dirs, files in os.walk(p, followlinks=False):
-                if not hidden:
-                    dirs[:] = [d for d in dirs if not d.startswith(".")]
-                for name in files:
-                    if name.lower().endswith(exts) and (hidden or not name.startswith(".")):
-                        found.add(os.path.join(root, name))
-        elif os.path.exists(p):
-            found.add(p)
-        else:
-            raise TempoError("no such file or folder", path=p)
-    return sorted(found)
+    return [path for path, _ in _walk(paths, extensions=extensions, hidden=hidden)]
 
 
 def analyze_iter(paths: Iterable[str], *, settings: AnalysisSettings | None = None
                  ) -> Iterator[TrackAnalysis | FileFailure]:
-    """Analyse files one by one, yielding a TrackAnalysis or a FileFailure for each, in order."""
+    """Analyse files one by one in this process, yielding a TrackAnalysis or a FileFailure each."""
+    for path in paths:
+        yield _analyze_task(path, settings=settings)
+
+
+# -- the task every executor runs --------------------------------------------------------------
+
+def _analyze_task(path: str, settings: AnalysisSettings | None = None) -> TrackAnalysis | FileFailure:
+    """Analyse one file; a bad file becomes a FileFailure instead of an exception.
+
+    This is the process boundary of a batch: besides TempoError (bad input), an unexpected
+    exception is also turned into a failure of this one file (kind "internal") so that one odd
+    file cannot stop a scan of 100,000; its type and message are kept for a bug report.
+    """
     from .analysis import analyze_file
 
-    for path in paths:
+    try:
+        return analyze_file(path, settings=settings)
+    except TempoError as err:
+        return FileFailure(path=path, kind=err.kind, message=err.message)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as err:  # noqa: BLE001 - see docstring
+        return FileFailure(path=path, kind="internal",
+                           message=f"unexpected {type(err).__name__}: {err} (please report this)")
+
+
+def _warm_up() -> None:
+    """Import the analysis code once per worker, before its first file's clock starts."""
+    import tempo.analysis  # noqa: F401
+
+
+# -- executors ---------------------------------------------------------------------------------
+
+class InProcessExecutor:
+    """Runs tasks one by one in this process (no time limit). For tests and single files."""
+
+    def run(self, fn: Callable[[str], object], items: Iterable[str]) -> Iterator[tuple[str, object]]:
+        for item in items:
+            yield item, fn(item)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: object
+    ready: bool = False
+    item: str | None = None
+    started: float = 0.0
+    spawned: float = field(default_factory=time.monotonic)
+
+
+def _exit_with_parent() -> None:
+    """End this worker when the scan that started it is gone (even by ``kill -9``), also while
+    it is stuck in a hung decoder."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="tempo-parent-watch", daemon=True).start()
+
+
+def _worker_main(conn, fn, initializer) -> None:
+    """Worker loop: receive a path, send back fn(path); stop on None or a closed pipe."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    _exit_with_parent()
+    if initializer is not None:
+        initializer()
+    conn.send(("ready", None))
+    while True:
         try:
-            yield analyze_file(path, settings=settings)
-        except TempoError as err:
-            yield FileFailure(path=path, kind=err.kind, message=err.message)
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
+        if item is None:
+            return
+        conn.send(("done", fn(item)))
+
+
+class ProcessExecutor:
+    """A pool of worker processes with a per-item time limit.
+
+    Each worker gets one item at a time through its own pipe. A worker that exceeds
+    ``timeout_s`` on an item is killed and replaced, and the item yields
+    ``FileFailure(kind="timeout")``; a worker that dies (segfault, out of memory) yields
+    ``FileFailure(kind="crash")``. Results come in completion order.
+    """
+
+    def __init__(self, jobs: int, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 initializer: Callable[[], None] | None = _warm_up, start_method: str = START_METHOD):
+        if jobs < 1:
+            raise ValueError(f"jobs={jobs} must be at least 1")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s={timeout_s} must be positive")
+        self.jobs = jobs
+        self.timeout_s = timeout_s
+        self.initializer = initializer
+        self._ctx = multiprocessing.get_context(start_method)
+        self._workers: list[_Worker] = []
+
+    def _spawn(self, fn) -> _Worker:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(target=_worker_main, args=(child_conn, fn, self.initializer),
+                                 daemon=True, name="tempo-worker")
+        proc.start()
+        child_conn.close()
+        return _Worker(process=proc, conn=parent_conn)
+
+    def _kill(self, w: _Worker) -> None:
+        if w.process.is_alive():
+            w.process.kill()
+        w.process.join(5)
+        w.conn.close()
+
+    def run(self, fn: Callable[[str], object], items: Iterable[str]) -> Iterator[tuple[str, object]]:
+        pending = deque(items)
+        if not pending:
+            return
+        self._workers = [self._spawn(fn) for _ in range(min(self.jobs, len(pending)))]
+        try:
+            while self._workers:
+                for w in self._workers:
+                    if w.ready and w.item is None and pending:
+                        w.item = pending.popleft()
+                        w.started = time.monotonic()
+                        w.conn.send(w.item)
+                busy = [w for w in self._workers if w.item is not None or not w.ready]
+                if not busy:
+                    break
+                now = time.monotonic()
+                deadlines = [(w.started + self.timeout_s) if w.ready else (w.spawned + WORKER_START_TIMEOUT_S)
+                             for w in busy]
+                ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                             timeout=max(0.0, min(deadlines) - now))
+                now = time.monotonic()
+                for w, deadline in zip(busy, deadlines):
+                    message = None
+                    if w.conn in ready or w.process.sentinel in ready:
+                        try:
+                            message = w.conn.recv() if w.conn.poll() else None
+                        except (EOFError, OSError):
+                            message = None
+                        if message is not None:
+                            kind, value = message
+                            if kind == "ready":
+                                w.ready = True
+                            else:
+                                item, w.item = w.item, None
+                                yield item, value
+                            continue
+                        # the worker died
+                        failure = ("crash", f"the analysis process died (exit code {w.process.exitcode})")
+                    elif now >= deadline:
+                        failure = ("timeout", f"analysis took longer than {self.timeout_s:g} s; "
+                                              "the file was skipped (raise the limit with --timeout)")
+                    else:
+                        continue
+                    self._kill(w)
+                    self._workers.remove(w)
+                    if not w.ready:
+                        raise TempoError(f"a worker process could not start ({failure[1]})",
+                                         hint="run with --jobs 1 to see the error, or reinstall tempo")
+                    item, w.item = w.item, None
+                    yield item, FileFailure(path=item, kind=failure[0], message=failure[1])
+                    if pending:
+                        self._workers.append(self._spawn(fn))
+                if not pending and all(w.item is None and w.ready for w in self._workers):
+                    break
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the workers: a polite None, then kill whatever is still running (in flight)."""
+        for w in self._workers:
+            if w.item is None and w.ready:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+        for w in self._workers:
+            if w.item is None and w.ready:
+                w.process.join(2)
+            self._kill(w)
+        self._workers = []
+
+
+# -- scanning ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What one scan found.
+
+    ``tracks``: every successfully analysed file under the paths, sorted by path (from the cache
+    or freshly analysed). ``failures``: files that could not be analysed, sorted by path (new
+    ones and, unless retried, those recorded by earlier scans: ``known_failed`` of them).
+    ``found == analysed + reused + failed``.
+    """
+
+    tracks: list[TrackAnalysis]
+    failures: list[FileFailure]
+    found: int
+    analysed: int
+    reused: int
+    failed: int
+    elapsed_s: float
+    known_failed: int = 0
+    moved: int = 0
+
+    def summary(self) -> str:
+        text = (f"found {self.found}, analysed {self.analysed}, reused {self.reused}, "
+                f"failed {self.failed} in {self.elapsed_s:.1f} s")
+        if self.known_failed:
+            text += f" ({self.known_failed} failed before; --retry-failed tries them again)"
+        return text
+
+    def to_dict(self) -> dict:
+        return {"found": self.found, "analysed": self.analysed, "reused": self.reused,
+                "failed": self.failed, "known_failed": self.known_failed, "moved": self.moved,
+                "elapsed_s": round(self.elapsed_s, 3)}
+
+
+def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | None = None,
+         jobs: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+         settings: AnalysisSettings | None = None, hidden: bool = False,
+         extensions: Iterable[str] = AUDIO_EXTENSIONS, retry_failed: bool = False,
+         progress: Progress | None = None, strict: bool = False, use_cache: bool = True,
+         executor=None) -> ScanResult:
+    """Find audio files under ``paths`` and return the analysis of each, analysing only what
+    the cache does not already hold for this file state, analyzer version and settings.
+
+    ``db_path``: the cache database (default :func:`tempo.cache.default_db_path`);
+    ``use_cache=False`` analyses everything and stores nothing. ``jobs``: worker processes
+    (default: the number of CPUs). ``timeout_s``: time limit per file, after which its worker is
+    replaced and the file recorded as failed (kind "timeout"). ``retry_failed``: analyse files
+    that failed before even if unchanged. ``progress(done, total, path)`` is called after each
+    analysed file (total = files to analyse). ``strict``: raise TempoError after the scan (its
+    results are stored) if any file failed. ``executor``: anything with
+    ``run(fn, paths) -> iterator of (path, TrackAnalysis | FileFailure)`` and ``close()``.
+
+    Every result is committed as soon as it arrives, so an interrupted scan resumes where it
+    stopped when run again.
+    """
+    from .cache import Cache, fingerprint
+
+    t0 = time.perf_counter()
+    settings = settings or AnalysisSettings()
+    if jobs is not None and jobs < 1:
+        raise TempoError(f"jobs={jobs} must be at least 1")
+    if timeout_s <= 0:
+        raise TempoError(f"timeout={timeout_s} s must be positive")
+    entries = _walk(paths, extensions=extensions, hidden=hidden)
+    tracks: list[TrackAnalysis] = []
+    failures: list[FileFailure] = []
+    with Cache.open(db_path if use_cache else ":memory:") as cache:
+        todo: list[tuple[str, os.stat_result]] = []
+        known_failed = 0
+        with cache.reading():
+            for path, st in entries:
+                hit = cache.get(path, st.st_size, st.st_mtime_ns, settings)
+                if hit is not None:
+                    tracks.append(hit)
+                    continue
+                if not retry_failed:
+                    failure = cache.get_failure(path, st.st_size, st.st_mtime_ns, settings)
+                    if failure is not None:
+                        failures.append(failure)
+                        known_failed += 1
+                        continue
+                todo.append((path, st))
+        reused = len(tracks)
+        analysed = moved = 0
+        if todo:
+            cache.acquire_writer()
+            # moved, renamed or copied files: same content as an analysed file, no decoding
+            fps: dict[str, str | None] = {}
+            copies: list[tuple[TrackAnalysis, str | None]] = []
+            to_analyse: list[str] = []
+            stats = dict(todo)
+            with cache.reading():
+                for path, st in todo:
+                    fp = fps[path] = fingerprint(path, st.st_size)
+                    prev = cache.get_by_fingerprint(fp, settings) if fp else None
+                    if prev is not None:
+                        copies.append((replace(prev, path=path, size=st.st_size, mtime_ns=st.st_mtime_ns), fp))
+                    else:
+                        to_analyse.append(path)
+            if copies:
+                cache.put_many(copies)
+                tracks.extend(a for a, _ in copies)
+                moved = len(copies)
+                reused += moved
+            if to_analyse:
+                if executor is None:
+                    executor = ProcessExecutor(jobs or os.cpu_count() or 1, timeout_s=timeout_s)
+                task = partial(_analyze_task, settings=settings)
+                done = 0
+                try:
+                    for path, outcome in executor.run(task, to_analyse):
+                        st = stats[path]
+                        if isinstance(outcome, TrackAnalysis):
+                            fp = fps[path] if (outcome.size, outcome.mtime_ns) == (st.st_size, st.st_mtime_ns) else None
+                            cache.put(outcome, fingerprint=fp)
+                            tracks.append(outcome)
+                            analysed += 1
+                        else:
+                            cache.put_failure(outcome, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                              settings=settings)
+                            failures.append(outcome)
+                        done += 1
+                        if progress is not None:
+                            progress(done, len(to_analyse), path)
+                finally:
+                    executor.close()
+    tracks.sort(key=lambda a: a.path)
+    failures.sort(key=lambda f: f.path)
+    result = ScanResult(tracks=tracks, failures=failures, found=len(entries), analysed=analysed,
+                        reused=reused, failed=len(failures), elapsed_s=time.perf_counter() - t0,
+                        known_failed=known_failed, moved=moved)
+    if strict and failures:
+        first = failures[0]
+        raise TempoError(f"{len(failures)} of {len(entries)} files could not be analysed, first "
+                         f"{first.path}: {first.kind}: {first.message}",
+                         hint="`tempo scan --failed` lists them")
+    return result
+
+
+# -- progress ----------------------------------------------------------------------------------
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+class ProgressPrinter:
+    """A ``progress(done, total, path)`` callable writing to a stream (usually stderr).
+
+    On a terminal: one bar redrawn in place (done/total, rate, ETA, current file). Otherwise:
+    a plain line every ``interval_s`` seconds and at the end, so logs stay readable.
+    """
+
+    def __init__(self, stream=None, *, tty: bool | None = None, interval_s: float = PROGRESS_INTERVAL_S,
+                 label: str = "analysing"):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.interval_s = interval_s
+        self.label = label
+        self.t0 = time.monotonic()
+        self._last = float("-inf")
+
+    def line(self, done: int, total: int, path: str) -> tuple[str, str]:
+        elapsed = max(time.monotonic() - self.t0, 1e-9)
+        rate = done / elapsed
+        eta = _fmt_duration((total - done) / rate) if rate > 0 else "?"
+        return f"{self.label} {done}/{total}  {rate:.1f} files/s  ETA {eta}", os.path.basename(path)
+
+    def __call__(self, done: int, total: int, path: str) -> None:
+        head, name = self.line(done, total, path)
+        if self.tty:
+            width = shutil.get_terminal_size((80, 20)).columns
+            filled = int(20 * done / total) if total else 20
+            text = f"[{'#' * filled}{'-' * (20 - filled)}] {head}  {name}"[: width - 1]
+            self.stream.write("\r" + text.ljust(width - 1) + ("\n" if done >= total else ""))
+            self.stream.flush()
+            return
+        now = time.monotonic()
+        if done >= total or now - self._last >= self.interval_s:
+            self._last = now
+            self.stream.write(f"{head}  {name}\n")
+            self.stream.flush()

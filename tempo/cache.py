@@ -1,0 +1,482 @@
+"""The analysis cache: one embedded SQLite file, the only module that touches a database.
+
+Conventions
+-----------
+- A cached analysis is valid for exactly one key: (absolute path, size, mtime_ns) of the file,
+  ``ANALYZER_VERSION`` and ``AnalysisSettings.settings_hash()``. Anything else is a miss, so a
+  stale result is never mixed in. Rows of other versions or settings stay until ``prune``.
+- A file moved or renamed (or copied) is recognised by its content fingerprint (size plus a hash
+  of its first and last 64 KB) and its analysis is reused without decoding.
+- Failures are remembered per file with the same key; a failed file is tried again when it
+  changes, when the analyzer or settings change, or when asked (``--retry-failed``).
+- WAL journal: readers never block the one writer. The writer (the scanning process; workers
+  only analyse) commits in small transactions, so a crash or ``kill -9`` loses at most the
+  files in flight. A lock file beside the database (``<db>.lock``, ``flock``) lets only one scan
+  write at a time; a second one stops with a message instead of analysing the same files twice.
+- Every sqlite3 error becomes a :class:`CacheError` that names the database file and the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import stat as stat_mod
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+
+from .errors import CacheError
+from .models import ANALYZER_VERSION, AnalysisSettings, FileFailure, TrackAnalysis
+
+#: Bumped when the table layout changes; an older database is refused with a hint to clear it.
+SCHEMA_VERSION = "1"
+#: Name of the database file in the user cache folder.
+DB_FILENAME = "tempo.sqlite"
+#: Environment variable naming the database file (the ``--db`` option wins over it).
+DB_ENV = "TEMPO_DB"
+#: Bytes hashed at each end of a file for its content fingerprint.
+FINGERPRINT_CHUNK_BYTES = 64 * 1024
+#: How long a reader or writer waits for a lock held by another connection (s).
+BUSY_TIMEOUT_S = 30.0
+#: Rows written per transaction by ``put_many``.
+BATCH_ROWS = 500
+#: Hint appended to errors about a damaged or foreign database file.
+_CLEAR_HINT = "delete it with `tempo cache clear --db {path}`, or choose another file with --db or TEMPO_DB"
+_WRITABLE_HINT = "choose a writable location with --db PATH or the TEMPO_DB environment variable"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tracks (
+    path TEXT NOT NULL,
+    analyzer_version TEXT NOT NULL,
+    settings_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    fingerprint TEXT,
+    data TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (path, analyzer_version, settings_hash)
+);
+CREATE INDEX IF NOT EXISTS tracks_fingerprint ON tracks (fingerprint, analyzer_version, settings_hash);
+CREATE TABLE IF NOT EXISTS failures (
+    path TEXT NOT NULL,
+    analyzer_version TEXT NOT NULL,
+    settings_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (path, analyzer_version, settings_hash)
+);
+"""
+
+
+def default_db_path() -> str:
+    """``$TEMPO_DB`` if set, else ``tempo.sqlite`` in the user cache folder (platformdirs)."""
+    env = os.environ.get(DB_ENV)
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    import platformdirs
+
+    return os.path.join(platformdirs.user_cache_dir("tempo", appauthor=False), DB_FILENAME)
+
+
+def fingerprint(path: str, size: int) -> str | None:
+    """Cheap content identity: size and a SHA-1 of the first and last 64 KB (None if unreadable).
+
+    Only regular files are read (a FIFO or device would block or never end).
+    """
+    try:
+        if not stat_mod.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as f:
+            h = hashlib.sha1(f.read(FINGERPRINT_CHUNK_BYTES))
+            if size > 2 * FINGERPRINT_CHUNK_BYTES:
+                f.seek(-FINGERPRINT_CHUNK_BYTES, os.SEEK_END)
+                h.update(f.read(FINGERPRINT_CHUNK_BYTES))
+            elif size > FINGERPRINT_CHUNK_BYTES:
+                h.update(f.read())
+    except OSError:
+        return None
+    return f"{size}:{h.hexdigest()}"
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What ``tempo cache info`` shows. ``versions`` holds (analyzer_version, settings_hash, rows)."""
+
+    path: str
+    size_bytes: int
+    tracks: int
+    failures: int
+    versions: tuple[tuple[str, str, int], ...]
+    current_version: str = ANALYZER_VERSION
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "size_bytes": self.size_bytes,
+            "tracks": self.tracks,
+            "failures": self.failures,
+            "versions": [{"analyzer_version": v, "settings_hash": h, "tracks": n} for v, h, n in self.versions],
+            "current_version": self.current_version,
+        }
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """Rows dropped by ``prune``: of files that no longer exist, and of other analyzer versions."""
+
+    missing: int
+    old_version: int
+
+
+def _is_readonly_error(err: sqlite3.Error) -> bool:
+    text = str(err).lower()
+    return any(s in text for s in ("readonly", "read-only", "unable to open", "disk i/o", "permission"))
+
+
+class Cache:
+    """An open analysis database. Use ``with Cache.open(path) as cache: ...``.
+
+    ``path=":memory:"`` gives a throw-away cache (nothing is stored between runs).
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._lock_fd: int | None = None
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self._connect()
+        except CacheError:
+            self.close()
+            raise
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None) -> "Cache":
+        path = default_db_path() if path is None else os.fspath(path)
+        if path != ":memory:":
+            path = os.path.abspath(os.path.expanduser(path))
+        return cls(path)
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        path = self.path
+        if path != ":memory:":
+            if os.path.isdir(path):
+                raise CacheError("is a folder, not a database file", path=path,
+                                 hint="give a file name, e.g. --db " + os.path.join(path, DB_FILENAME))
+            folder = os.path.dirname(path)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as err:
+                raise CacheError(f"cannot create the cache folder {folder} ({err.strerror or err})",
+                                 path=path, hint=_WRITABLE_HINT) from None
+        try:
+            self._conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                         check_same_thread=False)
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._check_schema()
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+
+    def _error(self, err: sqlite3.Error, doing: str = "open") -> CacheError:
+        """Translate a sqlite3 error into a CacheError naming the file and the fix."""
+        if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
+            # "file is not a database", "database disk image is malformed"
+            return CacheError(f"is not a usable tempo cache database ({err})", path=self.path,
+                              hint=_CLEAR_HINT.format(path=self.path))
+        if "locked" in str(err).lower() or "busy" in str(err).lower():
+            return CacheError(f"the cache database stayed locked for {BUSY_TIMEOUT_S:.0f} s ({err})",
+                              path=self.path, hint="wait for the other tempo command to finish, or use --db")
+        if _is_readonly_error(err):
+            return CacheError(f"cannot {doing} the cache database: the location is read-only or "
+                              f"not accessible ({err})", path=self.path, hint=_WRITABLE_HINT)
+        return CacheError(f"cache database error ({err})", path=self.path,
+                          hint=_CLEAR_HINT.format(path=self.path))
+
+    def _check_schema(self) -> None:
+        conn = self._conn
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "meta" not in tables:
+            raise CacheError("is an SQLite database but not a tempo cache", path=self.path,
+                             hint="choose another file with --db or TEMPO_DB")
+        if "meta" in tables:
+            row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is None or row[0] != SCHEMA_VERSION:
+                found = row[0] if row else "none"
+                raise CacheError(f"was written by another tempo version (cache schema {found}, "
+                                 f"this tempo uses {SCHEMA_VERSION})", path=self.path,
+                                 hint=_CLEAR_HINT.format(path=self.path))
+            return
+        with self._write("create"):
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    @contextlib.contextmanager
+    def _write(self, doing: str = "write to") -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), sqlite3 errors translated."""
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise self._error(err, doing) from None
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc, doing) from None
+            raise
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Group many lookups in one read transaction (a consistent snapshot, and much faster)."""
+        try:
+            self._conn.execute("BEGIN")
+        except sqlite3.Error as err:
+            raise self._error(err, "read") from None
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as err:
+            raise self._error(err, "read") from None
+
+    def close(self) -> None:
+        self.release_writer()
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> "Cache":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the one-writer lock ----------------------------------------------------------------
+
+    @property
+    def lock_path(self) -> str:
+        return self.path + ".lock"
+
+    def acquire_writer(self) -> None:
+        """Become the only scan writing to this database, or raise CacheError naming the holder.
+
+        The lock is an ``flock`` on ``<db>.lock``: the kernel drops it when the process dies, even
+        by ``kill -9``, so a crashed scan never blocks the next one.
+        """
+        if self._lock_fd is not None or self.path == ":memory:":
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: rely on SQLite's own locking
+            return
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise CacheError(f"cannot create the lock file {self.lock_path} ({err.strerror or err})",
+                             path=self.path, hint=_WRITABLE_HINT) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            except OSError:
+                holder = "?"
+            os.close(fd)
+            raise CacheError(f"another tempo scan (pid {holder}) is writing to this cache",
+                             path=self.path,
+                             hint="wait for it to finish, or give this run its own cache with --db PATH") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+
+    def release_writer(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._lock_fd, 0)
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+
+    # -- tracks -------------------------------------------------------------------------------
+
+    def get(self, path: str, size: int, mtime_ns: int,
+            settings: AnalysisSettings | None = None) -> TrackAnalysis | None:
+        """The cached analysis of this exact file state, analyzer version and settings, or None."""
+        settings = settings or AnalysisSettings()
+        rows = self._query(
+            "SELECT size, mtime_ns, data FROM tracks WHERE path=? AND analyzer_version=? AND settings_hash=?",
+            (path, ANALYZER_VERSION, settings.settings_hash()))
+        if not rows or rows[0][0] != size or rows[0][1] != mtime_ns:
+            return None
+        return _decode(rows[0][2], path=path)
+
+    def get_by_fingerprint(self, fp: str, settings: AnalysisSettings | None = None) -> TrackAnalysis | None:
+        """An analysis of a file with the same content (moved, renamed or copied), or None."""
+        settings = settings or AnalysisSettings()
+        rows = self._query(
+            "SELECT path, data FROM tracks WHERE fingerprint=? AND analyzer_version=? AND settings_hash=? "
+            "ORDER BY path LIMIT 1", (fp, ANALYZER_VERSION, settings.settings_hash()))
+        return _decode(rows[0][1], path=rows[0][0]) if rows else None
+
+    def put(self, analysis: TrackAnalysis, *, fingerprint: str | None = None) -> None:
+        """Store one analysis (replacing an older one of that file) in its own transaction."""
+        self.put_many([(analysis, fingerprint)])
+
+    def put_many(self, items: Iterable[tuple[TrackAnalysis, str | None]]) -> None:
+        """Store analyses with their fingerprints, ``BATCH_ROWS`` per transaction."""
+        batch: list[tuple] = []
+        now = time.time()
+        for analysis, fp in items:
+            data = json.dumps(analysis.to_dict(), separators=(",", ":"), allow_nan=False)
+            batch.append((analysis.path, analysis.analyzer_version, analysis.settings.settings_hash(),
+                          analysis.size, analysis.mtime_ns, fp, data, now))
+            if len(batch) >= BATCH_ROWS:
+                self._put_rows(batch)
+                batch = []
+        if batch:
+            self._put_rows(batch)
+
+    def _put_rows(self, rows: list[tuple]) -> None:
+        with self._write() as conn:
+            conn.executemany("INSERT OR REPLACE INTO tracks (path, analyzer_version, settings_hash, size, "
+                             "mtime_ns, fingerprint, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany("DELETE FROM failures WHERE path=? AND analyzer_version=? AND settings_hash=?",
+                             [r[:3] for r in rows])
+
+    def tracks(self, settings: AnalysisSettings | None = None) -> list[TrackAnalysis]:
+        """Every cached analysis of the current analyzer version and these settings, by path."""
+        settings = settings or AnalysisSettings()
+        rows = self._query("SELECT path, data FROM tracks WHERE analyzer_version=? AND settings_hash=? "
+                           "ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
+        return [_decode(data, path=path) for path, data in rows]
+
+    # -- failures -----------------------------------------------------------------------------
+
+    def put_failure(self, failure: FileFailure, *, size: int, mtime_ns: int,
+                    settings: AnalysisSettings | None = None) -> None:
+        """Remember that this file state could not be analysed (replaces an earlier record)."""
+        settings = settings or AnalysisSettings()
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO failures (path, analyzer_version, settings_hash, size, "
+                         "mtime_ns, kind, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (failure.path, ANALYZER_VERSION, settings.settings_hash(), size, mtime_ns,
+                          failure.kind, failure.message, time.time()))
+
+    def get_failure(self, path: str, size: int, mtime_ns: int,
+                    settings: AnalysisSettings | None = None) -> FileFailure | None:
+        """The recorded failure of this exact file state, version and settings, or None."""
+        settings = settings or AnalysisSettings()
+        rows = self._query("SELECT size, mtime_ns, kind, message FROM failures WHERE path=? AND "
+                           "analyzer_version=? AND settings_hash=?",
+                           (path, ANALYZER_VERSION, settings.settings_hash()))
+        if not rows or rows[0][0] != size or rows[0][1] != mtime_ns:
+            return None
+        return FileFailure(path=path, kind=rows[0][2], message=rows[0][3])
+
+    def failures(self, under: Iterable[str] = (), settings: AnalysisSettings | None = None) -> list[FileFailure]:
+        """Recorded failures of the current version and settings, by path; only those below
+        the folders or files in ``under`` when it is given."""
+        settings = settings or AnalysisSettings()
+        rows = self._query("SELECT path, kind, message FROM failures WHERE analyzer_version=? AND "
+                           "settings_hash=? ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
+        roots = [os.path.abspath(os.fspath(u)) for u in under]
+        out = []
+        for path, kind, message in rows:
+            if roots and not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+                continue
+            out.append(FileFailure(path=path, kind=kind, message=message))
+        return out
+
+    # -- maintenance --------------------------------------------------------------------------
+
+    def info(self) -> CacheInfo:
+        tracks = self._query("SELECT COUNT(*) FROM tracks")[0][0]
+        failures = self._query("SELECT COUNT(*) FROM failures")[0][0]
+        versions = tuple(self._query("SELECT analyzer_version, settings_hash, COUNT(*) FROM tracks "
+                                     "GROUP BY analyzer_version, settings_hash "
+                                     "ORDER BY analyzer_version, settings_hash"))
+        size = 0
+        if self.path != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    size += os.path.getsize(self.path + suffix)
+        return CacheInfo(path=self.path, size_bytes=size, tracks=tracks, failures=failures,
+                         versions=versions)
+
+    def prune(self) -> PruneResult:
+        """Drop rows of files that no longer exist, and rows of other analyzer versions
+        (they can never be used again). Rows of other settings of this version are kept."""
+        old = 0
+        missing = 0
+        with self._write("prune") as conn:
+            for table in ("tracks", "failures"):
+                old += conn.execute(f"DELETE FROM {table} WHERE analyzer_version != ?",
+                                    (ANALYZER_VERSION,)).rowcount
+                paths = [r[0] for r in conn.execute(f"SELECT DISTINCT path FROM {table}")]
+                gone = [(p,) for p in paths if not os.path.exists(p)]
+                for p in gone:
+                    missing += conn.execute(f"DELETE FROM {table} WHERE path=?", p).rowcount
+        return PruneResult(missing=missing, old_version=old)
+
+    def integrity_ok(self) -> bool:
+        """SQLite's own consistency check (used by tests and ``cache info``)."""
+        return self._query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def clear(path: str | os.PathLike | None = None) -> bool:
+    """Delete the database file (and its WAL/SHM/lock files). Works on a corrupt file too.
+
+    Returns False when there was nothing to delete. Refuses while a scan is writing to it.
+    """
+    path = default_db_path() if path is None else os.path.abspath(os.path.expanduser(os.fspath(path)))
+    if os.path.isdir(path):
+        raise CacheError("is a folder, not a database file", path=path)
+    if not os.path.exists(path):
+        return False
+    holder = Cache.__new__(Cache)  # lock only: do not open (the file may be corrupt)
+    holder.path, holder._lock_fd, holder._conn = path, None, None
+    holder.acquire_writer()
+    try:
+        for suffix in ("-wal", "-shm", ""):
+            try:
+                os.remove(path + suffix)
+            except FileNotFoundError:
+                pass
+            except OSError as err:
+                raise CacheError(f"cannot delete {path + suffix} ({err.strerror or err})", path=path,
+                                 hint="check the folder's permissions") from None
+    finally:
+        holder.release_writer()
+        with contextlib.suppress(OSError):
+            os.remove(holder.lock_path)
+    return True
+
+
+def _decode(data: str, *, path: str) -> TrackAnalysis:
+    analysis = TrackAnalysis.from_dict(json.loads(data))
+    return analysis if analysis.path == path else replace(analysis, path=path)
