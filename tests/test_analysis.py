@@ -1,0 +1,116 @@
+"""analyze_file end to end on synthetic files of known tempo, and its result type."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import tempo
+from tempo import DecodeError, EmptyAudioError, TrackAnalysis
+
+
+def test_steady_fixtures_within_one_percent_at_the_right_octave(tempo_set, analyzed_set):
+    for row in tempo_set:
+        if not row["stable"]:
+            continue
+        ta = analyzed_set[row["path"]]
+        assert ta.bpm == pytest.approx(row["bpm"], rel=0.01), os.path.basename(row["path"])
+        assert ta.tempo.stable, os.path.basename(row["path"])
+
+
+def test_dnb_174_is_not_read_as_87(tempo_set, analyzed_set):
+    (row,) = [r for r in tempo_set if r["style"] == "dnb"]
+    ta = analyzed_set[row["path"]]
+    assert ta.bpm == pytest.approx(174.0, abs=0.5)
+    half = [b for b, _ in ta.tempo.candidates if abs(b - 87.0) < 1.0]
+    assert half, "the half-time reading is kept as a candidate"
+
+
+def test_candidates_include_half_and_double(analyzed_set):
+    for ta in analyzed_set.values():
+        bpms = [b for b, _ in ta.tempo.candidates]
+        assert ta.bpm in bpms
+        for ratio in (0.5, 2.0):
+            target = ta.bpm * ratio
+            if 30 <= target <= 460:
+                assert any(abs(b - target) / target < 0.02 for b in bpms), (ta.path, ratio)
+        strengths = [s for _, s in ta.tempo.candidates]
+        assert all(0.0 <= s <= 1.0 for s in strengths)
+        assert strengths == sorted(strengths, reverse=True)
+        assert 0.0 <= ta.confidence <= 1.0
+
+
+def test_ramp_is_flagged_unstable_with_a_rising_curve(tempo_set, analyzed_set):
+    (row,) = [r for r in tempo_set if not r["stable"]]
+    ta = analyzed_set[row["path"]]
+    assert not ta.tempo.stable
+    times = [t for t, _ in ta.tempo.curve]
+    bpms = [b for _, b in ta.tempo.curve]
+    assert times == sorted(times) and len(bpms) >= 3
+    assert bpms[-1] > bpms[0] * 1.08  # 100 -> 120 BPM over the track
+    assert 98 <= min(bpms) and max(bpms) <= 122
+
+
+def test_result_fields(tempo_set, analyzed_set):
+    row = tempo_set[0]
+    ta = analyzed_set[row["path"]]
+    st = os.stat(row["path"])
+    assert ta.path == os.path.abspath(row["path"])
+    assert (ta.size, ta.mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert ta.duration_s == pytest.approx(15.0, abs=0.1)
+    assert ta.analyzer_version == tempo.ANALYZER_VERSION
+    assert -40 < ta.loudness_lufs < 0
+    assert 0 < ta.energy <= 1 and ta.onset_rate > 0
+    assert round(ta.bpm, 1) == ta.bpm  # 0.1 BPM resolution
+
+
+def test_json_round_trip(analyzed_set):
+    for ta in analyzed_set.values():
+        blob = json.dumps(ta.to_dict())
+        assert TrackAnalysis.from_dict(json.loads(blob)) == ta
+
+
+def test_energy_orders_sparse_below_dense(tmp_path, fixtures_mod):
+    sr = 22050
+    sparse = fixtures_mod.click_track(70, duration_s=12.0, sr=sr)
+    dense = fixtures_mod.drum_pattern(170, style="dnb", duration_s=12.0, sr=sr)
+    a = tempo.analyze_file(fixtures_mod.write_audio(str(tmp_path / "sparse.wav"), sparse, sr))
+    b = tempo.analyze_file(fixtures_mod.write_audio(str(tmp_path / "dense.wav"), dense, sr))
+    assert a.energy < b.energy
+    assert a.onset_rate < b.onset_rate
+
+
+def test_silence_gives_no_tempo_not_an_error(bad_inputs):
+    ta = tempo.analyze_file(bad_inputs["silence"])
+    assert ta.bpm is None and ta.confidence == 0.0
+    assert ta.loudness_lufs is None
+    assert ta.duration_s == pytest.approx(10.0, abs=0.01)
+
+
+def test_two_second_file_gives_a_result(bad_inputs):
+    ta = tempo.analyze_file(bad_inputs["short"])
+    assert ta.duration_s == pytest.approx(2.0, abs=0.01)
+    assert ta.bpm is None or 40 <= ta.bpm <= 240
+    assert ta.confidence < 0.8  # two seconds cannot make a confident tempo
+
+
+def test_truncated_mp3_analyses_what_is_there(bad_inputs):
+    ta = tempo.analyze_file(bad_inputs["truncated"])
+    assert 4.0 < ta.duration_s < 8.0
+    assert ta.bpm == pytest.approx(128.0, rel=0.02)
+
+
+@pytest.mark.parametrize("kind,error", [("empty", EmptyAudioError), ("text", DecodeError)])
+def test_bad_files_raise_named_errors(bad_inputs, kind, error):
+    with pytest.raises(error) as err:
+        tempo.analyze_file(bad_inputs[kind])
+    assert os.path.basename(bad_inputs[kind]) in str(err.value)
+
+
+def test_white_noise_is_low_confidence(tmp_path, fixtures_mod):
+    y = np.random.default_rng(3).uniform(-0.3, 0.3, 15 * 22050).astype(np.float32)
+    ta = tempo.analyze_file(fixtures_mod.write_audio(str(tmp_path / "noise.flac"), y, 22050))
+    assert ta.confidence < 0.5
