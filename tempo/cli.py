@@ -142,6 +142,143 @@ def _progress_printer(total: int, *, quiet: bool):
     return progress
 
 
+# --- scan, cache (owner: scan) -----------------------------------------------------------------
+
+from .library import AUDIO_EXTENSIONS, DEFAULT_TIMEOUT_S  # noqa: E402  (no numpy: cheap)
+
+_DB_HELP = "Cache database file. [default: $TEMPO_DB, else tempo.sqlite in the user cache folder]"
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes. [default: number of CPUs]")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_TIMEOUT_S, show_default=True,
+              help="Seconds one file may take; then its worker is replaced and the file failed.")
+@click.option("--hidden", is_flag=True, help="Also search hidden files and folders.")
+@click.option("--ext", "extensions", multiple=True, metavar="EXT[,EXT...]",
+              help=f"File extensions to scan (repeatable). [default: {','.join(e[1:] for e in AUDIO_EXTENSIONS)}]")
+@click.option("--retry-failed", is_flag=True, help="Analyse files that failed before even if unchanged.")
+@click.option("--failed", "list_failed", is_flag=True,
+              help="List files that failed in earlier scans (below PATHS if given) and exit.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 if any file failed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (or --failed list) as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or failure lines on stderr.")
+def scan(paths, db_path, jobs, timeout_s, hidden, extensions, retry_failed, list_failed, strict,
+         as_json, quiet):
+    """Analyse a music library into the cache; re-scans only touch what changed.
+
+    PATHS are folders (searched recursively, symbolic links followed) or files. Results are
+    stored as each file finishes: an interrupted scan resumes when run again. A file that moved
+    is recognised by its content and not decoded again.
+
+    \b
+    Exit status: 0 (also when some files failed, unless --strict), 1 on --strict with failures
+    or an unusable cache, 130 when interrupted.
+
+    \b
+    Examples:
+      tempo scan ~/Music
+      tempo scan ~/Music --jobs 4 --timeout 60
+      tempo scan --failed
+    """
+    import json
+
+    from .cache import Cache
+    from .library import ProgressPrinter, scan as scan_library
+
+    if list_failed:
+        with Cache.open(db_path) as cache:
+            failures = cache.failures(under=paths)
+        for f in failures:
+            click.echo(json.dumps(f.to_dict()) if as_json else
+                       f"{click.format_filename(f.path)}: {f.kind}: {f.message}")
+        return
+    if not paths:
+        raise click.UsageError("give at least one folder or file to scan (or --failed)")
+    err = click.get_text_stream("stderr")
+    progress = None if quiet else ProgressPrinter(err)
+    try:
+        result = scan_library(paths, db_path=db_path, jobs=jobs, timeout_s=timeout_s, hidden=hidden,
+                              extensions=extensions or AUDIO_EXTENSIONS, retry_failed=retry_failed,
+                              progress=progress)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: finished files are saved; run the same command to resume", err=True)
+        sys.exit(130)
+    if not quiet:
+        shown = result.failures[:SCAN_FAILURES_SHOWN]
+        for f in shown:
+            click.echo(f"failed: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+        if len(result.failures) > len(shown):
+            click.echo(f"... and {len(result.failures) - len(shown)} more (tempo scan --failed)", err=True)
+    click.echo(json.dumps(result.to_dict()) if as_json else result.summary())
+    if strict and result.failures:
+        sys.exit(1)
+
+
+#: Failure lines printed after a scan; the rest are counted (``tempo scan --failed`` lists all).
+SCAN_FAILURES_SHOWN = 20
+
+
+@cli.group()
+def cache():
+    """Inspect or clean the analysis cache (see `tempo scan`)."""
+
+
+@cache.command("info")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def cache_info(db_path, as_json):
+    """Where the cache is, its size, its rows and the analyzer versions in it."""
+    import json
+
+    from .cache import Cache
+
+    with Cache.open(db_path) as db:
+        info = db.info()
+    if as_json:
+        click.echo(json.dumps(info.to_dict()))
+        return
+    click.echo(f"path: {click.format_filename(info.path)}")
+    click.echo(f"size: {info.size_bytes / 1e6:.1f} MB")
+    click.echo(f"tracks: {info.tracks}")
+    click.echo(f"failures: {info.failures}")
+    click.echo(f"analyzer version: {info.current_version}")
+    for version, settings_hash, rows in info.versions:
+        mark = "" if version == info.current_version else "  (old: tempo cache prune drops it)"
+        click.echo(f"  version {version}, settings {settings_hash}: {rows} tracks{mark}")
+
+
+@cache.command("prune")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
+def cache_prune(db_path):
+    """Drop rows of files that no longer exist and of older analyzer versions."""
+    from .cache import Cache
+
+    with Cache.open(db_path) as db:
+        result = db.prune()
+    click.echo(f"removed {result.missing} rows of missing files, "
+               f"{result.old_version} rows of older analyzer versions")
+
+
+@cache.command("clear")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+def cache_clear(db_path, yes):
+    """Delete the cache database (every stored analysis). Also fixes a corrupt cache file."""
+    from .cache import clear, default_db_path
+
+    path = db_path or default_db_path()
+    if not yes:
+        click.confirm(f"delete {click.format_filename(path)}?", abort=True, err=True)
+    if clear(path):
+        click.echo(f"deleted {click.format_filename(path)}")
+    else:
+        click.echo(f"nothing to delete: {click.format_filename(path)} does not exist")
+
+
 def main():
     cli(prog_name="tempo")
 
