@@ -1,0 +1,245 @@
+"""The SQLite analysis cache: keys, invalidation, fingerprints, failures, maintenance, and the
+clear errors for a corrupt database, a foreign database and a read-only location.
+
+These tests build TrackAnalysis values by hand (no audio decoding), so they are fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+import tempo.cache as cache_mod
+from tempo.cache import Cache, CacheInfo, clear, default_db_path, fingerprint
+from tempo.cli import cli
+from tempo.errors import CacheError
+from tempo.models import ANALYZER_VERSION, AnalysisSettings, FileFailure, TempoEstimate, TrackAnalysis
+
+
+def _file(path, content: bytes = b"x" * 1000) -> tuple[str, os.stat_result]:
+    with open(path, "wb") as f:
+        f.write(content)
+    return str(path), os.stat(path)
+
+
+def _analysis(path: str, st: os.stat_result, bpm: float = 128.0, settings=None) -> TrackAnalysis:
+    return TrackAnalysis(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, duration_s=10.0,
+                         tempo=TempoEstimate(bpm=bpm, confidence=0.9, candidates=((bpm, 1.0),)),
+                         settings=settings or AnalysisSettings())
+
+
+@pytest.fixture
+def db(tmp_path):
+    with Cache.open(tmp_path / "cache.sqlite") as c:
+        yield c
+
+
+def test_hit_returns_the_stored_analysis(db, tmp_path):
+    path, st = _file(tmp_path / "a.wav")
+    a = _analysis(path, st)
+    db.put(a)
+    assert db.get(path, st.st_size, st.st_mtime_ns) == a
+
+
+def test_results_survive_reopening(tmp_path):
+    path, st = _file(tmp_path / "a.wav")
+    with Cache.open(tmp_path / "c.sqlite") as c:
+        c.put(_analysis(path, st))
+    with Cache.open(tmp_path / "c.sqlite") as c:
+        assert c.get(path, st.st_size, st.st_mtime_ns).bpm == 128.0
+
+
+@pytest.mark.parametrize("change", ["size", "mtime", "path", "settings"])
+def test_any_key_change_is_a_miss(db, tmp_path, change):
+    path, st = _file(tmp_path / "a.wav")
+    db.put(_analysis(path, st))
+    size, mtime_ns, settings = st.st_size, st.st_mtime_ns, AnalysisSettings()
+    if change == "size":
+        size += 1
+    elif change == "mtime":
+        mtime_ns += 1
+    elif change == "path":
+        path = path + "x"
+    else:
+        settings = AnalysisSettings(min_bpm=60.0)
+    assert db.get(path, size, mtime_ns, settings) is None
+
+
+def test_new_analyzer_version_is_a_miss_and_old_rows_are_pruned(db, tmp_path, monkeypatch):
+    path, st = _file(tmp_path / "a.wav")
+    db.put(_analysis(path, st))
+    monkeypatch.setattr(cache_mod, "ANALYZER_VERSION", "999")
+    assert db.get(path, st.st_size, st.st_mtime_ns) is None
+    assert db.prune().old_version == 1
+    assert db.info().tracks == 0
+
+
+def test_rows_per_settings_live_side_by_side(db, tmp_path):
+    path, st = _file(tmp_path / "a.wav")
+    fast = AnalysisSettings(sr=8000)
+    db.put(_analysis(path, st, bpm=100.0))
+    db.put(_analysis(path, st, bpm=101.0, settings=fast))
+    assert db.get(path, st.st_size, st.st_mtime_ns).bpm == 100.0
+    assert db.get(path, st.st_size, st.st_mtime_ns, fast).bpm == 101.0
+    assert len(db.info().versions) == 2
+
+
+def test_fingerprint_finds_moved_content(db, tmp_path):
+    content = os.urandom(300_000)
+    old, st = _file(tmp_path / "old.wav", content)
+    db.put(_analysis(old, st), fingerprint=fingerprint(old, st.st_size))
+    new, st2 = _file(tmp_path / "renamed.wav", content)
+    found = db.get_by_fingerprint(fingerprint(new, st2.st_size))
+    assert found is not None and found.bpm == 128.0
+    # a different middle is not looked at (cheap), a different end is
+    _, st3 = _file(tmp_path / "other.wav", content[:-1] + bytes([content[-1] ^ 1]))
+    assert fingerprint(str(tmp_path / "other.wav"), st3.st_size) != fingerprint(new, st2.st_size)
+    assert fingerprint(str(tmp_path / "missing.wav"), 10) is None
+
+
+def test_fingerprint_of_small_file_hashes_all_of_it(tmp_path):
+    a, st = _file(tmp_path / "a.wav", b"a" * 100_000)
+    b, _ = _file(tmp_path / "b.wav", b"a" * 99_999 + b"b")
+    assert fingerprint(a, st.st_size) != fingerprint(b, st.st_size)
+
+
+def test_failures_are_keyed_like_tracks_and_cleared_by_success(db, tmp_path):
+    path, st = _file(tmp_path / "bad.mp3")
+    failure = FileFailure(path=path, kind="decode", message="not a readable audio file")
+    db.put_failure(failure, size=st.st_size, mtime_ns=st.st_mtime_ns)
+    assert db.get_failure(path, st.st_size, st.st_mtime_ns) == failure
+    assert db.get_failure(path, st.st_size, st.st_mtime_ns + 1) is None  # changed: retry
+    assert db.failures() == [failure]
+    assert db.failures(under=[str(tmp_path / "elsewhere")]) == []
+    assert db.failures(under=[str(tmp_path)]) == [failure]
+    db.put(_analysis(path, st))
+    assert db.failures() == []
+
+
+def test_info_and_prune_of_missing_files(db, tmp_path):
+    keep, st = _file(tmp_path / "keep.wav")
+    gone, st2 = _file(tmp_path / "gone.wav")
+    db.put(_analysis(keep, st))
+    db.put(_analysis(gone, st2))
+    db.put_failure(FileFailure(gone, "decode", "x"), size=1, mtime_ns=1)
+    os.remove(gone)
+    info = db.info()
+    assert isinstance(info, CacheInfo)
+    assert (info.tracks, info.failures) == (2, 1)
+    assert info.versions == ((ANALYZER_VERSION, AnalysisSettings().settings_hash(), 2),)
+    assert db.prune().missing == 2
+    assert db.info().tracks == 1 and db.integrity_ok()
+
+
+def test_default_path_comes_from_tempo_db(monkeypatch, tmp_path):
+    monkeypatch.setenv("TEMPO_DB", str(tmp_path / "x.sqlite"))
+    assert default_db_path() == str(tmp_path / "x.sqlite")
+    monkeypatch.delenv("TEMPO_DB")
+    assert default_db_path().endswith(os.path.join("tempo", "tempo.sqlite"))
+
+
+def test_corrupt_database_names_the_fix(tmp_path):
+    bad = tmp_path / "c.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(CacheError) as err:
+        Cache.open(bad)
+    assert str(bad) in str(err.value)
+    assert f"tempo cache clear --db {bad}" in str(err.value)
+    # ... and that fix works on the corrupt file
+    assert clear(bad) is True
+    assert not bad.exists()
+    with Cache.open(bad) as c:
+        assert c.info().tracks == 0
+
+
+def test_foreign_sqlite_database_is_refused(tmp_path):
+    other = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE songs (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(CacheError, match="not a tempo cache"):
+        Cache.open(other)
+
+
+def test_newer_schema_is_refused(tmp_path, monkeypatch):
+    Cache.open(tmp_path / "c.sqlite").close()
+    monkeypatch.setattr(cache_mod, "SCHEMA_VERSION", "2")
+    with pytest.raises(CacheError, match="another tempo version"):
+        Cache.open(tmp_path / "c.sqlite")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc as read-only place")
+def test_read_only_location_names_the_fix(tmp_path):
+    # chmod does not stop root (CI runs as root); /proc refuses new files for everyone
+    places = ["/proc/tempo-test.sqlite", "/proc/tempo-test/cache.sqlite"]
+    if os.geteuid() != 0:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        places.append(str(ro / "cache.sqlite"))
+    for place in places:
+        with pytest.raises(CacheError) as err:
+            Cache.open(place)
+        text = str(err.value)
+        assert place in text and "--db PATH" in text and "TEMPO_DB" in text
+
+
+def test_one_writer_at_a_time(tmp_path):
+    with Cache.open(tmp_path / "c.sqlite") as first, Cache.open(tmp_path / "c.sqlite") as second:
+        first.acquire_writer()
+        with pytest.raises(CacheError) as err:
+            second.acquire_writer()
+        assert f"another tempo scan (pid {os.getpid()}) is writing to this cache" in str(err.value)
+        first.release_writer()
+        second.acquire_writer()  # free again
+        with pytest.raises(CacheError, match="another tempo scan"):
+            clear(tmp_path / "c.sqlite")
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+def test_cli_cache_info_prune_clear(tmp_path):
+    db_path = tmp_path / "c.sqlite"
+    keep, st = _file(tmp_path / "keep.wav")
+    gone, st2 = _file(tmp_path / "gone.wav")
+    with Cache.open(db_path) as c:
+        c.put(_analysis(keep, st))
+        c.put(_analysis(gone, st2))
+    os.remove(gone)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["cache", "info", "--db", str(db_path), "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    info = json.loads(res.output)
+    assert info["path"] == str(db_path) and info["tracks"] == 2 and info["size_bytes"] > 0
+    res = runner.invoke(cli, ["cache", "info", "--db", str(db_path)])
+    assert "tracks: 2" in res.output
+    res = runner.invoke(cli, ["cache", "prune", "--db", str(db_path)])
+    assert res.exit_code == 0
+    assert res.output == "removed 1 rows of missing files, 0 rows of older analyzer versions\n"
+    res = runner.invoke(cli, ["cache", "clear", "--db", str(db_path)], input="n\n")
+    assert res.exit_code == 1 and db_path.exists()  # declined
+    res = runner.invoke(cli, ["cache", "clear", "--db", str(db_path), "--yes"])
+    assert res.exit_code == 0 and res.output == f"deleted {db_path}\n"
+    assert not db_path.exists()
+
+
+def test_cli_uses_tempo_db(tmp_path):
+    db_path = tmp_path / "env.sqlite"
+    res = CliRunner().invoke(cli, ["cache", "info"], env={"TEMPO_DB": str(db_path)})
+    assert res.exit_code == 0 and f"path: {db_path}" in res.output
+
+
+def test_cli_corrupt_database_exits_1_with_the_fix(tmp_path):
+    bad = tmp_path / "c.sqlite"
+    bad.write_bytes(b"\0garbage" * 500)
+    res = CliRunner().invoke(cli, ["cache", "info", "--db", str(bad)])
+    assert res.exit_code == 1
+    assert res.output.startswith(f"Error: {bad}: is not a usable tempo cache database")
+    assert f"tempo cache clear --db {bad}" in res.output
