@@ -279,6 +279,236 @@ def cache_clear(db_path, yes):
         click.echo(f"nothing to delete: {click.format_filename(path)} does not exist")
 
 
+# --- profiles, rank, playlist (owner: playlist) --------------------------------------------------
+
+from . import profiles as _profiles  # noqa: E402  (pure, cheap)
+from .ranking import DEFAULT_MINUTES  # noqa: E402
+
+_PROFILE_OPTION_NAMES = ("spm", "rpm", "rounds", "work", "rest", "bpm", "tolerance", "cooldown")
+
+
+def _profile_options(f):
+    """--profile and the built-in profiles' own options (None = the profile's default)."""
+    p = _profiles
+    opts = [
+        click.option("-p", "--profile", "profile_name", metavar="NAME|FILE.toml",
+                     default=p.DEFAULT_PROFILE, show_default=True,
+                     help=f"Workout profile: {', '.join(p.BUILTIN)}, or a TOML file "
+                          "(see `tempo profiles`)."),
+        click.option("--spm", type=float, help=f"cadence: steps per minute. [default: {p.DEFAULT_SPM:g}]"),
+        click.option("--rpm", type=float, help=f"cycling: pedal strokes per minute. [default: {p.DEFAULT_RPM:g}]"),
+        click.option("--rounds", type=click.IntRange(1, 50), help=f"hiit: work/rest rounds. [default: {p.DEFAULT_ROUNDS}]"),
+        click.option("--work", type=float, help=f"hiit: minutes of work per round. [default: {p.DEFAULT_WORK_MIN:g}]"),
+        click.option("--rest", type=float, help=f"hiit: minutes of recovery per round. [default: {p.DEFAULT_REST_MIN:g}]"),
+        click.option("--bpm", type=float, help=f"steady: target tempo. [default: {p.DEFAULT_STEADY_BPM:g}]"),
+        click.option("--tolerance", type=float, metavar="PCT",
+                     help=f"steady: accepted deviation in percent. [default: {p.DEFAULT_TOLERANCE_PCT:g}]"),
+        click.option("--cooldown", is_flag=True, help="montage: add a falling cool-down after the climax."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _library_options(f):
+    for opt in reversed([
+        click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                     help="Worker processes for files not yet in the cache. [default: number of CPUs]"),
+        click.option("--hidden", is_flag=True, help="Also search hidden files and folders."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _get_profile(profile_name, kwargs):
+    return _profiles.get_profile(profile_name, **{k: kwargs.get(k) for k in _PROFILE_OPTION_NAMES})
+
+
+def _scan_tracks(paths, *, db_path, jobs, hidden, quiet):
+    """The analysed tracks under PATHS (through the cache); failures as one line each on stderr."""
+    from .library import ProgressPrinter, scan as scan_library
+
+    progress = None if quiet else ProgressPrinter(click.get_text_stream("stderr"))
+    result = scan_library(paths, db_path=db_path, jobs=jobs, hidden=hidden, progress=progress)
+    for f in result.failures:
+        click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+    if result.failures:
+        click.echo(f"{len(result.failures)} of {result.found} files could not be analysed and "
+                   "were left out", err=True)
+    if not result.tracks:
+        raise TempoError("no analysed audio files found", path=", ".join(paths),
+                         hint="check the path; `tempo scan --failed` lists files that failed")
+    return result.tracks
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def profiles(ctx):
+    """List the built-in workout profiles (see `tempo profiles show NAME`)."""
+    if ctx.invoked_subcommand is None:
+        width = max(len(n) for n in _profiles.BUILTIN)
+        for name, description in _profiles.list_profiles():
+            default = "  (default)" if name == _profiles.DEFAULT_PROFILE else ""
+            click.echo(f"{name:<{width}}  {description}{default}")
+
+
+@profiles.command("show")
+@click.argument("name", metavar="NAME|FILE.toml")
+@_profile_options
+def profiles_show(name, **kwargs):
+    """Print a profile as TOML, to save, edit and use with --profile FILE.toml.
+
+    \b
+    Examples:
+      tempo profiles show montage > my-montage.toml
+      tempo profiles show cadence --spm 180
+    """
+    kwargs.pop("profile_name", None)
+    click.echo(_profiles.profile_to_toml(_get_profile(name, kwargs)), nl=False)
+
+
+RANK_FIELDS = ("segment", "rank", "score", "bpm", "ratio", "effective_bpm", "energy",
+               "confidence", "duration_s", "artist", "title", "path")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@_profile_options
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Best N tracks per segment (0: all that fit).")
+@click.option("--explain", is_flag=True, help="Show the named parts each score adds up from.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@_library_options
+def rank(paths, profile_name, limit, explain, as_json, as_csv, db_path, jobs, hidden, quiet,
+         **kwargs):
+    """Rank the tracks under PATHS for each segment of a workout profile.
+
+    A track is listed under a segment when its tempo (or its half/double where the segment
+    allows) is in the segment's range; the score is a sum of named parts: tempo_fit, ratio,
+    energy_fit, confidence, stability, length (--explain lists them).
+
+    \b
+    Examples:
+      tempo rank ~/Music --profile cadence --spm 175
+      tempo rank ~/Music --explain -n 3
+      tempo rank ~/Music --json > ranking.jsonl
+    """
+    import csv
+    import json
+
+    from .ranking import rank as rank_tracks
+
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    profile = _get_profile(profile_name, kwargs)
+    tracks = _scan_tracks(paths, db_path=db_path, jobs=jobs, hidden=hidden, quiet=quiet)
+    matches = rank_tracks(tracks, profile, limit=limit or None)
+    writer = None
+    if as_csv:
+        parts = [name for name, _ in matches[0].parts] if matches else []
+        writer = csv.DictWriter(click.get_text_stream("stdout"), lineterminator="\n",
+                                fieldnames=RANK_FIELDS + tuple(parts))
+        writer.writeheader()
+    segment, n = None, 0
+    for m in matches:
+        n = n + 1 if m.segment == segment else 1
+        if m.segment != segment and not (as_json or as_csv):
+            seg = next(s for s in profile.segments if s.name == m.segment)
+            click.echo(f"{'' if segment is None else chr(10)}{m.segment}: {seg.describe_range()}")
+            click.echo("   #  SCORE    BPM  RATIO  EFF_BPM  ENERGY  TRACK")
+        segment = m.segment
+        row = m.to_dict()
+        if as_json:
+            click.echo(json.dumps(dict(row, rank=n), ensure_ascii=False))
+        elif writer:
+            writer.writerow({**{k: row.get(k) for k in RANK_FIELDS}, "rank": n, **row["parts"]})
+        else:
+            ratio = {0.5: "1/2x", 1.0: "1x", 2.0: "2x"}.get(m.ratio, f"{m.ratio:g}x")
+            click.echo(f"{n:4d}  {m.score:5.2f}  {m.track.bpm:5.1f}  {ratio:>5}  "
+                       f"{m.effective_bpm:7.1f}  {m.track.energy:6.2f}  {m.track.display_name}")
+            if explain:
+                click.echo("        " + "  ".join(f"{k}={v:+.2f}" for k, v in m.parts))
+    if not matches:
+        raise TempoError(f"no track fits any segment of profile {profile.name!r}",
+                         hint="try `tempo playlist` for what is missing, or another profile")
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("-o", "--output", "output", required=True, metavar="FILE|-",
+              help="Playlist file (.m3u8, .m3u, .pls, .xspf); '-' writes to stdout.")
+@_profile_options
+@click.option("-m", "--minutes", type=click.FloatRange(min=0, max=24 * 60, min_open=True),
+              default=DEFAULT_MINUTES, show_default=True, help="Length of the workout.")
+@click.option("--seed", type=int, default=None, help="Vary the choice among similar tracks.")
+@click.option("--absolute", is_flag=True, help="Absolute paths instead of paths relative to the playlist.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["m3u8", "m3u", "pls", "xspf"]),
+              default=None, help="Playlist format. [default: from the extension, else m3u8]")
+@_library_options
+def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, db_path, jobs, hidden,
+             quiet, **kwargs):
+    """Make a workout playlist from the music under PATHS.
+
+    Files are analysed through the cache (see `tempo scan`), scored against the profile's
+    segments, and ordered to follow its arc over --minutes: the montage rises in tempo and energy
+    to its fastest, most intense track at the end. Paths in the playlist are relative to its
+    folder unless --absolute. A segment the music cannot fill is reported on stderr with what
+    would help; the playlist is still written when anything fits.
+
+    \b
+    Examples:
+      tempo playlist ~/Music -o montage.m3u8
+      tempo playlist ~/Music --profile cadence --spm 175 --minutes 30 -o run.m3u8
+      tempo playlist ~/Music --profile hiit --rounds 8 -o - | mpv --playlist=-
+    """
+    import os
+
+    from .playlist import format_for, render, write_playlist
+    from .ranking import build_sequence
+
+    profile = _get_profile(profile_name, kwargs)
+    fmt = format_for(output, fmt)
+    tracks = _scan_tracks(paths, db_path=db_path, jobs=jobs, hidden=hidden, quiet=quiet)
+    seq = build_sequence(tracks, profile, minutes=minutes, seed=seed)
+    title = f"tempo {profile.name}, {minutes:g} min"
+    if output == "-":
+        from .playlist import PlaylistEntry
+
+        click.echo(render([PlaylistEntry.from_track(t) for t in seq.tracks], fmt,
+                          base_dir=os.getcwd(), absolute=absolute, title=title), nl=False)
+    else:
+        write_playlist(seq.tracks, output, fmt=fmt, absolute=absolute, title=title)
+    # the summary goes to stderr when the playlist itself goes to stdout
+    err = output == "-"
+    if not quiet or not err:
+        start = 0.0
+        click.echo("   #  START   BPM  EFF_BPM  ENERGY  SEGMENT    TRACK", err=err)
+        for i, m in enumerate(seq.matches, 1):
+            mark = "  <- climax" if seq.climax_index == i - 1 else ""
+            click.echo(f"{i:4d}  {_clock(start):>5}  {m.track.bpm:5.1f}  {m.effective_bpm:7.1f}"
+                       f"  {m.track.energy:6.2f}  {m.segment:<9}  {m.track.display_name}{mark}",
+                       err=err)
+            start += m.track.duration_s
+    for s in seq.shortfalls:
+        click.echo(f"warning: {s.message}", err=True)
+        for tip in s.suggestions:
+            click.echo(f"  try: {tip}", err=True)
+    if seq.skipped_no_tempo:
+        click.echo(f"note: {seq.skipped_no_tempo} track(s) without a detectable tempo were left out",
+                   err=True)
+    where = "stdout" if output == "-" else click.format_filename(output)
+    click.echo(f"wrote {where}: {len(seq.matches)} tracks, {_clock(seq.duration_s)} "
+               f"(asked {_clock(seq.requested_s)}), profile {profile.name}", err=err)
+
+
 def main():
     cli(prog_name="tempo")
 

@@ -1,0 +1,467 @@
+"""Scoring tracks against a profile's segments, and sequencing them into a playlist. Pure.
+
+Conventions
+-----------
+- A track *fits* a segment when its analysed BPM times one of the segment's ratios (the
+  *effective* tempo) lies in ``segment.min_bpm .. segment.max_bpm``. Tracks without a tempo never
+  fit.
+- A :class:`Match` score is the sum of named parts (``tempo_fit``, ``ratio``, ``energy_fit``,
+  ``confidence``, ``stability``, ``length``), each already weighted; ``Match.parts`` lists them
+  in that order, so ``--explain`` shows exactly what was added.
+- Sequencing is deterministic: inputs are sorted by path and ties broken by path; ``seed`` adds
+  a small, per-track jitter (derived by hashing, not from the process' random state) for variety.
+- Times in seconds (``*_s``), tempo in BPM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections.abc import Iterable, Sequence as Seq
+from dataclasses import dataclass
+
+from .errors import PlaylistError
+from .models import TrackAnalysis
+from .profiles import ALLOWED_RATIOS, Profile, Segment
+
+#: Length asked of a playlist when none is given (minutes).
+DEFAULT_MINUTES = 45.0
+#: Weights of the score parts; a perfect match scores their sum (1.0).
+W_TEMPO = 0.45
+W_ENERGY = 0.25
+W_CONFIDENCE = 0.15
+W_STABILITY = 0.10
+W_LENGTH = 0.05
+#: Subtracted when a track serves the segment at half or double time rather than 1x.
+RATIO_PENALTY = 0.05
+#: Tempo deviation (fraction of the target) at which ``tempo_fit`` reaches zero, as a multiple
+#: of the segment's tolerance.
+TEMPO_SCALE = 2.0
+#: Energy difference at which ``energy_fit`` reaches zero.
+ENERGY_SCALE = 0.4
+#: Tempo drift (fraction) at which ``stability`` reaches zero.
+DRIFT_SCALE = 0.2
+#: Tracks shorter than this (s) lose ``length`` points: intros and interludes break a workout.
+MIN_TRACK_S = 90.0
+#: Neighbour tempo steps above this fraction (beyond what the profile's ramp asks) are penalised.
+MAX_STEP = 0.06
+W_STEP = 3.0
+#: Penalty per minute by which a segment's last track misses the segment's end.
+W_TIME = 0.1
+#: Jitter added to scores when a seed is given (variety without losing the arc).
+SEED_JITTER = 0.15
+
+
+@dataclass(frozen=True)
+class Match:
+    """One track scored against one segment, with the ratio it serves at and the score parts."""
+
+    track: TrackAnalysis
+    segment: str
+    ratio: float
+    effective_bpm: float
+    score: float
+    parts: tuple[tuple[str, float], ...]
+
+    @property
+    def path(self) -> str:
+        return self.track.path
+
+    def to_dict(self) -> dict:
+        t = self.track
+        return {
+            "path": t.path,
+            "name": t.display_name,
+            "artist": t.tags.artist,
+            "title": t.tags.title,
+            "bpm": t.bpm,
+            "ratio": self.ratio,
+            "effective_bpm": round(self.effective_bpm, 2),
+            "energy": t.energy,
+            "confidence": t.confidence,
+            "duration_s": t.duration_s,
+            "segment": self.segment,
+            "score": round(self.score, 4),
+            "parts": {k: round(v, 4) for k, v in self.parts},
+        }
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A segment the library could not fill, with what it needed, what exists, and what helps."""
+
+    segment: str
+    needed_s: float
+    placed_s: float
+    found_s: float
+    bpm_range: str
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        text = (f"{self.segment} needs {_min(self.needed_s)} min at {self.bpm_range}, "
+                f"found {_min(self.found_s)} min")
+        if self.found_s >= self.needed_s:
+            text += (f" but placed only {_min(self.placed_s)} min (the rest was used earlier or "
+                     "would break the tempo order)")
+        return text
+
+    def to_dict(self) -> dict:
+        return {"segment": self.segment, "needed_s": round(self.needed_s, 1),
+                "placed_s": round(self.placed_s, 1), "found_s": round(self.found_s, 1),
+                "bpm_range": self.bpm_range, "message": self.message,
+                "suggestions": list(self.suggestions)}
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A sequenced playlist: the chosen matches in order, and any segment left short."""
+
+    profile: str
+    requested_s: float
+    matches: tuple[Match, ...]
+    shortfalls: tuple[Shortfall, ...] = ()
+    climax_index: int | None = None
+    skipped_no_tempo: int = 0
+
+    @property
+    def duration_s(self) -> float:
+        return sum(m.track.duration_s for m in self.matches)
+
+    @property
+    def tracks(self) -> list[TrackAnalysis]:
+        return [m.track for m in self.matches]
+
+    def to_dict(self) -> dict:
+        return {"profile": self.profile, "requested_s": self.requested_s,
+                "duration_s": round(self.duration_s, 1), "climax_index": self.climax_index,
+                "matches": [m.to_dict() for m in self.matches],
+                "shortfalls": [s.to_dict() for s in self.shortfalls]}
+
+
+def _min(seconds: float) -> str:
+    m = seconds / 60
+    return f"{m:.0f}" if m >= 10 or m == int(m) else f"{m:.1f}"
+
+
+# --------------------------------------------------------------------------- scoring
+
+def best_ratio(track: TrackAnalysis, segment: Segment, target_bpm: float | None = None
+               ) -> tuple[float, float] | None:
+    """(ratio, effective BPM) of the allowed ratio that fits the segment closest to the target
+    (or to the segment's span when no target is given); None when no ratio fits."""
+    if not track.bpm or track.bpm <= 0:
+        return None
+    best = None
+    for ratio in segment.ratios:
+        eff = track.bpm * ratio
+        if not segment.min_bpm <= eff <= segment.max_bpm:
+            continue
+        dev = abs(eff - target_bpm) if target_bpm is not None else _outside(
+            eff, segment.bpm_start, segment.bpm_end)
+        key = (dev, ratio != 1.0, ratio)
+        if best is None or key < best[0]:
+            best = (key, ratio, eff)
+    return None if best is None else (best[1], best[2])
+
+
+def _outside(x: float, a: float, b: float) -> float:
+    lo, hi = min(a, b), max(a, b)
+    return lo - x if x < lo else x - hi if x > hi else 0.0
+
+
+def _clip(x: float, lo: float = -1.0, hi: float = 1.0) -> float:
+    return lo if x < lo else hi if x > hi else x
+
+
+def score_track(track: TrackAnalysis, segment: Segment, *, fraction: float | None = None,
+                segment_s: float | None = None) -> Match | None:
+    """Score ``track`` for ``segment``; None when it does not fit at any allowed ratio.
+
+    With ``fraction`` (0..1, the point of the segment the track would play at) the tempo and
+    energy are compared to the ramp's target there; without it, to the segment's whole span.
+    ``segment_s`` (the segment's real length) lets ``length`` penalise tracks longer than it.
+    """
+    target_bpm = segment.target_bpm(fraction) if fraction is not None else None
+    fit = best_ratio(track, segment, target_bpm)
+    if fit is None:
+        return None
+    ratio, eff = fit
+    tol = segment.tolerance_pct / 100
+    if target_bpm is not None:
+        dev = abs(eff - target_bpm) / target_bpm
+    else:
+        lo = min(segment.bpm_start, segment.bpm_end)
+        dev = _outside(eff, segment.bpm_start, segment.bpm_end) / lo
+    tempo_fit = W_TEMPO * _clip(1 - dev / (tol * TEMPO_SCALE))
+
+    energy = track.energy or 0.0
+    if fraction is not None:
+        e_dev = abs(energy - segment.target_energy(fraction))
+    else:
+        e_dev = _outside(energy, segment.energy_start, segment.energy_end)
+    energy_fit = W_ENERGY * _clip(1 - e_dev / ENERGY_SCALE)
+
+    confidence = W_CONFIDENCE * _clip(track.confidence or 0.0, 0.0, 1.0)
+
+    stab = max(0.0, 1 - track.tempo.drift / DRIFT_SCALE)
+    if not track.tempo.stable:
+        stab = min(stab, 0.5)
+    stability = W_STABILITY * stab
+
+    d = track.duration_s or 0.0
+    length = 1.0 if d >= MIN_TRACK_S else max(0.0, d / MIN_TRACK_S)
+    if segment_s and d > segment_s:
+        length *= segment_s / d
+    length *= W_LENGTH
+
+    ratio_part = 0.0 if ratio == 1.0 else -RATIO_PENALTY
+    parts = (("tempo_fit", tempo_fit), ("ratio", ratio_part), ("energy_fit", energy_fit),
+             ("confidence", confidence), ("stability", stability), ("length", length))
+    return Match(track, segment.name, ratio, eff, sum(v for _, v in parts), parts)
+
+
+def _usable(tracks: Iterable[TrackAnalysis]) -> list[TrackAnalysis]:
+    """Tracks sorted by path, one per path."""
+    seen: dict[str, TrackAnalysis] = {}
+    for t in tracks:
+        seen.setdefault(t.path, t)
+    return [seen[p] for p in sorted(seen)]
+
+
+def unique_segments(profile: Profile) -> list[Segment]:
+    """The profile's segments with repeats (same targets, e.g. HIIT rounds) removed, in order."""
+    out: list[Segment] = []
+    keys = set()
+    for s in profile.segments:
+        k = (s.name, s.bpm_start, s.bpm_end, s.tolerance_pct, s.energy_start, s.energy_end,
+             s.ratios)
+        if k not in keys:
+            keys.add(k)
+            out.append(s)
+    return out
+
+
+def rank(tracks: Iterable[TrackAnalysis], profile: Profile, *, limit: int | None = None
+         ) -> list[Match]:
+    """Every fitting track scored per (unique) segment: segment by segment, best first.
+
+    ``limit`` keeps the best N per segment. Ties are broken by path.
+    """
+    pool = _usable(tracks)
+    out: list[Match] = []
+    for seg in unique_segments(profile):
+        ms = [m for m in (score_track(t, seg) for t in pool) if m is not None]
+        ms.sort(key=lambda m: (-round(m.score, 9), m.path))
+        out.extend(ms[:limit] if limit else ms)
+    return out
+
+
+# --------------------------------------------------------------------------- sequencing
+
+def _jitter(seed: int | None, path: str) -> float:
+    if seed is None:
+        return 0.0
+    h = hashlib.sha1(f"{seed}\0{path}".encode("utf-8", "surrogatepass")).digest()
+    return SEED_JITTER * int.from_bytes(h[:8], "big") / 2**64
+
+
+def _artist(t: TrackAnalysis) -> str | None:
+    a = t.tags.artist
+    return a.strip().casefold() if a and a.strip() else None
+
+
+def _fits_minutes(tracks: Seq[TrackAnalysis], seg: Segment, ratios: Seq[float],
+                  tolerance_pct: float | None = None) -> float:
+    tol = (seg.tolerance_pct if tolerance_pct is None else tolerance_pct) / 100
+    lo = min(seg.bpm_start, seg.bpm_end) * (1 - tol)
+    hi = max(seg.bpm_start, seg.bpm_end) * (1 + tol)
+    return sum(t.duration_s for t in tracks
+               if t.bpm and any(lo <= t.bpm * r <= hi for r in ratios))
+
+
+def _suggestions(pool: Seq[TrackAnalysis], seg: Segment, profile: Profile) -> tuple[str, ...]:
+    out = []
+    have = _fits_minutes(pool, seg, seg.ratios)
+    other = [r for r in ALLOWED_RATIOS if r not in seg.ratios]
+    if other:
+        extra = _fits_minutes(pool, seg, tuple(seg.ratios) + tuple(other)) - have
+        if extra > 0:
+            label = " and ".join({0.5: "double-time (ratio 0.5)", 2.0: "half-time (ratio 2)",
+                                  1.0: "1x (ratio 1)"}[r] for r in other)
+            out.append(f"allowing {label} tracks would add {_min(extra)} min "
+                       f"(set ratios in a profile file: tempo profiles show {profile.name})")
+    wider = seg.tolerance_pct * 2
+    extra = _fits_minutes(pool, seg, seg.ratios, wider) - have
+    if extra > 0:
+        how = "--tolerance" if profile.name == "steady" else "tolerance_pct in a profile file"
+        out.append(f"a wider tolerance (+-{wider:g}%, {how}) would add {_min(extra)} min")
+    out.append(f"add folders with music at {seg.describe_range()}, or ask for fewer --minutes")
+    return tuple(out)
+
+
+def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
+                   minutes: float = DEFAULT_MINUTES, seed: int | None = None) -> Sequence:
+    """Choose and order tracks to follow ``profile`` over ``minutes``.
+
+    - segments are scaled to span ``minutes``; each is filled while the next track ends nearer
+      the segment's end than it starts, so a fully filled playlist lands within half a track of
+      the requested length;
+    - no track twice; the same artist is not placed back to back when another track fits;
+    - in monotonic profiles the effective tempo never falls while the arc rises (and never rises
+      while it falls); with ``climax`` the last rising segment ends on its fastest, most intense
+      fitting track;
+    - a segment the library cannot fill is recorded as a :class:`Shortfall`.
+
+    Raises PlaylistError when nothing at all fits.
+    """
+    if not minutes or minutes <= 0:
+        raise PlaylistError(f"--minutes must be positive, got {minutes!r}")
+    all_tracks = _usable(tracks)
+    no_tempo = sum(1 for t in all_tracks if not t.bpm or not t.duration_s or t.duration_s <= 0)
+    pool = [t for t in all_tracks if t.bpm and t.duration_s and t.duration_s > 0]
+    total_s = minutes * 60.0
+    scale = total_s / (profile.minutes * 60.0)
+    segs = profile.segments
+    rising = [i for i, s in enumerate(segs) if s.direction > 0]
+    last_rising = rising[-1] if rising else (len(segs) - 1 if profile.climax else -1)
+
+    used: set[str] = set()
+    out: list[Match] = []
+    gap_by_seg: list[float] = [0.0] * len(segs)
+    placed_by_seg: list[float] = [0.0] * len(segs)
+    cursor = 0.0
+    seg_end_abs = 0.0
+    climax_index: int | None = None
+    phase_start = True  # the first track of a falling stretch may drop freely
+
+    for i, seg in enumerate(segs):
+        seg_len = seg.minutes * 60.0 * scale
+        seg_end_abs += seg_len
+        # an earlier shortfall shortens the playlist rather than stretching this segment
+        target_end = min(seg_end_abs, cursor + seg_len)
+        seg_begin = target_end - seg_len
+        rising_phase = profile.monotonic and i <= last_rising
+        falling_phase = profile.monotonic and i > last_rising
+        if falling_phase and i == last_rising + 1:
+            phase_start = True
+        continuous = i > 0 and bool(out) and out[-1].segment == segs[i - 1].name and abs(
+            segs[i - 1].bpm_end - seg.bpm_start) <= 0.05 * seg.bpm_start
+        fitting = [t for t in pool if t.path not in used and best_ratio(t, seg) is not None]
+
+        climax: Match | None = None
+        if profile.climax and i == last_rising:
+            floor = out[-1].effective_bpm if (out and rising_phase) else 0.0
+            cands = [m for m in (score_track(t, seg, fraction=1.0, segment_s=seg_len)
+                                 for t in fitting) if m is not None and m.effective_bpm >= floor]
+            if cands:
+                fastest = max(m.effective_bpm for m in cands)
+                top = sorted((m for m in cands if m.effective_bpm >= fastest * 0.98),
+                             key=lambda m: m.path)
+                climax = max(top, key=lambda m: (round(m.track.energy or 0.0, 3),
+                                                 m.effective_bpm))
+        fill_end = target_end - (climax.track.duration_s if climax else 0.0)
+        ramp_seg = seg
+        if climax is not None and climax.effective_bpm != seg.bpm_start:
+            # lead up to the climax's own tempo, not past it
+            ramp_seg = _retarget(seg, climax.effective_bpm)
+        ramp_len = max(fill_end - seg_begin, 1.0)
+
+        placed_here = 0
+        while True:
+            prev = out[-1] if out else None
+            options: list[tuple[float, str, Match]] = []
+            for t in fitting:
+                if t.path in used or (climax and t.path == climax.path):
+                    continue
+                d = t.duration_s
+                if cursor + d / 2 > fill_end and not (
+                        placed_here == 0 and climax is None and cursor < target_end):
+                    continue
+                frac = (cursor + d / 2 - seg_begin) / ramp_len
+                m = score_track(t, ramp_seg, fraction=frac, segment_s=seg_len)
+                if m is None:
+                    continue
+                if prev is not None and not phase_start:
+                    if rising_phase and m.effective_bpm < prev.effective_bpm:
+                        continue
+                    if falling_phase and m.effective_bpm > prev.effective_bpm:
+                        continue
+                if climax and m.effective_bpm > climax.effective_bpm:
+                    continue
+                value = m.score + _jitter(seed, t.path)
+                if prev is not None and (prev.segment == seg.name or continuous):
+                    step = abs(m.effective_bpm - prev.effective_bpm) / prev.effective_bpm
+                    ramp = abs(seg.bpm_end - seg.bpm_start) / seg.bpm_start * d / seg_len
+                    value -= W_STEP * max(0.0, step - max(MAX_STEP, ramp))
+                left = fill_end - cursor
+                if left < 1.5 * d:  # probably the segment's last track: end it on time
+                    value -= W_TIME * abs(left - d) / 60.0
+                options.append((value, t.path, m))
+            if not options:
+                break
+            prev_artist = _artist(prev.track) if prev else None
+            if prev_artist:
+                other = [o for o in options if _artist(o[2].track) != prev_artist]
+                options = other or options
+            _, _, pick = min(options, key=lambda o: (-round(o[0], 9), o[1]))
+            if ramp_seg is not seg:
+                pick = Match(pick.track, seg.name, pick.ratio, pick.effective_bpm, pick.score,
+                             pick.parts)
+            out.append(pick)
+            used.add(pick.path)
+            cursor += pick.track.duration_s
+            placed_by_seg[i] += pick.track.duration_s
+            placed_here += 1
+            phase_start = False
+        if climax is not None:
+            out.append(climax)
+            used.add(climax.path)
+            cursor += climax.track.duration_s
+            placed_by_seg[i] += climax.track.duration_s
+            climax_index = len(out) - 1
+            phase_start = False
+        elif profile.climax and i == last_rising and out:
+            climax_index = len(out) - 1  # peak empty: the build's last (fastest) track
+        gap_by_seg[i] = max(0.0, target_end - cursor)
+
+    shortfalls = _shortfalls(pool, profile, scale, placed_by_seg, gap_by_seg)
+    if not out:
+        lines = [s.message for s in shortfalls] or ["no track fits the profile"]
+        hint = shortfalls[0].suggestions[0] if shortfalls and shortfalls[0].suggestions else None
+        if no_tempo:
+            lines.append(f"{no_tempo} track(s) have no detectable tempo")
+        raise PlaylistError(f"no track fits profile {profile.name!r}: " + "; ".join(lines),
+                            hint=hint)
+    return Sequence(profile.name, total_s, tuple(out), shortfalls, climax_index, no_tempo)
+
+
+def _retarget(seg: Segment, bpm_end: float) -> Segment:
+    """The segment with its ramp ending at ``bpm_end`` (the reserved climax's tempo)."""
+    from dataclasses import replace
+
+    lo = min(seg.bpm_start, bpm_end)
+    tol = max(seg.tolerance_pct, 100 * (1 - seg.min_bpm / lo) + 1e-9) if lo > 0 else 0
+    return replace(seg, bpm_end=bpm_end, tolerance_pct=min(tol, 50.0))
+
+
+def _shortfalls(pool: Seq[TrackAnalysis], profile: Profile, scale: float,
+                placed_by_seg: Seq[float], gap_by_seg: Seq[float]) -> tuple[Shortfall, ...]:
+    """Segments (merged by name) whose end fell behind the timeline by more than half a
+    typical track."""
+    durations = [t.duration_s for t in pool] or [0.0]
+    slack = max(statistics.median(durations) / 2, 1.0)
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(profile.segments):
+        groups.setdefault(s.name, []).append(i)
+    out = []
+    for name, idx in groups.items():
+        if not any(gap_by_seg[i] > slack for i in idx):
+            continue
+        seg = profile.segments[idx[0]]
+        needed = sum(profile.segments[i].minutes * 60.0 * scale for i in idx)
+        placed = sum(placed_by_seg[i] for i in idx)
+        found = _fits_minutes(pool, seg, seg.ratios)
+        out.append(Shortfall(name, needed, placed, found, seg.describe_range(),
+                             _suggestions(pool, seg, profile)))
+    return tuple(out)
