@@ -1,0 +1,121 @@
+"""Reading tags, and writing BPM tags: round trip on every format, audio untouched, atomic."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from tempo import TagError, TempoEstimate, TrackAnalysis
+from tempo.audio import load
+from tempo.tags import (
+    format_bpm,
+    parse_bpm,
+    plan_bpm_tag,
+    read_bpm_tag,
+    read_tags,
+    write_bpm_tag,
+)
+
+FORMATS = [".mp3", ".flac", ".ogg", ".m4a", ".wav", ".aiff"]
+
+
+@pytest.fixture(scope="module")
+def loop(fixtures_mod):
+    return fixtures_mod.drum_pattern(128.0, duration_s=3.0, sr=22050)
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_bpm_tag_round_trip_leaves_audio_untouched(tmp_path, fixtures_mod, loop, ext):
+    path = fixtures_mod.write_audio(str(tmp_path / f"song{ext}"), loop, 22050)
+    before = load(path)
+    assert read_bpm_tag(path) is None
+    write_bpm_tag(path, "128")
+    assert read_bpm_tag(path) == "128"
+    assert read_tags(path).bpm == 128.0
+    assert np.array_equal(load(path), before)  # decoded samples identical
+    write_bpm_tag(path, "129")  # replacing keeps exactly one BPM value
+    assert read_bpm_tag(path) == "129"
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".tempo-tag-")] == []
+
+
+def test_mp3_gets_id3v23_and_keeps_other_tags(tmp_path, fixtures_mod, loop):
+    from mutagen.id3 import ID3
+
+    path = fixtures_mod.write_audio(str(tmp_path / "song.mp3"), loop, 22050)
+    fixtures_mod.write_tags(path, artist="Survivor", title="Burning Heart")
+    write_bpm_tag(path, "174")
+    tags = ID3(path)
+    assert tags.version[:2] == (2, 3)
+    assert read_tags(path) == read_tags(path).__class__(
+        artist="Survivor", title="Burning Heart", album=None, bpm=174.0)
+
+
+def test_symlink_tags_the_target_and_keeps_the_link(tmp_path, fixtures_mod, loop):
+    target = fixtures_mod.write_audio(str(tmp_path / "real.flac"), loop, 22050)
+    link = tmp_path / "link.flac"
+    link.symlink_to(target)
+    write_bpm_tag(str(link), "128")
+    assert link.is_symlink()
+    assert read_bpm_tag(target) == "128"
+
+
+def test_read_only_file_is_refused(tmp_path, fixtures_mod, loop):
+    path = fixtures_mod.write_audio(str(tmp_path / "ro.flac"), loop, 22050)
+    before = open(path, "rb").read()
+    os.chmod(path, 0o444)
+    with pytest.raises(TagError, match="ro.flac: file is read-only"):
+        write_bpm_tag(path, "128")
+    assert open(path, "rb").read() == before
+
+
+def test_corrupt_file_is_reported_and_left_alone(tmp_path):
+    path = tmp_path / "broken.mp3"
+    path.write_bytes(b"ID3\x03\x00\x00\x7f\x7f\x7f\x7f garbage")
+    before = path.read_bytes()
+    with pytest.raises(TagError, match="broken.mp3"):
+        write_bpm_tag(str(path), "128")
+    assert path.read_bytes() == before
+
+
+def test_unsupported_format(tmp_path):
+    path = tmp_path / "song.wma"
+    path.write_bytes(b"x" * 100)
+    with pytest.raises(TagError, match="does not write BPM tags"):
+        write_bpm_tag(str(path), "128")
+
+
+@pytest.mark.parametrize("text,value", [("128", 128.0), ("127.5", 127.5), ("128 BPM", 128.0),
+                                        ("127,5", 127.5), ("", None), ("fast", None),
+                                        ("0", None), (None, None)])
+def test_parse_bpm(text, value):
+    assert parse_bpm(text) == value
+
+
+def test_format_bpm_decimals_only_where_allowed():
+    assert format_bpm(127.46, decimals=1, kind="flac") == "127.5"
+    assert format_bpm(127.46, decimals=1, kind="mp3") == "127"
+    assert format_bpm(127.5, decimals=0, kind="ogg") == "128"
+
+
+def _ta(path="/m/a.mp3", bpm=128.04, confidence=0.9):
+    return TrackAnalysis(path=path, size=1, mtime_ns=1, duration_s=200.0,
+                         tempo=TempoEstimate(bpm=bpm, confidence=confidence))
+
+
+@pytest.mark.parametrize("existing,kwargs,action,new", [
+    (None, {}, "write", "128"),
+    ("120", {}, "skip", "128"),
+    ("120", {"force": True}, "write", "128"),
+    ("128", {}, "unchanged", "128"),
+    (None, {"min_confidence": 0.95}, "skip", None),
+])
+def test_plan(existing, kwargs, action, new):
+    plan = plan_bpm_tag(_ta(), existing=existing, **kwargs)
+    assert (plan.action, plan.new, plan.old) == (action, new, existing)
+
+
+def test_plan_no_tempo_and_unsupported():
+    assert plan_bpm_tag(_ta(bpm=None), existing=None).reason == "no tempo found"
+    assert plan_bpm_tag(_ta(path="/m/a.wma"), existing=None).action == "skip"
