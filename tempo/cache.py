@@ -335,6 +335,12 @@ class Cache:
             return None
         return _decode(rows[0][2], path=path)
 
+    def has_path(self, path: str, settings: AnalysisSettings | None = None) -> bool:
+        """Whether some state of this path is cached (for this version and settings)."""
+        settings = settings or AnalysisSettings()
+        return bool(self._query("SELECT 1 FROM tracks WHERE path=? AND analyzer_version=? AND settings_hash=?",
+                                (path, ANALYZER_VERSION, settings.settings_hash())))
+
     def get_by_fingerprint(self, fp: str, settings: AnalysisSettings | None = None) -> TrackAnalysis | None:
         """An analysis of a file with the same content (moved, renamed or copied), or None."""
         settings = settings or AnalysisSettings()

@@ -198,8 +198,7 @@ def scan(paths, db_path, jobs, timeout_s, hidden, extensions, retry_failed, list
         return
     if not paths:
         raise click.UsageError("give at least one folder or file to scan (or --failed)")
-    err = click.get_text_stream("stderr")
-    progress = None if quiet else ProgressPrinter(err)
+    progress = None if quiet else ProgressPrinter(sys.stderr)
     try:
         result = scan_library(paths, db_path=db_path, jobs=jobs, timeout_s=timeout_s, hidden=hidden,
                               extensions=extensions or AUDIO_EXTENSIONS, retry_failed=retry_failed,

@@ -189,10 +189,26 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="tempo-parent-watch", daemon=True).start()
 
 
+def _quiet_c_stderr() -> None:
+    """Send what C decoders print on file descriptor 2 (mpg123's "Illegal Audio-MPEG-Header"
+    notes on every damaged MP3) to /dev/null, so it does not tear the parent's progress bar;
+    Python's own ``sys.stderr`` (tracebacks, warnings) keeps the real stderr."""
+    try:
+        sys.stderr.flush()
+        real = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        sys.stderr = open(real, "w", buffering=1, errors="backslashreplace")
+    except (OSError, ValueError):
+        pass
+
+
 def _worker_main(conn, fn, initializer) -> None:
     """Worker loop: receive a path, send back fn(path); stop on None or a closed pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     _exit_with_parent()
+    _quiet_c_stderr()
     if initializer is not None:
         initializer()
     conn.send(("ready", None))
@@ -400,7 +416,9 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
         analysed = moved = 0
         if todo:
             cache.acquire_writer()
-            # moved, renamed or copied files: same content as an analysed file, no decoding
+            # moved, renamed or copied files: same content as an analysed file, no decoding.
+            # Only for paths new to the cache: a known path with a new size or mtime was
+            # changed, perhaps in the middle, which the cheap fingerprint does not read.
             fps: dict[str, str | None] = {}
             copies: list[tuple[TrackAnalysis, str | None]] = []
             to_analyse: list[str] = []
@@ -408,7 +426,8 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
             with cache.reading():
                 for path, st in todo:
                     fp = fps[path] = fingerprint(path, st.st_size)
-                    prev = cache.get_by_fingerprint(fp, settings) if fp else None
+                    new_path = fp is not None and not cache.has_path(path, settings)
+                    prev = cache.get_by_fingerprint(fp, settings) if new_path else None
                     if prev is not None:
                         copies.append((replace(prev, path=path, size=st.st_size, mtime_ns=st.st_mtime_ns), fp))
                     else:
