@@ -508,6 +508,76 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, db_path,
                f"(asked {_clock(seq.requested_s)}), profile {profile.name}", err=err)
 
 
+# --- tag (owner: lead) --------------------------------------------------------------------------
+
+from .tags import MIN_TAG_CONFIDENCE  # noqa: E402  (mutagen only inside functions: cheap)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--write", is_flag=True,
+              help="Write the tags. Without it, a dry run prints what would change.")
+@click.option("--force", is_flag=True, help="Replace BPM tags the files already have.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=MIN_TAG_CONFIDENCE,
+              show_default=True, help="Skip estimates less confident than this.")
+@click.option("--decimals", type=click.IntRange(0, 1), default=0, show_default=True,
+              help="Decimals in the tag where the format allows them (Vorbis comments: FLAC, "
+                   "OGG, Opus); ID3 TBPM and MP4 tmpo are always integers.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for files not yet analysed. [default: number of CPUs]")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON Lines).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def tag(paths, write, force, min_confidence, decimals, db_path, jobs, as_json, quiet):
+    """Write the analysed BPM into the files' own tags (a dry run unless --write).
+
+    MP3 gets an ID3v2.3 TBPM frame (v2.3 so that Windows shows it), FLAC/OGG/Opus a Vorbis
+    comment BPM, M4A the MP4 tmpo atom, WAV/AIFF a TBPM frame in their ID3 chunk. Existing BPM
+    tags are kept unless --force; estimates below --min-confidence are skipped. Each file is
+    tagged as a copy that then replaces it, so an interruption never leaves a broken file, and
+    the audio data is not touched.
+
+    \b
+    Lines read: OLD -> NEW  FILE, then the action (write, written, unchanged, skip: reason).
+    Exit status: 0, or 1 when any file could not be analysed or tagged.
+
+    \b
+    Examples:
+      tempo tag ~/Music                # dry run: what would change
+      tempo tag ~/Music --write        # write missing BPM tags
+      tempo tag song.flac --write --force --decimals 1
+    """
+    import json
+
+    from .library import ProgressPrinter
+    from .tagging import tag_files
+
+    def show(plan):
+        if as_json:
+            click.echo(json.dumps(plan.to_dict(), ensure_ascii=False))
+            return
+        old, new = plan.old or "-", plan.new or "-"
+        why = f": {plan.reason}" if plan.reason else ""
+        click.echo(f"{old:>6} -> {new:<6} {click.format_filename(plan.path)}  "
+                   f"[{plan.action}{why}]")
+
+    progress = None if quiet else ProgressPrinter(sys.stderr)
+    report = tag_files(paths, write=write, force=force, min_confidence=min_confidence,
+                       decimals=decimals, db_path=db_path, jobs=jobs, progress=progress,
+                       on_plan=show)
+    for f in report.failures:
+        click.echo(f"failed: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+    todo = report.count("written") if write else report.count("write")
+    verb = "written" if write else "to write"
+    summary = (f"{todo} {verb}, {report.count('unchanged')} unchanged, "
+               f"{report.count('skip')} skipped, {len(report.failures)} failed")
+    if not write and todo:
+        summary += " (dry run: nothing written; add --write)"
+    click.echo(summary, err=True)
+    if report.failures:
+        sys.exit(1)
+
+
 def main():
     cli(prog_name="tempo")
 
