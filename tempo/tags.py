@@ -242,3 +242,47 @@ def _write_bpm(path: str, kind: str, value: str) -> None:
             f.add_tags()
         f.tags["BPM"] = [value]
         f.save()
+
+
+# --- existing BPM tags as knowledge (--trust-tags) -----------------------------------------------
+
+#: Relative difference under which a tag and an estimate (or a candidate) are the same tempo.
+TAG_AGREEMENT = 0.04
+#: Metrical levels at which a tag may "choose the level" of our estimate.
+TAG_LEVEL_RATIOS = (2.0, 0.5, 1.5, 2.0 / 3.0, 3.0, 1.0 / 3.0)
+
+
+def apply_tag_tempo(analysis):
+    """Use the file's own BPM tag (``analysis.tags.bpm``) where it knows better; pure.
+
+    - no tag: unchanged;
+    - tag agrees with the estimate (within 4 %): unchanged (ours is finer), source 'audio';
+    - tag is a metrical level of ours (x2, /2, 3/2, 2/3, x3, /3): ours moved to that level, taking
+      the matching candidate's finer BPM if there is one; source 'tag-level';
+    - otherwise (no estimate, or an unrelated one): the tag is the tempo; source 'tag'.
+    The decision is recorded in ``tempo.source``; candidates and curve are kept.
+    """
+    from dataclasses import replace
+
+    tag = analysis.tags.bpm
+    est = analysis.tempo
+    if tag is None:
+        return analysis
+
+    def near(a, b):
+        return a is not None and b is not None and abs(a - b) <= TAG_AGREEMENT * b
+
+    if near(est.bpm, tag):
+        return analysis
+    if est.bpm is not None:
+        for ratio in TAG_LEVEL_RATIOS:
+            if near(est.bpm * ratio, tag):
+                fine = [b for b, _ in est.candidates if near(b, tag)]
+                bpm = fine[0] if fine else round(est.bpm * ratio, 1)
+                curve = tuple((t, round(b * bpm / est.bpm, 1)) for t, b in est.curve)
+                tempo = replace(est, bpm=bpm, curve=curve, source="tag-level",
+                                confidence=max(est.confidence, 0.9))
+                return replace(analysis, tempo=tempo)
+    tempo = replace(est, bpm=round(float(tag), 1), curve=(), stable=True, source="tag",
+                    confidence=max(est.confidence, 0.8))
+    return replace(analysis, tempo=tempo)

@@ -119,3 +119,38 @@ def test_plan(existing, kwargs, action, new):
 def test_plan_no_tempo_and_unsupported():
     assert plan_bpm_tag(_ta(bpm=None), existing=None).reason == "no tempo found"
     assert plan_bpm_tag(_ta(path="/m/a.wma"), existing=None).action == "skip"
+
+
+def _tagged(bpm, tag, candidates=()):
+    from tempo import Tags
+
+    return TrackAnalysis(path="/m/a.mp3", size=1, mtime_ns=1, duration_s=200.0,
+                         tempo=TempoEstimate(bpm=bpm, confidence=0.6, candidates=candidates,
+                                             curve=((5.0, bpm or 0.0),)),
+                         tags=Tags(bpm=tag))
+
+
+def test_trust_tags_agreeing_tag_keeps_our_finer_bpm():
+    from tempo.tags import apply_tag_tempo
+
+    ta = _tagged(127.6, 128.0)
+    assert apply_tag_tempo(ta) == ta
+
+
+def test_trust_tags_chooses_the_level():
+    from tempo.tags import apply_tag_tempo
+
+    out = apply_tag_tempo(_tagged(87.1, 174.0, candidates=((87.1, 1.0), (174.2, 0.7))))
+    assert (out.bpm, out.tempo.source) == (174.2, "tag-level")
+    assert out.tempo.curve == ((5.0, 174.2),)
+    out = apply_tag_tempo(_tagged(120.0, 180.0))  # 2/3 error
+    assert (out.bpm, out.tempo.source) == (180.0, "tag-level")
+
+
+def test_trust_tags_replaces_unrelated_or_missing_estimates():
+    from tempo.tags import apply_tag_tempo
+
+    for ours in (None, 101.0):
+        out = apply_tag_tempo(_tagged(ours, 128.0))
+        assert (out.bpm, out.tempo.source) == (128.0, "tag")
+    assert apply_tag_tempo(_tagged(120.0, None)).tempo.source == "audio"
