@@ -283,7 +283,8 @@ def _fits_minutes(tracks: Seq[TrackAnalysis], seg: Segment, ratios: Seq[float],
 def _suggestions(pool: Seq[TrackAnalysis], seg: Segment, profile: Profile) -> tuple[str, ...]:
     out = []
     have = _fits_minutes(pool, seg, seg.ratios)
-    other = [r for r in ALLOWED_RATIOS if r not in seg.ratios]
+    other = [r for r in ALLOWED_RATIOS if r not in seg.ratios
+             and _fits_minutes(pool, seg, tuple(seg.ratios) + (r,)) > have]
     if other:
         extra = _fits_minutes(pool, seg, tuple(seg.ratios) + tuple(other)) - have
         if extra > 0:
@@ -414,6 +415,8 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
             placed_by_seg[i] += pick.track.duration_s
             placed_here += 1
             phase_start = False
+        if climax is not None and cursor >= target_end:
+            climax = None  # no room left: the last (fastest) track placed stands as the climax
         if climax is not None:
             out.append(climax)
             used.add(climax.path)
