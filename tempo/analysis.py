@@ -12,25 +12,11 @@ from .errors import AnalysisError, DecodeError
 from .models import ANALYZER_VERSION, AnalysisSettings, TrackAnalysis
 
 
-def analyze_file(path: str | os.PathLike, *, settings: AnalysisSettings | None = None
-                 ) -> TrackAnalysis:
-    """Analyse one audio file: tempo (with candidates, curve, stability), energy, loudness, tags.
-
-    Raises DecodeError / EmptyAudioError for files that are not readable audio, naming the file.
-    The file's size and mtime are read before decoding, so a file changed during analysis gets
-    a key that no longer matches and is analysed again on the next scan.
-    """
-    from .estimate import estimate_tempo
+def decode_features(path: str, settings: AnalysisSettings):
+    """Decode ``path`` once, streaming each block into the onset features and the loudness
+    meter. Returns (features, integrated LUFS or None, source frames, AudioInfo)."""
     from .features import FeatureExtractor
     from .loudness import LoudnessMeter
-    from .tags import read_tags
-
-    settings = settings or AnalysisSettings()
-    path = os.path.abspath(os.fspath(path))
-    try:
-        st = os.stat(path)
-    except OSError as err:
-        raise DecodeError(f"cannot read: {err.strerror or err}", path=path) from err
 
     with AudioStream(path) as stream:
         info = stream.info
@@ -48,20 +34,46 @@ def analyze_file(path: str | os.PathLike, *, settings: AnalysisSettings | None =
         tail = resampler.flush()
         if len(tail):
             fx.update(tail)
-    features = fx.finish()
+    return fx.finish(), meter.integrated(), frames, info
+
+
+def analyze_file(path: str | os.PathLike, *, settings: AnalysisSettings | None = None
+                 ) -> TrackAnalysis:
+    """Analyse one audio file: tempo (with candidates, curve, stability), energy, loudness, tags.
+
+    Raises DecodeError / EmptyAudioError for files that are not readable audio, naming the file.
+    The file's size and mtime are read before decoding, so a file changed during analysis gets
+    a key that no longer matches and is analysed again on the next scan.
+    """
+    return analyze_with_features(path, settings=settings)[0]
+
+
+def analyze_with_features(path: str | os.PathLike, *, settings: AnalysisSettings | None = None):
+    """analyze_file, also returning the onset Features it was computed from (for pictures)."""
+    from .estimate import estimate_tempo
+    from .tags import read_tags
+
+    settings = settings or AnalysisSettings()
+    path = os.path.abspath(os.fspath(path))
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise DecodeError(f"cannot read: {err.strerror or err}", path=path) from err
+
+    features, loudness, frames, info = decode_features(path, settings)
     try:
         tempo = estimate_tempo(features, min_bpm=settings.min_bpm, max_bpm=settings.max_bpm,
                                curve_window_s=settings.curve_window_s)
     except ValueError as err:  # estimator refusing degenerate input
         raise AnalysisError(f"tempo estimation failed: {err}", path=path) from err
 
-    return TrackAnalysis(
+    analysis = TrackAnalysis(
         path=path,
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
         duration_s=round(frames / info.sample_rate, 3),
         tempo=tempo,
-        loudness_lufs=meter.integrated(),
+        loudness_lufs=loudness,
         energy=round(float(features.energy), 4),
         onset_rate=round(float(features.onset_rate), 3),
         tags=read_tags(path),
@@ -71,6 +83,7 @@ def analyze_file(path: str | os.PathLike, *, settings: AnalysisSettings | None =
         analyzer_version=ANALYZER_VERSION,
         settings=settings,
     )
+    return analysis, features
 
 
 def estimate_file(path: str | os.PathLike) -> float:

@@ -329,7 +329,7 @@ def _scan_tracks(paths, *, db_path, jobs, hidden, quiet):
     """The analysed tracks under PATHS (through the cache); failures as one line each on stderr."""
     from .library import ProgressPrinter, scan as scan_library
 
-    progress = None if quiet else ProgressPrinter(click.get_text_stream("stderr"))
+    progress = None if quiet else ProgressPrinter(sys.stderr)
     result = scan_library(paths, db_path=db_path, jobs=jobs, hidden=hidden, progress=progress)
     for f in result.failures:
         click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
@@ -408,7 +408,7 @@ def rank(paths, profile_name, limit, explain, as_json, as_csv, db_path, jobs, hi
     writer = None
     if as_csv:
         parts = [name for name, _ in matches[0].parts] if matches else []
-        writer = csv.DictWriter(click.get_text_stream("stdout"), lineterminator="\n",
+        writer = csv.DictWriter(sys.stdout, lineterminator="\n",
                                 fieldnames=RANK_FIELDS + tuple(parts))
         writer.writeheader()
     segment, n = None, 0
@@ -576,6 +576,55 @@ def tag(paths, write, force, min_confidence, decimals, db_path, jobs, as_json, q
     click.echo(summary, err=True)
     if report.failures:
         sys.exit(1)
+
+
+# --- plot (owner: lead) -------------------------------------------------------------------------
+
+PLAYLIST_EXTENSIONS = (".m3u", ".m3u8", ".pls", ".xspf")
+
+
+@cli.command()
+@click.argument("target", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="PNG file to write (parent folders are created).")
+@_profile_options
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for tracks not yet analysed. [default: number of CPUs]")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def plot(target, output, db_path, jobs, quiet, profile_name, **profile_kwargs):
+    """Draw a playlist's arc, or one track's tempo over time, as a PNG.
+
+    \b
+    TARGET is a playlist (.m3u8, .m3u, .pls, .xspf): each track's tempo (as played, after any
+    half/double time) and energy along the playlist's timeline, against the target band of the
+    profile (--profile and its options, as for `tempo playlist`), stretched to the playlist's
+    length. Or TARGET is an audio file: its onset envelope, its tempo curve over time and the
+    tempo candidates with their strengths.
+
+    \b
+    Needs matplotlib: pip install 'tempo-montage[plot]'.
+
+    \b
+    Examples:
+      tempo plot montage.m3u8 -o arc.png
+      tempo plot run.m3u8 --profile cadence --spm 175 -o run.png
+      tempo plot song.flac -o song.png
+    """
+    from .library import ProgressPrinter
+    from .plot import _matplotlib, plot_playlist, plot_track
+
+    _matplotlib()  # fail early, before any analysis, when the extra is missing
+    if target.lower().endswith(PLAYLIST_EXTENSIONS):
+        progress = None if quiet else ProgressPrinter(click.get_text_stream("stderr"))
+        profile = _get_profile(profile_name, profile_kwargs)
+        path, data = plot_playlist(target, output, profile=profile, db_path=db_path, jobs=jobs,
+                                   progress=progress)
+        click.echo(f"wrote {click.format_filename(path)}: {len(data.starts_s)} tracks against "
+                   f"profile {profile.name}")
+    else:
+        path, data = plot_track(target, output)
+        click.echo(f"wrote {click.format_filename(path)}: {data.label}")
 
 
 def main():

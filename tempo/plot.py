@@ -1,0 +1,295 @@
+"""Pictures: a playlist's arc against its profile, and one track's tempo over time.
+
+The data of each picture is computed by a pure function (:func:`arc_data`,
+:func:`track_data`) that tests compare with the analysis; the drawing uses matplotlib's
+object API with the Agg canvas (no pyplot, no global backend switch, no display needed).
+matplotlib is an optional extra: ``pip install 'tempo-montage[plot]'``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .errors import TempoError
+from .models import TrackAnalysis
+
+#: Figure size (inches) and resolution of the PNG files.
+FIG_SIZE_IN = (11.0, 5.5)
+DPI = 110
+PLOT_EXTRA_HINT = "install the plot extra: pip install 'tempo-montage[plot]'"
+
+
+def _matplotlib():
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise TempoError("tempo plot needs matplotlib, which is not installed",
+                         hint=PLOT_EXTRA_HINT) from err
+    return Figure, FigureCanvasAgg
+
+
+# --- a playlist's arc -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ArcData:
+    """Per track: start (s), length (s), analysed and effective BPM (after the ratio the
+    profile's segment at that time accepts), energy, label. Band: the profile's accepted tempo
+    and target energy over the same timeline, as (time s, low BPM, high BPM, energy) points."""
+
+    starts_s: tuple[float, ...]
+    durations_s: tuple[float, ...]
+    bpms: tuple[float | None, ...]
+    effective_bpms: tuple[float | None, ...]
+    energies: tuple[float, ...]
+    labels: tuple[str, ...]
+    band: tuple[tuple[float, float, float, float], ...]
+    segments: tuple[tuple[str, float, float], ...]  # (name, start s, end s)
+    profile: str
+
+
+def arc_data(tracks: list[TrackAnalysis], profile) -> ArcData:
+    """What the arc picture shows, computed from the analyses and the profile (pure)."""
+    from .ranking import best_ratio
+
+    total_s = sum(t.duration_s for t in tracks) or 1.0
+    scale = total_s / (profile.minutes * 60.0)
+    seg_bounds, t0 = [], 0.0
+    for seg in profile.segments:
+        t1 = t0 + seg.minutes * 60.0 * scale
+        seg_bounds.append((seg, t0, t1))
+        t0 = t1
+
+    def segment_at(t):
+        for seg, a, b in seg_bounds:
+            if a <= t < b:
+                return seg, (t - a) / max(b - a, 1e-9)
+        seg, a, b = seg_bounds[-1]
+        return seg, 1.0
+
+    starts, effective, t = [], [], 0.0
+    for track in tracks:
+        starts.append(t)
+        seg, frac = segment_at(t + track.duration_s / 2)
+        fit = best_ratio(track, seg, seg.target_bpm(frac))
+        effective.append(round(fit[1], 2) if fit else track.bpm)
+        t += track.duration_s
+    band = []
+    for seg, a, b in seg_bounds:
+        tol = seg.tolerance_pct / 100.0
+        for frac, when in ((0.0, a), (1.0, b)):
+            target = seg.target_bpm(frac)
+            band.append((when, target * (1 - tol), target * (1 + tol), seg.target_energy(frac)))
+    return ArcData(
+        starts_s=tuple(starts), durations_s=tuple(tr.duration_s for tr in tracks),
+        bpms=tuple(tr.bpm for tr in tracks), effective_bpms=tuple(effective),
+        energies=tuple(tr.energy for tr in tracks),
+        labels=tuple(tr.display_name for tr in tracks), band=tuple(band),
+        segments=tuple((seg.name, a, b) for seg, a, b in seg_bounds), profile=profile.name)
+
+
+def render_arc(data: ArcData, out_png: str, *, title: str | None = None) -> str:
+    """Draw the arc: tempo steps against the profile's band, energy on a second axis."""
+    Figure, FigureCanvasAgg = _matplotlib()
+    fig = Figure(figsize=FIG_SIZE_IN, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    minutes = [p[0] / 60 for p in data.band]
+    ax.fill_between(minutes, [p[1] for p in data.band], [p[2] for p in data.band],
+                    color="tab:orange", alpha=0.18, linewidth=0,
+                    label=f"profile '{data.profile}' target tempo")
+    for name, a, b in data.segments:
+        ax.axvline(a / 60, color="0.85", linewidth=0.8, zorder=0)
+        ax.text((a + b) / 120, 1.0, name, transform=ax.get_xaxis_transform(), ha="center",
+                va="bottom", fontsize=8, color="0.4", clip_on=False)
+    for i, (s, d, eff, bpm) in enumerate(zip(data.starts_s, data.durations_s,
+                                              data.effective_bpms, data.bpms)):
+        if eff is None:
+            continue
+        ax.hlines(eff, s / 60, (s + d) / 60, color="tab:red", linewidth=3,
+                  label="track tempo (as played)" if i == 0 else None)
+        if bpm and abs(eff - bpm) > 0.5:
+            ax.hlines(bpm, s / 60, (s + d) / 60, color="tab:red", linewidth=1, alpha=0.4,
+                      linestyle=":", label="analysed tempo (half/double time)"
+                      if not any(ln.get_label().startswith("analysed")
+                                 for ln in ax.collections) else None)
+    ax.set_xlabel("time in the playlist (min)")
+    ax.set_ylabel("tempo (BPM)")
+    ax.grid(axis="y", alpha=0.3)
+    ax2 = ax.twinx()
+    xs, ys = [], []
+    for s, d, e in zip(data.starts_s, data.durations_s, data.energies):
+        xs += [s / 60, (s + d) / 60]
+        ys += [e, e]
+    ax2.plot(xs, ys, color="tab:blue", linewidth=1.5, label="track energy")
+    ax2.plot(minutes, [p[3] for p in data.band], color="tab:blue", linestyle="--",
+             linewidth=1, alpha=0.6, label="target energy")
+    ax2.set_ylim(0, 1.05)
+    ax2.set_ylabel("energy (0-1)")
+    handles = ax.get_legend_handles_labels()
+    handles2 = ax2.get_legend_handles_labels()
+    ax.legend(handles[0] + handles2[0], handles[1] + handles2[1], loc="upper left", fontsize=8,
+              framealpha=0.9)
+    total = (data.starts_s[-1] + data.durations_s[-1]) / 60 if data.starts_s else 0
+    fig.suptitle(title or f"{len(data.starts_s)} tracks, {total:.0f} min, "
+                 f"profile '{data.profile}'")
+    return _save(fig, out_png)
+
+
+# --- one track -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrackData:
+    """What the track picture shows: the onset envelope (downsampled), the tempo curve, the
+    overall tempo and the candidates with their strengths."""
+
+    envelope_times_s: tuple[float, ...]
+    envelope: tuple[float, ...]
+    curve: tuple[tuple[float, float], ...]
+    bpm: float | None
+    confidence: float
+    candidates: tuple[tuple[float, float], ...]
+    label: str
+
+
+#: Points of the onset envelope drawn (more would only blur into a band).
+ENVELOPE_POINTS = 4000
+
+
+def track_data(analysis: TrackAnalysis, features) -> TrackData:
+    """Pure: the analysis's tempo data and the features' summed onset envelope."""
+    import numpy as np
+
+    env = np.asarray(features.envelopes, dtype=float)
+    env = env.sum(axis=0) if env.ndim == 2 else env
+    step = max(1, len(env) // ENVELOPE_POINTS)
+    n = (len(env) // step) * step
+    env = env[:n].reshape(-1, step).max(axis=1) if n else env
+    times = (np.arange(len(env)) * step + step / 2) / features.fps
+    peak = float(env.max()) if len(env) and env.max() > 0 else 1.0
+    return TrackData(envelope_times_s=tuple(np.round(times, 3).tolist()),
+                     envelope=tuple((env / peak).round(4).tolist()),
+                     curve=analysis.tempo.curve, bpm=analysis.bpm,
+                     confidence=analysis.confidence, candidates=analysis.tempo.candidates,
+                     label=analysis.display_name)
+
+
+def render_track(data: TrackData, out_png: str) -> str:
+    """Three panels: onset envelope over time, tempo curve over time, candidate strengths."""
+    Figure, FigureCanvasAgg = _matplotlib()
+    fig = Figure(figsize=(FIG_SIZE_IN[0], 7.0), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(2, 3)
+    ax_env = fig.add_subplot(grid[0, :])
+    ax_env.plot(data.envelope_times_s, data.envelope, color="0.3", linewidth=0.6)
+    ax_env.set_ylabel("onset strength (norm.)")
+    ax_env.set_xlabel("time (s)")
+    ax_env.set_title("onset envelope", fontsize=10)
+    ax_curve = fig.add_subplot(grid[1, :2])
+    if data.curve:
+        ax_curve.plot([t for t, _ in data.curve], [b for _, b in data.curve], marker="o",
+                      color="tab:red", label="tempo per window")
+    if data.bpm:
+        ax_curve.axhline(data.bpm, color="tab:red", linestyle="--", alpha=0.6,
+                         label=f"track tempo {data.bpm:.1f} BPM")
+        ax_curve.set_ylim(data.bpm * 0.85, data.bpm * 1.15)
+    ax_curve.set_xlabel("time (s)")
+    ax_curve.set_ylabel("tempo (BPM)")
+    ax_curve.set_title("tempo over time", fontsize=10)
+    ax_curve.grid(alpha=0.3)
+    if data.curve or data.bpm:
+        ax_curve.legend(loc="best", fontsize=8)
+    ax_cand = fig.add_subplot(grid[1, 2])
+    if data.candidates:
+        labels = [f"{b:.1f}" for b, _ in data.candidates]
+        ax_cand.barh(labels[::-1], [s for _, s in data.candidates][::-1], color="tab:purple")
+    ax_cand.set_xlim(0, 1.05)
+    ax_cand.set_xlabel("strength (0-1)")
+    ax_cand.set_ylabel("candidate (BPM)")
+    ax_cand.set_title("tempo candidates", fontsize=10)
+    bpm = f"{data.bpm:.1f} BPM" if data.bpm else "no tempo found"
+    fig.suptitle(f"{data.label}: {bpm}, confidence {data.confidence:.2f}")
+    return _save(fig, out_png)
+
+
+def _save(fig, out_png: str) -> str:
+    """Write the PNG atomically (temp file + rename), creating parent folders."""
+    import tempfile
+
+    out_png = os.path.abspath(out_png)
+    folder = os.path.dirname(out_png)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tempo-plot-", suffix=".png", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png")
+        os.replace(tmp, out_png)
+    except OSError as err:
+        raise TempoError(f"cannot write the picture: {err.strerror or err}", path=out_png,
+                         hint="choose another -o path") from err
+    return out_png
+
+
+# --- reading playlists ------------------------------------------------------------------------------
+
+def read_playlist(path: str) -> list[str]:
+    """Absolute paths of the entries of an M3U/M3U8, PLS or XSPF playlist, in order.
+
+    Relative entries resolve from the playlist's folder, as players do; file:// URIs are decoded.
+    """
+    from urllib.parse import unquote, urlparse
+
+    base = os.path.dirname(os.path.abspath(path))
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            text = fh.read()
+    except OSError as err:
+        raise TempoError(f"cannot read the playlist: {err.strerror or err}", path=path) from err
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".xspf":
+        import re
+
+        raw = [unquote(m) for m in re.findall(r"<location>\s*([^<]+?)\s*</location>", text)]
+    elif ext == ".pls":
+        raw = [line.split("=", 1)[1].strip() for line in text.splitlines()
+               if line.lower().startswith("file") and "=" in line]
+    else:
+        raw = [line.strip() for line in text.splitlines()
+               if line.strip() and not line.startswith("#")]
+    out = []
+    for entry in raw:
+        if entry.startswith("file://"):
+            entry = unquote(urlparse(entry).path)
+        out.append(os.path.normpath(os.path.join(base, entry)))
+    if not out:
+        raise TempoError("the playlist has no entries", path=path)
+    return out
+
+
+def plot_playlist(playlist_path: str, out_png: str, *, profile, db_path: str | None = None,
+                  jobs: int | None = None, progress=None) -> tuple[str, ArcData]:
+    """Draw a playlist's arc; tracks are analysed through the cache (found ones reused)."""
+    from .library import scan
+
+    entries = read_playlist(playlist_path)
+    missing = [p for p in entries if not os.path.exists(p)]
+    if missing:
+        raise TempoError(f"{len(missing)} playlist entries do not exist, e.g. {missing[0]}",
+                         path=playlist_path, hint="was the playlist moved away from its music?")
+    result = scan(entries, db_path=db_path, jobs=jobs, progress=progress)
+    by_path = {t.path: t for t in result.tracks}
+    tracks = [by_path[os.path.abspath(p)] for p in entries if os.path.abspath(p) in by_path]
+    if not tracks:
+        raise TempoError("none of the playlist's tracks could be analysed", path=playlist_path)
+    data = arc_data(tracks, profile)
+    return render_arc(data, out_png), data
+
+
+def plot_track(track_path: str, out_png: str) -> tuple[str, TrackData]:
+    """Draw one track's onset envelope, tempo curve and candidates (decodes the file)."""
+    from .analysis import analyze_with_features
+
+    analysis, features = analyze_with_features(track_path)
+    data = track_data(analysis, features)
+    return render_track(data, out_png), data
