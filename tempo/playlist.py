@@ -103,7 +103,8 @@ def render(entries: Sequence[PlaylistEntry], fmt: str, *, base_dir: str | None,
             lines.append(f"#PLAYLIST:{_one_line(title)}")
         for e in entries:
             lines.append(f"#EXTINF:{round(e.duration_s)},{_one_line(e.title)}")
-            lines.append(entry_path(e.path, base_dir, absolute=absolute))
+            loc = entry_path(e.path, base_dir, absolute=absolute)
+            lines.append("./" + loc if loc.startswith("#") else loc)  # not a comment line
         return "\n".join(lines) + "\n"
     if fmt == "pls":
         lines = ["[playlist]"]
