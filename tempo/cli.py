@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import TempoError
+from .models import FileFailure
 
 
 class TempoGroup(click.Group):
@@ -62,15 +63,25 @@ TABLE_HEADER = "   BPM  CONF  STABLE    ENERGY    LUFS  LENGTH_S  FILE"
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Cache database file (shared with `tempo scan`). [default: $TEMPO_DB, else "
+                   "tempo.sqlite in the user cache folder]")
+@click.option("--no-cache", is_flag=True, help="Analyse afresh; neither read nor fill the cache.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes. [default: number of CPUs]")
 @click.option("--hidden", is_flag=True, help="Include hidden files and folders.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def analyze(paths, as_json, as_csv, hidden, quiet):
+def analyze(paths, as_json, as_csv, db_path, no_cache, jobs, hidden, quiet):
     """Estimate BPM, confidence, stability, energy and loudness of audio files.
 
-    PATHS are files or folders (searched recursively; audio extensions, any case). A file that
-    cannot be analysed gets one line on stderr naming it and the reason, and the rest goes on.
+    PATHS are files or folders (searched recursively; audio extensions, any case). Results go
+    through the same cache as `tempo scan`, so files analysed before are shown at once. A file
+    that cannot be analysed gets one line on stderr naming it and the reason, and the rest
+    goes on.
 
     \b
+    Columns: BPM (0.1 resolution), CONF (confidence 0-1), STABLE (no if the tempo moves more
+    than 4%, with the drift), ENERGY (0-1), LUFS (integrated loudness), LENGTH_S, FILE.
     Exit status: 0 when every file was analysed, 1 when any failed (or a path does not exist).
 
     \b
@@ -82,16 +93,19 @@ def analyze(paths, as_json, as_csv, hidden, quiet):
     import csv
     import json
 
-    from .library import analyze_iter, find_audio_files
-    from .models import FileFailure
+    from .library import ProgressPrinter, scan as scan_library
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
-    files = find_audio_files(paths, hidden=hidden)
-    if not files:
+    progress = None if quiet else ProgressPrinter(sys.stderr)
+    result = scan_library(paths, db_path=db_path, jobs=jobs, hidden=hidden, progress=progress,
+                          use_cache=not no_cache)
+    if not result.found:
         raise TempoError("no audio files found", path=", ".join(paths),
                          hint="check the path, or the file extensions")
-    out = click.get_text_stream("stdout")
+    rows = sorted([(t.path, t) for t in result.tracks] + [(f.path, f) for f in result.failures],
+                  key=lambda pair: pair[0])
+    out = sys.stdout
     writer = None
     if as_csv:
         writer = csv.DictWriter(out, fieldnames=ROW_FIELDS, extrasaction="ignore",
@@ -99,47 +113,22 @@ def analyze(paths, as_json, as_csv, hidden, quiet):
         writer.writeheader()
     elif not as_json:
         click.echo(TABLE_HEADER)
-    progress = _progress_printer(len(files), quiet=quiet or len(files) < 2)
-    failed = 0
-    for i, result in enumerate(analyze_iter(files), 1):
-        progress(i, result.path)
-        if isinstance(result, FileFailure):
-            failed += 1
-            click.echo(f"error: {click.format_filename(result.path)}: {result.message}", err=True)
+    for path, item in rows:
+        if isinstance(item, FileFailure):
+            click.echo(f"error: {click.format_filename(path)}: {item.message}", err=True)
             if as_json:
-                click.echo(json.dumps({"path": result.path, "error": result.to_dict()}))
+                click.echo(json.dumps({"path": path, "error": item.to_dict()}))
             elif writer:
-                writer.writerow({"path": result.path, "error_kind": result.kind,
-                                 "error": result.message})
-            continue
-        if as_json:
-            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+                writer.writerow({"path": path, "error_kind": item.kind, "error": item.message})
+        elif as_json:
+            click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
         elif writer:
-            writer.writerow(result.to_row())
+            writer.writerow(item.to_row())
         else:
-            click.echo(_table_line(result))
-    progress(None, None)
-    if failed:
-        click.echo(f"{failed} of {len(files)} files failed", err=True)
+            click.echo(_table_line(item))
+    if result.failures:
+        click.echo(f"{len(result.failures)} of {result.found} files failed", err=True)
         sys.exit(1)
-
-
-def _progress_printer(total: int, *, quiet: bool):
-    """progress(done, path) on stderr: a rewritten line on a terminal, nothing otherwise.
-
-    Called with (None, None) at the end to finish the line."""
-    err = click.get_text_stream("stderr")
-    if quiet or not err.isatty():
-        return lambda done, path: None
-
-    def progress(done, path):
-        if done is None:
-            click.echo("\r\033[K", nl=False, err=True)
-            return
-        name = click.format_filename(path, shorten=True)[:50]
-        click.echo(f"\r\033[K[{done}/{total}] {name}", nl=False, err=True)
-
-    return progress
 
 
 # --- scan, cache (owner: scan) -----------------------------------------------------------------
@@ -616,7 +605,7 @@ def plot(target, output, db_path, jobs, quiet, profile_name, **profile_kwargs):
 
     _matplotlib()  # fail early, before any analysis, when the extra is missing
     if target.lower().endswith(PLAYLIST_EXTENSIONS):
-        progress = None if quiet else ProgressPrinter(click.get_text_stream("stderr"))
+        progress = None if quiet else ProgressPrinter(sys.stderr)
         profile = _get_profile(profile_name, profile_kwargs)
         path, data = plot_playlist(target, output, profile=profile, db_path=db_path, jobs=jobs,
                                    progress=progress)

@@ -48,3 +48,16 @@ def analyzed_set(tempo_set):
     import tempo
 
     return {row["path"]: tempo.analyze_file(row["path"]) for row in tempo_set}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Every test that does not choose a --db uses a throw-away cache, never the user's."""
+    path = str(tmp_path_factory.mktemp("cache") / "tempo.sqlite")
+    old = os.environ.get("TEMPO_DB")
+    os.environ["TEMPO_DB"] = path
+    yield path
+    if old is None:
+        os.environ.pop("TEMPO_DB", None)
+    else:
+        os.environ["TEMPO_DB"] = old
