@@ -31,8 +31,23 @@ class TempoGroup(click.Group):
 def cli():
     """Turn your music folder into training playlists.
 
+    tempo analyses every track once (tempo, confidence, energy, loudness, tempo stability),
+    keeps the results in a cache, and builds playlists that follow a workout's arc.
+
     \b
-    tempo analyze ~/Music/song.mp3      BPM, confidence, energy, loudness of files
+    Start here:
+      tempo playlist ~/Music -o montage.m3u8      a 45-minute training montage
+      tempo playlist ~/Music --profile cadence --spm 170 -o run.m3u8
+      tempo profiles                              the workout profiles
+    \b
+    More:
+      tempo scan ~/Music          analyse a library into the cache (re-scans are fast)
+      tempo analyze song.mp3      BPM, confidence, energy, loudness of files
+      tempo rank ~/Music          the best tracks for each part of a profile
+      tempo tag ~/Music --write   write the BPM into the files' tags
+      tempo plot montage.m3u8 -o arc.png    see the arc
+
+    Run `tempo COMMAND --help` for each command's options and examples.
     """
 
 
