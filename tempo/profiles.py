@@ -182,8 +182,8 @@ def _check_segment(s: Segment) -> None:
 def montage(*, cooldown: bool = False) -> Profile:
     segments = [
         Segment("warm-up", 7, 115, 125, 3, 0.30, 0.45),
-        Segment("build", 24, 125, 145, 3, 0.45, 0.70),
-        Segment("peak", 12, 145, 160, 3, 0.70, 0.95),
+        Segment("build", 25, 125, 145, 3, 0.45, 0.70),
+        Segment("peak", 13, 145, 160, 3, 0.70, 0.95),
     ]
     if cooldown:
         segments.append(Segment("cool-down", 6, 130, 100, 5, 0.50, 0.25))

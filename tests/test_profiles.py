@@ -185,3 +185,20 @@ def test_cli_show_unknown_profile_is_a_clear_error():
     result = CliRunner().invoke(cli, ["profiles", "show", "rocky"])
     assert result.exit_code == 1
     assert result.output.startswith("Error: unknown profile 'rocky' (choose one of montage")
+
+
+def test_docs_describe_every_builtin_profile_and_their_toml_example_loads():
+    import os
+    import re
+    from tempo.profiles import tomllib  # tomli on Python 3.10
+
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "profiles.md")
+    with open(path, encoding="utf-8") as f:
+        doc = f.read()
+    flat = " ".join(doc.split())
+    for name, description in list_profiles():
+        assert f"### {name}" in doc
+        assert f"*{description}.*" in flat, name
+    (example,) = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    profile = profile_from_dict(tomllib.loads(example), source="docs")
+    assert [s.name for s in profile.segments] == ["warm-up", "tempo"] and profile.climax
