@@ -144,7 +144,8 @@ def atomic_write_text(dest: str, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=parent, prefix="." + os.path.basename(dest) + ".",
                                    suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
+            # surrogateescape: a file name that is not valid UTF-8 keeps its own bytes
+            f.write(text.encode("utf-8", "surrogateescape"))
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)

@@ -7,6 +7,7 @@ Regenerate the golden files after an intended format change with
 from __future__ import annotations
 
 import os
+import sys
 import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -175,3 +176,14 @@ def test_unwritable_destination_names_the_path(tmp_path, music):
         write_playlist([_track(music[0], 0)], str(dest))
     assert str(err.value).startswith(f"{dest}: cannot write playlist: ")
     assert err.value.path == str(dest)
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"),
+                    reason="needs a file system that stores arbitrary bytes in names")
+def test_file_name_that_is_not_utf8_keeps_its_bytes(tmp_path):
+    name = os.fsdecode(b"caf\xe9.mp3")  # Latin-1 on a UTF-8 system: a surrogate escape
+    (tmp_path / name).write_bytes(b"audio")
+    dest = tmp_path / "x.m3u8"
+    write_playlist([_track(tmp_path / name, 1)], str(dest))
+    line = dest.read_bytes().splitlines()[-1]
+    assert line == b"caf\xe9.mp3" and (tmp_path / os.fsdecode(line)).exists()
