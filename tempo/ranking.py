@@ -188,37 +188,48 @@ def score_track(track: TrackAnalysis, segment: Segment, *, fraction: float | Non
         return None
     ratio, eff = fit
     tol = segment.tolerance_pct / 100
-    if target_bpm is not None:
-        dev = abs(eff - target_bpm) / target_bpm
+    energy = track.energy or 0.0
+    if fraction is not None:
+        variable = _variable_parts(eff, ratio, energy, target_bpm, segment.target_energy(fraction),
+                                   tol)
     else:
         lo = min(segment.bpm_start, segment.bpm_end)
         dev = _outside(eff, segment.bpm_start, segment.bpm_end) / lo
-    tempo_fit = W_TEMPO * _clip(1 - dev / (tol * TEMPO_SCALE))
-
-    energy = track.energy or 0.0
-    if fraction is not None:
-        e_dev = abs(energy - segment.target_energy(fraction))
-    else:
         e_dev = _outside(energy, segment.energy_start, segment.energy_end)
-    energy_fit = W_ENERGY * _clip(1 - e_dev / ENERGY_SCALE)
+        variable = (W_TEMPO * _clip(1 - dev / (tol * TEMPO_SCALE)),
+                    0.0 if ratio == 1.0 else -RATIO_PENALTY,
+                    W_ENERGY * _clip(1 - e_dev / ENERGY_SCALE))
+    return _make_match(track, segment.name, ratio, eff, variable, _fixed_parts(track, segment_s))
 
+
+def _variable_parts(eff: float, ratio: float, energy: float, target_bpm: float,
+                    target_energy: float, tol: float) -> tuple[float, float, float]:
+    """(tempo_fit, ratio, energy_fit) against a point target."""
+    dev = abs(eff - target_bpm) / target_bpm
+    return (W_TEMPO * _clip(1 - dev / (tol * TEMPO_SCALE)),
+            0.0 if ratio == 1.0 else -RATIO_PENALTY,
+            W_ENERGY * _clip(1 - abs(energy - target_energy) / ENERGY_SCALE))
+
+
+def _fixed_parts(track: TrackAnalysis, segment_s: float | None) -> tuple[float, float, float]:
+    """(confidence, stability, length): the parts that do not depend on the target."""
     confidence = W_CONFIDENCE * _clip(track.confidence or 0.0, 0.0, 1.0)
-
     stab = max(0.0, 1 - track.tempo.drift / DRIFT_SCALE)
     if not track.tempo.stable:
         stab = min(stab, 0.5)
-    stability = W_STABILITY * stab
-
     d = track.duration_s or 0.0
     length = 1.0 if d >= MIN_TRACK_S else max(0.0, d / MIN_TRACK_S)
     if segment_s and d > segment_s:
         length *= segment_s / d
-    length *= W_LENGTH
+    return confidence, W_STABILITY * stab, W_LENGTH * length
 
-    ratio_part = 0.0 if ratio == 1.0 else -RATIO_PENALTY
-    parts = (("tempo_fit", tempo_fit), ("ratio", ratio_part), ("energy_fit", energy_fit),
-             ("confidence", confidence), ("stability", stability), ("length", length))
-    return Match(track, segment.name, ratio, eff, sum(v for _, v in parts), parts)
+
+def _make_match(track: TrackAnalysis, segment: str, ratio: float, eff: float,
+                variable: tuple[float, float, float], fixed: tuple[float, float, float]
+                ) -> Match:
+    parts = tuple(zip(("tempo_fit", "ratio", "energy_fit", "confidence", "stability", "length"),
+                      variable + fixed))
+    return Match(track, segment, ratio, eff, sum(variable) + sum(fixed), parts)
 
 
 def _usable(tracks: Iterable[TrackAnalysis]) -> list[TrackAnalysis]:
@@ -295,7 +306,8 @@ def _suggestions(pool: Seq[TrackAnalysis], seg: Segment, profile: Profile) -> tu
     wider = seg.tolerance_pct * 2
     extra = _fits_minutes(pool, seg, seg.ratios, wider) - have
     if extra > 0:
-        how = "--tolerance" if profile.name == "steady" else "tolerance_pct in a profile file"
+        builtin_steady = profile.name == "steady" and profile.source == "built-in"
+        how = "--tolerance" if builtin_steady else "tolerance_pct in a profile file"
         out.append(f"a wider tolerance (+-{wider:g}%, {how}) would add {_min(extra)} min")
     out.append(f"add folders with music at {seg.describe_range()}, or ask for fewer --minutes")
     return tuple(out)
@@ -328,6 +340,7 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
     last_rising = rising[-1] if rising else (len(segs) - 1 if profile.climax else -1)
 
     used: set[str] = set()
+    cand_cache: dict = {}
     out: list[Match] = []
     gap_by_seg: list[float] = [0.0] * len(segs)
     placed_by_seg: list[float] = [0.0] * len(segs)
@@ -348,16 +361,20 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
             phase_start = True
         continuous = i > 0 and bool(out) and out[-1].segment == segs[i - 1].name and abs(
             segs[i - 1].bpm_end - seg.bpm_start) <= 0.05 * seg.bpm_start
-        fitting = [t for t in pool if t.path not in used and best_ratio(t, seg) is not None]
+        key = (seg, seg_len)
+        if key not in cand_cache:
+            cand_cache[key] = _candidates(pool, seg, seg_len)
+        cands = [c for c in cand_cache[key] if c[0].path not in used]
+        fitting = [c[0] for c in cands]
 
         climax: Match | None = None
         if profile.climax and i == last_rising:
             floor = out[-1].effective_bpm if (out and rising_phase) else 0.0
-            cands = [m for m in (score_track(t, seg, fraction=1.0, segment_s=seg_len)
-                                 for t in fitting) if m is not None and m.effective_bpm >= floor]
-            if cands:
-                fastest = max(m.effective_bpm for m in cands)
-                top = sorted((m for m in cands if m.effective_bpm >= fastest * 0.98),
+            top_cands = [m for m in (score_track(t, seg, fraction=1.0, segment_s=seg_len)
+                                     for t in fitting) if m is not None and m.effective_bpm >= floor]
+            if top_cands:
+                fastest = max(m.effective_bpm for m in top_cands)
+                top = sorted((m for m in top_cands if m.effective_bpm >= fastest * 0.98),
                              key=lambda m: m.path)
                 climax = max(top, key=lambda m: (round(m.track.energy or 0.0, 3),
                                                  m.effective_bpm))
@@ -367,48 +384,51 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
             # lead up to the climax's own tempo, not past it
             ramp_seg = _retarget(seg, climax.effective_bpm)
         ramp_len = max(fill_end - seg_begin, 1.0)
+        tol = ramp_seg.tolerance_pct / 100
+        step_ramp = abs(seg.bpm_end - seg.bpm_start) / seg.bpm_start / seg_len
 
         placed_here = 0
         while True:
             prev = out[-1] if out else None
-            options: list[tuple[float, str, Match]] = []
-            for t in fitting:
+            check_order = prev is not None and not phase_start
+            smooth = prev is not None and (prev.segment == seg.name or continuous)
+            first_anyway = placed_here == 0 and climax is None and cursor < target_end
+            prev_artist = _artist(prev.track) if prev else None
+            best = None
+            for t, fits, fixed_sum, fixed, artist in cands:
                 if t.path in used or (climax and t.path == climax.path):
                     continue
                 d = t.duration_s
-                if cursor + d / 2 > fill_end and not (
-                        placed_here == 0 and climax is None and cursor < target_end):
+                if cursor + d / 2 > fill_end and not first_anyway:
                     continue
                 frac = (cursor + d / 2 - seg_begin) / ramp_len
-                m = score_track(t, ramp_seg, fraction=frac, segment_s=seg_len)
-                if m is None:
-                    continue
-                if prev is not None and not phase_start:
-                    if rising_phase and m.effective_bpm < prev.effective_bpm:
+                target = ramp_seg.target_bpm(frac)
+                ratio, eff = fits[0] if len(fits) == 1 else min(
+                    fits, key=lambda o: (abs(o[1] - target), o[0] != 1.0, o[0]))
+                if check_order:
+                    if rising_phase and eff < prev.effective_bpm:
                         continue
-                    if falling_phase and m.effective_bpm > prev.effective_bpm:
+                    if falling_phase and eff > prev.effective_bpm:
                         continue
-                if climax and m.effective_bpm > climax.effective_bpm:
+                if climax and eff > climax.effective_bpm:
                     continue
-                value = m.score + _jitter(seed, t.path)
-                if prev is not None and (prev.segment == seg.name or continuous):
-                    step = abs(m.effective_bpm - prev.effective_bpm) / prev.effective_bpm
-                    ramp = abs(seg.bpm_end - seg.bpm_start) / seg.bpm_start * d / seg_len
-                    value -= W_STEP * max(0.0, step - max(MAX_STEP, ramp))
+                variable = _variable_parts(eff, ratio, t.energy or 0.0, target,
+                                           ramp_seg.target_energy(frac), tol)
+                value = sum(variable) + fixed_sum + _jitter(seed, t.path)
+                if smooth:
+                    step = abs(eff - prev.effective_bpm) / prev.effective_bpm
+                    value -= W_STEP * max(0.0, step - max(MAX_STEP, step_ramp * d))
                 left = fill_end - cursor
                 if left < 1.5 * d:  # probably the segment's last track: end it on time
                     value -= W_TIME * abs(left - d) / 60.0
-                options.append((value, t.path, m))
-            if not options:
+                same_artist = prev_artist is not None and artist == prev_artist
+                rank_key = (same_artist, -round(value, 9), t.path)
+                if best is None or rank_key < best[0]:
+                    best = (rank_key, t, ratio, eff, variable, fixed)
+            if best is None:
                 break
-            prev_artist = _artist(prev.track) if prev else None
-            if prev_artist:
-                other = [o for o in options if _artist(o[2].track) != prev_artist]
-                options = other or options
-            _, _, pick = min(options, key=lambda o: (-round(o[0], 9), o[1]))
-            if ramp_seg is not seg:
-                pick = Match(pick.track, seg.name, pick.ratio, pick.effective_bpm, pick.score,
-                             pick.parts)
+            _, t, ratio, eff, variable, fixed = best
+            pick = _make_match(t, seg.name, ratio, eff, variable, fixed)
             out.append(pick)
             used.add(pick.path)
             cursor += pick.track.duration_s
@@ -437,6 +457,20 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
         raise PlaylistError(f"no track fits profile {profile.name!r}: " + "; ".join(lines),
                             hint=hint)
     return Sequence(profile.name, total_s, tuple(out), shortfalls, climax_index, no_tempo)
+
+
+def _candidates(pool: Seq[TrackAnalysis], seg: Segment, seg_len: float) -> list[tuple]:
+    """(track, [(ratio, effective bpm) that fit], fixed score, fixed parts, artist) per fitting
+    track."""
+    out = []
+    lo, hi, ratios = seg.min_bpm, seg.max_bpm, seg.ratios
+    for t in pool:
+        bpm = t.tempo.bpm
+        fits = [(r, bpm * r) for r in ratios if lo <= bpm * r <= hi]
+        if fits:
+            fixed = _fixed_parts(t, seg_len)
+            out.append((t, fits, sum(fixed), fixed, _artist(t)))
+    return out
 
 
 def _retarget(seg: Segment, bpm_end: float) -> Segment:
