@@ -293,8 +293,12 @@ class ProcessExecutor:
                                 item, w.item = w.item, None
                                 yield item, value
                             continue
-                        # the worker died
-                        failure = ("crash", f"the analysis process died (exit code {w.process.exitcode})")
+                        # the worker died (its pipe closed): wait for its exit status
+                        w.process.join(5)
+                        code = w.process.exitcode
+                        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+                        failure = ("crash", f"the analysis process died ({how}), perhaps out of memory "
+                                            "or a crash in a decoder")
                     elif now >= deadline:
                         failure = ("timeout", f"analysis took longer than {self.timeout_s:g} s; "
                                               "the file was skipped (raise the limit with --timeout)")
@@ -413,7 +417,7 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
                         continue
                 todo.append((path, st))
         reused = len(tracks)
-        analysed = moved = 0
+        analysed = moved = 0  # moved: reused by content (moved, renamed or copied files)
         if todo:
             cache.acquire_writer()
             # moved, renamed or copied files: same content as an analysed file, no decoding.
@@ -422,21 +426,28 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
             fps: dict[str, str | None] = {}
             copies: list[tuple[TrackAnalysis, str | None]] = []
             to_analyse: list[str] = []
+            twins: dict[str, list[str]] = {}  # analysed path -> new paths with the same content
+            first_of: dict[str, str] = {}  # fingerprint -> the new path that will be analysed
             stats = dict(todo)
             with cache.reading():
                 for path, st in todo:
                     fp = fps[path] = fingerprint(path, st.st_size)
-                    new_path = fp is not None and not cache.has_path(path, settings)
-                    prev = cache.get_by_fingerprint(fp, settings) if new_path else None
+                    if fp is None or cache.has_path(path, settings):
+                        to_analyse.append(path)
+                        continue
+                    prev = cache.get_by_fingerprint(fp, settings)
                     if prev is not None:
                         copies.append((replace(prev, path=path, size=st.st_size, mtime_ns=st.st_mtime_ns), fp))
+                    elif fp in first_of:
+                        twins[first_of[fp]].append(path)
                     else:
+                        first_of[fp] = path
+                        twins[path] = []
                         to_analyse.append(path)
             if copies:
                 cache.put_many(copies)
                 tracks.extend(a for a, _ in copies)
-                moved = len(copies)
-                reused += moved
+                moved += len(copies)
             if to_analyse:
                 if executor is None:
                     executor = ProcessExecutor(jobs or os.cpu_count() or 1, timeout_s=timeout_s)
@@ -445,15 +456,33 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
                 try:
                     for path, outcome in executor.run(task, to_analyse):
                         st = stats[path]
+                        same = (outcome.size, outcome.mtime_ns) == (st.st_size, st.st_mtime_ns) \
+                            if isinstance(outcome, TrackAnalysis) else True
+                        fp = fps[path] if same else None
+                        group = twins.get(path, [])
+                        if group and not same:  # the analysed file changed meanwhile: not a twin now
+                            failures.extend(FileFailure(path=p, kind="changed", message=(
+                                "a file with the same content changed during the scan; scan again"))
+                                for p in group)
+                            group = []
                         if isinstance(outcome, TrackAnalysis):
-                            fp = fps[path] if (outcome.size, outcome.mtime_ns) == (st.st_size, st.st_mtime_ns) else None
                             cache.put(outcome, fingerprint=fp)
                             tracks.append(outcome)
                             analysed += 1
+                            twin_results = [(replace(outcome, path=p, size=stats[p].st_size,
+                                                     mtime_ns=stats[p].st_mtime_ns), fp) for p in group]
+                            cache.put_many(twin_results)
+                            tracks.extend(a for a, _ in twin_results)
+                            moved += len(group)
                         else:
                             cache.put_failure(outcome, size=st.st_size, mtime_ns=st.st_mtime_ns,
                                               settings=settings)
                             failures.append(outcome)
+                            for p in group:
+                                twin = replace(outcome, path=p)
+                                cache.put_failure(twin, size=stats[p].st_size, mtime_ns=stats[p].st_mtime_ns,
+                                                  settings=settings)
+                                failures.append(twin)
                         done += 1
                         if progress is not None:
                             progress(done, len(to_analyse), path)
@@ -462,7 +491,7 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
     tracks.sort(key=lambda a: a.path)
     failures.sort(key=lambda f: f.path)
     result = ScanResult(tracks=tracks, failures=failures, found=len(entries), analysed=analysed,
-                        reused=reused, failed=len(failures), elapsed_s=time.perf_counter() - t0,
+                        reused=reused + moved, failed=len(failures), elapsed_s=time.perf_counter() - t0,
                         known_failed=known_failed, moved=moved)
     if strict and failures:
         first = failures[0]

@@ -182,7 +182,7 @@ def test_warm_rescan_does_not_import_librosa_or_numpy(lib, tmp_path):
 
 def test_pool_replaces_a_hung_worker_and_goes_on():
     # time.sleep stands in for a decoder that hangs on one file; os._exit for one that crashes
-    pool = ProcessExecutor(2, timeout_s=1.5, initializer=None)
+    pool = ProcessExecutor(2, timeout_s=2.5, initializer=None)
     results = dict(pool.run(time.sleep, [0.1, 60, 0.2, 0.3, 0.1]))
     assert results[60].kind == "timeout" and "--timeout" in results[60].message
     assert [results[x] for x in (0.1, 0.2, 0.3)] == [None, None, None]
@@ -311,3 +311,17 @@ def test_progress_printer_formats():
 def test_scan_result_summary():
     r = ScanResult(tracks=[], failures=[], found=3, analysed=1, reused=1, failed=1, elapsed_s=2.04)
     assert r.summary() == "found 3, analysed 1, reused 1, failed 1 in 2.0 s"
+
+
+def test_copies_in_one_scan_are_analysed_once(tmp_path, fixtures_mod):
+    folder = tmp_path / "music"
+    (src,) = _write_tracks(fixtures_mod, str(folder), bpms=[128.0])
+    for i in range(3):
+        shutil.copy2(src, folder / f"copy{i}.wav")
+    (folder / "a.mp3").write_bytes(b"")
+    (folder / "b.mp3").write_bytes(b"")
+    res = scan([folder], db_path=tmp_path / "c.sqlite", jobs=2)
+    assert (res.found, res.analysed, res.reused, res.moved, res.failed) == (6, 1, 3, 3, 2)
+    assert len({t.tempo for t in res.tracks}) == 1 and len(res.tracks) == 4
+    assert [f.path for f in res.failures] == [str(folder / "a.mp3"), str(folder / "b.mp3")]
+    assert res.failures[0].kind == res.failures[1].kind
