@@ -5,6 +5,8 @@ Conventions
 - A track *fits* a segment when its analysed BPM times one of the segment's ratios (the
   *effective* tempo) lies in ``segment.min_bpm .. segment.max_bpm``. Tracks without a tempo never
   fit.
+- Energy targets are percentiles of the library's energies (:func:`energy_ranks`): the arc
+  asks for the quieter or the more intense tracks *of this library*.
 - A :class:`Match` score is the sum of named parts (``tempo_fit``, ``ratio``, ``energy_fit``,
   ``confidence``, ``stability``, ``length``), each already weighted; ``Match.parts`` lists them
   in that order, so ``--explain`` shows exactly what was added.
@@ -15,6 +17,7 @@ Conventions
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import statistics
 from collections.abc import Iterable, Sequence as Seq
@@ -175,12 +178,13 @@ def _clip(x: float, lo: float = -1.0, hi: float = 1.0) -> float:
 
 
 def score_track(track: TrackAnalysis, segment: Segment, *, fraction: float | None = None,
-                segment_s: float | None = None) -> Match | None:
+                segment_s: float | None = None, energy: float | None = None) -> Match | None:
     """Score ``track`` for ``segment``; None when it does not fit at any allowed ratio.
 
     With ``fraction`` (0..1, the point of the segment the track would play at) the tempo and
     energy are compared to the ramp's target there; without it, to the segment's whole span.
     ``segment_s`` (the segment's real length) lets ``length`` penalise tracks longer than it.
+    ``energy`` replaces the track's own energy (the sequencer passes its library percentile).
     """
     target_bpm = segment.target_bpm(fraction) if fraction is not None else None
     fit = best_ratio(track, segment, target_bpm)
@@ -188,7 +192,8 @@ def score_track(track: TrackAnalysis, segment: Segment, *, fraction: float | Non
         return None
     ratio, eff = fit
     tol = segment.tolerance_pct / 100
-    energy = track.energy or 0.0
+    if energy is None:
+        energy = track.energy or 0.0
     if fraction is not None:
         variable = _variable_parts(eff, ratio, energy, target_bpm, segment.target_energy(fraction),
                                    tol)
@@ -257,12 +262,16 @@ def rank(tracks: Iterable[TrackAnalysis], profile: Profile, *, limit: int | None
          ) -> list[Match]:
     """Every fitting track scored per (unique) segment: segment by segment, best first.
 
+    Energy is compared as the track's percentile in ``tracks`` (see :func:`energy_ranks`).
+
     ``limit`` keeps the best N per segment. Ties are broken by path.
     """
     pool = _usable(tracks)
+    energy = energy_ranks(pool) if pool else {}
     out: list[Match] = []
     for seg in unique_segments(profile):
-        ms = [m for m in (score_track(t, seg) for t in pool) if m is not None]
+        ms = [m for m in (score_track(t, seg, energy=energy[t.path]) for t in pool)
+              if m is not None]
         ms.sort(key=lambda m: (-round(m.score, 9), m.path))
         out.extend(ms[:limit] if limit else ms)
     return out
@@ -313,6 +322,31 @@ def _suggestions(pool: Seq[TrackAnalysis], seg: Segment, profile: Profile) -> tu
     return tuple(out)
 
 
+def energy_ranks(tracks: Iterable[TrackAnalysis]) -> dict[str, float]:
+    """Each track's energy as a percentile (0..1) of the library's: energy targets are relative.
+
+    The quietest track is 0, the most intense 1, equal energies share their mean rank; a library
+    of one track is 0.5. Relative targets make the arcs work whatever the energy scale of the
+    estimator or the genre mix of the library (the quietest metal track still opens a montage).
+    """
+    ordered = sorted(tracks, key=lambda t: (t.energy or 0.0, t.path))
+    n = len(ordered)
+    if n == 1:
+        return {ordered[0].path: 0.5}
+    out: dict[str, float] = {}
+    i = 0
+    while i < n:
+        j = i
+        e = ordered[i].energy or 0.0
+        while j + 1 < n and (ordered[j + 1].energy or 0.0) == e:
+            j += 1
+        pct = (i + j) / 2 / (n - 1)
+        for k in range(i, j + 1):
+            out[ordered[k].path] = pct
+        i = j + 1
+    return out
+
+
 def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
                    minutes: float = DEFAULT_MINUTES, seed: int | None = None) -> Sequence:
     """Choose and order tracks to follow ``profile`` over ``minutes``.
@@ -322,8 +356,11 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
       the requested length;
     - no track twice; the same artist is not placed back to back when another track fits;
     - in monotonic profiles the effective tempo never falls while the arc rises (and never rises
-      while it falls); with ``climax`` the last rising segment ends on its fastest, most intense
-      fitting track;
+      while it falls), and a rising segment leaves the tempi above the next segment's start to
+      it; with ``climax`` the last rising segment ends on its fastest, most intense fitting
+      track. When a segment runs dry, unused tracks that fit between neighbours (keeping the
+      order) fill the time;
+    - energy targets are compared with each track's energy percentile in the library;
     - a segment the library cannot fill is recorded as a :class:`Shortfall`.
 
     Raises PlaylistError when nothing at all fits.
@@ -333,24 +370,35 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
     all_tracks = _usable(tracks)
     no_tempo = sum(1 for t in all_tracks if not t.bpm or not t.duration_s or t.duration_s <= 0)
     pool = [t for t in all_tracks if t.bpm and t.duration_s and t.duration_s > 0]
+    energy = energy_ranks(pool) if pool else {}
     total_s = minutes * 60.0
     scale = total_s / (profile.minutes * 60.0)
     segs = profile.segments
+    seg_lens = [s.minutes * 60.0 * scale for s in segs]
     rising = [i for i, s in enumerate(segs) if s.direction > 0]
     last_rising = rising[-1] if rising else (len(segs) - 1 if profile.climax else -1)
+    slack = max(statistics.median([t.duration_s for t in pool]) / 2, 1.0) if pool else 1.0
 
     used: set[str] = set()
     cand_cache: dict = {}
     out: list[Match] = []
-    gap_by_seg: list[float] = [0.0] * len(segs)
-    placed_by_seg: list[float] = [0.0] * len(segs)
+    seg_of: list[int] = []  # segment index of each placed match
+    exhausted = [False] * len(segs)
     cursor = 0.0
     seg_end_abs = 0.0
     climax_index: int | None = None
     phase_start = True  # the first track of a falling stretch may drop freely
 
+    def place(m: Match, i: int) -> None:
+        nonlocal cursor, phase_start
+        out.append(m)
+        seg_of.append(i)
+        used.add(m.path)
+        cursor += m.track.duration_s
+        phase_start = False
+
     for i, seg in enumerate(segs):
-        seg_len = seg.minutes * 60.0 * scale
+        seg_len = seg_lens[i]
         seg_end_abs += seg_len
         # an earlier shortfall shortens the playlist rather than stretching this segment
         target_end = min(seg_end_abs, cursor + seg_len)
@@ -359,19 +407,22 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
         falling_phase = profile.monotonic and i > last_rising
         if falling_phase and i == last_rising + 1:
             phase_start = True
-        continuous = i > 0 and bool(out) and out[-1].segment == segs[i - 1].name and abs(
+        continuous = i > 0 and bool(out) and seg_of[-1] == i - 1 and abs(
             segs[i - 1].bpm_end - seg.bpm_start) <= 0.05 * seg.bpm_start
+        # in a rising stretch, tempi above the next segment's start belong to that segment
+        cap = segs[i + 1].bpm_start if (rising_phase and i < last_rising
+                                        and segs[i + 1].bpm_start > seg.bpm_start) else None
         key = (seg, seg_len)
         if key not in cand_cache:
-            cand_cache[key] = _candidates(pool, seg, seg_len)
+            cand_cache[key] = _candidates(pool, seg, seg_len, energy)
         cands = [c for c in cand_cache[key] if c[0].path not in used]
-        fitting = [c[0] for c in cands]
 
         climax: Match | None = None
         if profile.climax and i == last_rising:
             floor = out[-1].effective_bpm if (out and rising_phase) else 0.0
-            top_cands = [m for m in (score_track(t, seg, fraction=1.0, segment_s=seg_len)
-                                     for t in fitting) if m is not None and m.effective_bpm >= floor]
+            top_cands = [m for m in (score_track(c[0], seg, fraction=1.0, segment_s=seg_len,
+                                                 energy=c[5]) for c in cands)
+                         if m is not None and m.effective_bpm >= floor]
             if top_cands:
                 fastest = max(m.effective_bpm for m in top_cands)
                 top = sorted((m for m in top_cands if m.effective_bpm >= fastest * 0.98),
@@ -391,16 +442,15 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
         while True:
             prev = out[-1] if out else None
             check_order = prev is not None and not phase_start
-            smooth = prev is not None and (prev.segment == seg.name or continuous)
+            smooth = prev is not None and (seg_of[-1] == i or continuous)
             first_anyway = placed_here == 0 and climax is None and cursor < target_end
             prev_artist = _artist(prev.track) if prev else None
             best = None
-            for t, fits, fixed_sum, fixed, artist in cands:
+            time_blocked = False
+            for t, fits, fixed_sum, fixed, artist, e_pct in cands:
                 if t.path in used or (climax and t.path == climax.path):
                     continue
                 d = t.duration_s
-                if cursor + d / 2 > fill_end and not first_anyway:
-                    continue
                 frac = (cursor + d / 2 - seg_begin) / ramp_len
                 target = ramp_seg.target_bpm(frac)
                 ratio, eff = fits[0] if len(fits) == 1 else min(
@@ -410,9 +460,12 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
                         continue
                     if falling_phase and eff > prev.effective_bpm:
                         continue
-                if climax and eff > climax.effective_bpm:
+                if (climax and eff > climax.effective_bpm) or (cap and eff > cap):
                     continue
-                variable = _variable_parts(eff, ratio, t.energy or 0.0, target,
+                if cursor + d / 2 > fill_end and not first_anyway:
+                    time_blocked = True
+                    continue
+                variable = _variable_parts(eff, ratio, e_pct, target,
                                            ramp_seg.target_energy(frac), tol)
                 value = sum(variable) + fixed_sum + _jitter(seed, t.path)
                 if smooth:
@@ -428,27 +481,24 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
             if best is None:
                 break
             _, t, ratio, eff, variable, fixed = best
-            pick = _make_match(t, seg.name, ratio, eff, variable, fixed)
-            out.append(pick)
-            used.add(pick.path)
-            cursor += pick.track.duration_s
-            placed_by_seg[i] += pick.track.duration_s
+            place(_make_match(t, seg.name, ratio, eff, variable, fixed), i)
             placed_here += 1
-            phase_start = False
         if climax is not None and cursor >= target_end:
             climax = None  # no room left: the last (fastest) track placed stands as the climax
         if climax is not None:
-            out.append(climax)
-            used.add(climax.path)
-            cursor += climax.track.duration_s
-            placed_by_seg[i] += climax.track.duration_s
+            place(climax, i)
             climax_index = len(out) - 1
-            phase_start = False
         elif profile.climax and i == last_rising and out:
             climax_index = len(out) - 1  # peak empty: the build's last (fastest) track
-        gap_by_seg[i] = max(0.0, target_end - cursor)
+        # ran dry: the loop stopped for want of music, not of time
+        exhausted[i] = not time_blocked and target_end - cursor > 0
 
-    shortfalls = _shortfalls(pool, profile, scale, placed_by_seg, gap_by_seg)
+    if profile.monotonic and total_s - cursor > slack and out:
+        climax_index = _backfill(out, seg_of, pool, used, profile, seg_lens, energy,
+                                 total_s - cursor, last_rising, climax_index)
+
+    shortfalls = _shortfalls(pool, profile, out, seg_of, seg_lens, exhausted, slack,
+                             short_s=total_s - sum(m.track.duration_s for m in out))
     if not out:
         lines = [s.message for s in shortfalls] or ["no track fits the profile"]
         hint = shortfalls[0].suggestions[0] if shortfalls and shortfalls[0].suggestions else None
@@ -459,9 +509,10 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
     return Sequence(profile.name, total_s, tuple(out), shortfalls, climax_index, no_tempo)
 
 
-def _candidates(pool: Seq[TrackAnalysis], seg: Segment, seg_len: float) -> list[tuple]:
-    """(track, [(ratio, effective bpm) that fit], fixed score, fixed parts, artist) per fitting
-    track."""
+def _candidates(pool: Seq[TrackAnalysis], seg: Segment, seg_len: float,
+                energy: dict[str, float]) -> list[tuple]:
+    """(track, [(ratio, effective bpm) that fit], fixed score, fixed parts, artist, energy
+    percentile) per fitting track."""
     out = []
     lo, hi, ratios = seg.min_bpm, seg.max_bpm, seg.ratios
     for t in pool:
@@ -469,8 +520,78 @@ def _candidates(pool: Seq[TrackAnalysis], seg: Segment, seg_len: float) -> list[
         fits = [(r, bpm * r) for r in ratios if lo <= bpm * r <= hi]
         if fits:
             fixed = _fixed_parts(t, seg_len)
-            out.append((t, fits, sum(fixed), fixed, _artist(t)))
+            out.append((t, fits, sum(fixed), fixed, _artist(t), energy.get(t.path, 0.5)))
     return out
+
+
+def _backfill(out: list[Match], seg_of: list[int], pool: Seq[TrackAnalysis], used: set[str],
+              profile: Profile, seg_lens: Seq[float], energy: dict[str, float], deficit: float,
+              last_rising: int, climax_index: int | None) -> int | None:
+    """Insert unused tracks where they keep the tempo order (monotonic profiles) until the
+    requested time is filled, the segment furthest behind its share first; returns the climax
+    index, moved by the insertions."""
+    segs = profile.segments
+    # the turn: the last track of the rising stretch (the climax when there is one)
+    turn = climax_index if climax_index is not None else max(
+        (k for k, i in enumerate(seg_of) if i <= last_rising), default=-1)
+    if turn < 0:
+        return climax_index
+    by_seg: dict[int, list[Match]] = {}
+    spare = [t for t in pool if t.path not in used]
+    for i in sorted(set(seg_of)):
+        by_seg[i] = [m for m in (score_track(t, segs[i], segment_s=seg_lens[i],
+                                             energy=energy.get(t.path, 0.5)) for t in spare)
+                     if m is not None]
+    for ms in by_seg.values():
+        ms.sort(key=lambda m: (-round(m.score, 9), m.path))
+    placed = [0.0] * len(segs)
+    for m, i in zip(out, seg_of):
+        placed[i] += m.track.duration_s
+
+    def position(m: Match, i: int) -> int | None:
+        """Where ``m`` keeps the order with neighbours of segment ``i``, or None."""
+        eff = m.effective_bpm
+        rise = [x.effective_bpm for x in out[: turn + 1]]
+        if rise[0] <= eff <= rise[-1]:
+            j = max(1, min(bisect.bisect_right(rise, eff), turn))
+        else:
+            fall = [-x.effective_bpm for x in out[turn + 1:]]
+            if not fall or not -fall[0] >= eff:
+                return None
+            j = turn + 1 + max(1, bisect.bisect_right(fall, -eff))
+        a, b = out[j - 1], (out[j] if j < len(out) else None)
+        if not (a.effective_bpm <= eff <= b.effective_bpm if j <= turn else
+                a.effective_bpm >= eff and (b is None or eff >= b.effective_bpm)):
+            return None
+        artist = _artist(m.track)
+        if artist is not None and artist in (_artist(a.track), _artist(b.track) if b else None):
+            return None
+        return j if i in (seg_of[j - 1], seg_of[j] if b is not None else None) else None
+
+    active = {i for i, ms in by_seg.items() if ms}
+    while active and deficit > 0:
+        i = min(active, key=lambda i: (placed[i] / seg_lens[i], i))
+        ms = by_seg[i]
+        while ms:
+            m = ms.pop(0)
+            if m.path in used or deficit <= m.track.duration_s / 2:
+                continue
+            j = position(m, i)
+            if j is None:
+                continue  # no place now means no place later: insertions only split gaps
+            out.insert(j, m)
+            seg_of.insert(j, i)
+            used.add(m.path)
+            placed[i] += m.track.duration_s
+            deficit -= m.track.duration_s
+            if j <= turn:
+                turn += 1
+                if climax_index is not None:
+                    climax_index += 1
+            break
+        if not ms:
+            active.discard(i)
+    return climax_index
 
 
 def _retarget(seg: Segment, bpm_end: float) -> Segment:
@@ -482,23 +603,30 @@ def _retarget(seg: Segment, bpm_end: float) -> Segment:
     return replace(seg, bpm_end=bpm_end, tolerance_pct=min(tol, 50.0))
 
 
-def _shortfalls(pool: Seq[TrackAnalysis], profile: Profile, scale: float,
-                placed_by_seg: Seq[float], gap_by_seg: Seq[float]) -> tuple[Shortfall, ...]:
-    """Segments (merged by name) whose end fell behind the timeline by more than half a
-    typical track."""
-    durations = [t.duration_s for t in pool] or [0.0]
-    slack = max(statistics.median(durations) / 2, 1.0)
+def _shortfalls(pool: Seq[TrackAnalysis], profile: Profile, out: Seq[Match], seg_of: Seq[int],
+                seg_lens: Seq[float], exhausted: Seq[bool], slack: float, short_s: float
+                ) -> tuple[Shortfall, ...]:
+    """Segments (merged by name) that ran out of fitting music and hold less than they need
+    by more than half a typical track; when none does but the playlist is short by more than
+    that overall (``short_s``), every segment that ran dry and holds less than it needs."""
+    placed = [0.0] * len(seg_lens)
+    for m, i in zip(out, seg_of):
+        placed[i] += m.track.duration_s
     groups: dict[str, list[int]] = {}
     for i, s in enumerate(profile.segments):
         groups.setdefault(s.name, []).append(i)
-    out = []
+    result = []
+    short = {name: (sum(seg_lens[i] for i in idx), sum(placed[i] for i in idx))
+             for name, idx in groups.items() if any(exhausted[i] for i in idx)}
+    over_slack = {n for n, (needed, got) in short.items() if needed - got > slack}
+    if not over_slack and short_s > slack:
+        over_slack = {n for n, (needed, got) in short.items() if needed - got > 0}
     for name, idx in groups.items():
-        if not any(gap_by_seg[i] > slack for i in idx):
+        if name not in over_slack:
             continue
+        needed, got = short[name]
         seg = profile.segments[idx[0]]
-        needed = sum(profile.segments[i].minutes * 60.0 * scale for i in idx)
-        placed = sum(placed_by_seg[i] for i in idx)
         found = _fits_minutes(pool, seg, seg.ratios)
-        out.append(Shortfall(name, needed, placed, found, seg.describe_range(),
-                             _suggestions(pool, seg, profile)))
-    return tuple(out)
+        result.append(Shortfall(name, needed, got, found, seg.describe_range(),
+                                _suggestions(pool, seg, profile)))
+    return tuple(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from tempo.errors import PlaylistError
 from tempo.models import Tags, TempoEstimate, TrackAnalysis
 from tempo.profiles import Segment, get_profile
-from tempo.ranking import W_CONFIDENCE, build_sequence, rank, score_track
+from tempo.ranking import W_CONFIDENCE, build_sequence, energy_ranks, rank, score_track
 
 
 def track(i: int, bpm: float | None, *, energy: float = 0.6, duration_s: float = 210.0,
@@ -84,6 +85,19 @@ def test_closer_tempo_and_better_confidence_and_stability_score_higher():
     assert score_track(track(1, 128, energy=0.1), seg, fraction=0.5).score < base.score
     short = score_track(track(1, 128, duration_s=30), seg, fraction=0.5)
     assert dict(short.parts)["length"] < dict(base.parts)["length"]
+
+
+def test_energy_is_ranked_within_the_library():
+    lib = [track(1, 120, energy=0.30), track(2, 120, energy=0.35), track(3, 120, energy=0.35),
+           track(4, 120, energy=0.40)]
+    ranks = energy_ranks(lib)
+    assert [ranks[t.path] for t in lib] == [0.0, 0.5, 0.5, 1.0]
+    assert energy_ranks(lib[:1]) == {lib[0].path: 0.5}
+    # a library whose energies all read low still gets a rising montage energy
+    quiet = [dataclasses.replace(t, energy=t.energy * 0.4) for t in LIB]
+    seq = build_sequence(quiet, get_profile("montage"), minutes=45)
+    e = [m.track.energy for m in seq.matches]
+    assert sum(e[-3:]) / 3 > sum(e[:3]) / 3 + 0.1
 
 
 def test_rank_lists_each_segment_best_first_with_a_limit():
@@ -202,7 +216,11 @@ def test_missing_peak_is_reported_precisely():
     short = {s.segment: s for s in seq.shortfalls}["peak"]
     assert short.message == "peak needs 13 min at 141-165 BPM, found 0 min"
     assert any("add folders with music at 141-165 BPM" in s for s in short.suggestions)
-    assert seq.duration_s < 40 * 60
+    # the time is still filled, with more of the build, and the tempo still only rises
+    assert abs(seq.duration_s - 45 * 60) <= max(t.duration_s for t in lib)
+    bpms = [m.effective_bpm for m in seq.matches]
+    assert bpms == sorted(bpms) and seq.climax_index == len(bpms) - 1
+    assert {m.segment for m in seq.matches} == {"warm-up", "build"}
 
 
 def test_shortfall_suggests_half_time_when_it_would_help():
