@@ -190,7 +190,8 @@ def test_pool_replaces_a_hung_worker_and_goes_on():
     assert crash[3].kind == "crash" and "exit code 3" in crash[3].message
 
 
-def test_kill_9_midway_then_resume(tmp_path, fixtures_mod):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_interrupted_midway_then_resume(tmp_path, fixtures_mod, sig):
     folder = tmp_path / "music"
     _write_tracks(fixtures_mod, str(folder), bpms=[80.0 + 2 * i for i in range(40)], duration_s=10.0)
     db = tmp_path / "c.sqlite"
@@ -206,10 +207,15 @@ def test_kill_9_midway_then_resume(tmp_path, fixtures_mod):
                 if done >= 3:
                     break
             time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, sig)
     finally:
         proc.wait(30)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
+    err = proc.stderr.read().decode()
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL, err
+    else:
+        assert proc.returncode == 130, err
+        assert err.endswith("interrupted: finished files are saved; run the same command to resume\n")
     with Cache.open(db) as c:
         kept = c.info().tracks
         assert c.integrity_ok()
