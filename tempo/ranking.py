@@ -51,6 +51,9 @@ MAX_STEP = 0.06
 W_STEP = 3.0
 #: Penalty per minute by which a segment's last track misses the segment's end.
 W_TIME = 0.1
+#: A segment that ran dry is reported when it misses more than this fraction of its time (or
+#: when the whole playlist is short).
+SHORT_FRACTION = 0.25
 #: Jitter added to scores when a seed is given (variety without losing the arc).
 SEED_JITTER = 0.15
 
@@ -618,7 +621,9 @@ def _shortfalls(pool: Seq[TrackAnalysis], profile: Profile, out: Seq[Match], seg
     result = []
     short = {name: (sum(seg_lens[i] for i in idx), sum(placed[i] for i in idx))
              for name, idx in groups.items() if any(exhausted[i] for i in idx)}
-    over_slack = {n for n, (needed, got) in short.items() if needed - got > slack}
+    # a full-length playlist whose segment is a few percent short is not worth a warning
+    over_slack = {n for n, (needed, got) in short.items() if needed - got > slack
+                  and (needed - got > SHORT_FRACTION * needed or short_s > slack)}
     if not over_slack and short_s > slack:
         over_slack = {n for n, (needed, got) in short.items() if needed - got > 0}
     for name, idx in groups.items():
