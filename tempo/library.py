@@ -334,8 +334,10 @@ class ProcessExecutor:
                     self._kill(w)
                     self._workers.remove(w)
                     if not w.ready:
-                        raise TempoError(f"a worker process could not start ({failure[1]})",
-                                         hint="run with --jobs 1 to see the error, or reinstall tempo")
+                        why = "it took too long" if failure[0] == "timeout" else f"exit code {w.process.exitcode}"
+                        raise TempoError(f"an analysis worker process could not start ({why})",
+                                         hint="the lines above on stderr say why; check the installation "
+                                              "with `python -c 'import tempo.analysis'`")
                     item, w.item = w.item, None
                     yield item, FileFailure(path=item, kind=failure[0], message=failure[1])
                     if pending:

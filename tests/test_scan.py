@@ -331,3 +331,13 @@ def test_copies_in_one_scan_are_analysed_once(tmp_path, fixtures_mod):
     assert len({t.tempo for t in res.tracks}) == 1 and len(res.tracks) == 4
     assert [f.path for f in res.failures] == [str(folder / "a.mp3"), str(folder / "b.mp3")]
     assert res.failures[0].kind == res.failures[1].kind
+
+
+def _fail_at_start():
+    raise SystemExit(7)
+
+
+def test_pool_reports_workers_that_cannot_start():
+    pool = ProcessExecutor(1, timeout_s=5, initializer=_fail_at_start)
+    with pytest.raises(TempoError, match=r"worker process could not start \(exit code 7\)"):
+        list(pool.run(time.sleep, [0.1]))
