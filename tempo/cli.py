@@ -450,7 +450,8 @@ def _clock(seconds: float) -> str:
               help="Playlist file (.m3u8, .m3u, .pls, .xspf); '-' writes to stdout.")
 @_profile_options
 @click.option("-m", "--minutes", type=click.FloatRange(min=0, max=24 * 60, min_open=True),
-              default=DEFAULT_MINUTES, show_default=True, help="Length of the workout.")
+              default=DEFAULT_MINUTES, show_default=True,
+              help="Length of the workout (hiit: from the rounds unless given).")
 @click.option("--seed", type=int, default=None, help="Vary the choice among similar tracks.")
 @click.option("--absolute", is_flag=True, help="Absolute paths instead of paths relative to the playlist.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["m3u8", "m3u", "pls", "xspf"]),
@@ -478,6 +479,17 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, db_path,
     from .ranking import build_sequence
 
     profile = _get_profile(profile_name, kwargs)
+    if profile.name == "hiit" and profile.source == "built-in":
+        # blocks keep the length asked for: the rounds follow --minutes, or the time the rounds
+        minutes_given = (click.get_current_context().get_parameter_source("minutes")
+                         is not click.core.ParameterSource.DEFAULT)
+        if not minutes_given:
+            minutes = profile.minutes
+        elif kwargs.get("rounds") is None:
+            kwargs["rounds"] = _profiles.hiit_rounds_for(
+                minutes, work=kwargs.get("work") or _profiles.DEFAULT_WORK_MIN,
+                rest=kwargs.get("rest") or _profiles.DEFAULT_REST_MIN)
+            profile = _get_profile(profile_name, kwargs)
     fmt = format_for(output, fmt)
     tracks = _scan_tracks(paths, db_path=db_path, jobs=jobs, hidden=hidden, quiet=quiet)
     seq = build_sequence(tracks, profile, minutes=minutes, seed=seed)

@@ -47,6 +47,7 @@ DEFAULT_RPM = 90.0
 DEFAULT_ROUNDS = 6
 DEFAULT_WORK_MIN = 4.0
 DEFAULT_REST_MIN = 3.0
+HIIT_WARMUP_MIN = 3.0
 DEFAULT_STEADY_BPM = 128.0
 DEFAULT_TOLERANCE_PCT = 4.0
 #: Tolerance of the cadence and cycling profiles: a runner drifts off a beat >3% away.
@@ -219,7 +220,7 @@ def hiit(*, rounds: int = DEFAULT_ROUNDS, work: float = DEFAULT_WORK_MIN,
     for key, v in (("work", work), ("rest", rest)):
         if not 0 < v <= 60:
             raise ProfileError(f"{key}={v!r} minutes must be in (0, 60]")
-    segments = [Segment("warm-up", 3, 110, 125, 4, 0.30, 0.50)]
+    segments = [Segment("warm-up", HIIT_WARMUP_MIN, 110, 125, 4, 0.30, 0.50)]
     for _ in range(rounds):
         segments.append(Segment("work", work, 160, 160, 8, 0.90, 0.90))
         segments.append(Segment("rest", rest, 110, 110, 8, 0.30, 0.30))
@@ -228,6 +229,12 @@ def hiit(*, rounds: int = DEFAULT_ROUNDS, work: float = DEFAULT_WORK_MIN,
         f"Intervals: warm-up, then {rounds} rounds of {work:g} min work (~160 BPM, high "
         f"energy) and {rest:g} min recovery (~110 BPM)",
         tuple(segments))
+
+
+def hiit_rounds_for(minutes: float, *, work: float = DEFAULT_WORK_MIN,
+                    rest: float = DEFAULT_REST_MIN) -> int:
+    """The number of HIIT rounds that best fills ``minutes`` after the warm-up (at least 1)."""
+    return max(1, min(50, round((minutes - HIIT_WARMUP_MIN) / (work + rest))))
 
 
 def steady(*, bpm: float = DEFAULT_STEADY_BPM, tolerance: float = DEFAULT_TOLERANCE_PCT

@@ -129,6 +129,23 @@ def test_playlist_profile_options_and_files(runner, tmp_path, fake_library):
                           "(it applies to: cadence)\n")
 
 
+@pytest.mark.parametrize("args,asked,rounds", [
+    ([], "45:00", 6),                                   # 3 + 6 x (4 + 3) minutes
+    (["--rounds", "2", "--work", "3", "--rest", "2"], "13:00", 2),
+    (["--minutes", "24"], "24:00", 3),                  # rounds follow the minutes
+    (["--minutes", "24", "--rounds", "2"], "24:00", 2),  # both given: blocks stretch
+])
+def test_hiit_blocks_keep_their_length(runner, fake_library, args, asked, rounds):
+    root, _, _ = fake_library
+    res = runner.invoke(cli, ["playlist", root, "-p", "hiit", "-o", "-", *args])
+    assert res.exit_code == 0, res.output
+    assert f"(asked {asked}), profile hiit" in res.stderr
+    segments = [line.split()[5] for line in res.stderr.splitlines()
+                if line[:4].strip().isdigit()]
+    blocks = [s for i, s in enumerate(segments) if i == 0 or segments[i - 1] != s]
+    assert blocks == ["warm-up"] + ["work", "rest"] * rounds
+
+
 def test_playlist_seed_is_repeatable_and_varies(runner, fake_library):
     root, _, _ = fake_library
     def run(*extra):
