@@ -21,6 +21,7 @@ import glob
 import importlib.util
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,10 +51,18 @@ finally:
 """
 
 
+#: CPU seconds (user + sys) of the last _timed command and its children (workers included).
+LAST_CPU_S = 0.0
+
+
 def _timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    global LAST_CPU_S
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU_S = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(cmd[:6])} ...\n{proc.stderr[-2000:]}")
     return elapsed, proc
@@ -73,19 +82,20 @@ def cold(files: list[str], work: str) -> None:
     n = len(files)
     print(f"cold: {n} files, {sum(os.path.getsize(f) for f in files) / 1e6:.0f} MB "
           f"({', '.join(sorted({os.path.splitext(f)[1] for f in files}))})")
-    rows = {}
+    rows, cpu = {}, {}
     t, _ = _timed([sys.executable, "-c", LIBROSA_LOOP] + sorted(files))
-    rows["librosa loop (load + tempo)"] = t
+    rows["librosa loop (load + tempo)"], cpu["librosa loop (load + tempo)"] = t, LAST_CPU_S
     for jobs in (1, 2):
         t, summary = _tempo_scan(folder, os.path.join(work, f"cold{jobs}.sqlite"), jobs)
         if summary["analysed"] + summary["failed"] != n:
             sys.exit(f"unexpected summary {summary}")
-        rows[f"tempo scan --jobs {jobs}"] = t
+        rows[f"tempo scan --jobs {jobs}"], cpu[f"tempo scan --jobs {jobs}"] = t, LAST_CPU_S
         if summary["failed"]:
             print(f"  (--jobs {jobs}: {summary['failed']} files failed)")
     base = rows["librosa loop (load + tempo)"]
     for name, t in rows.items():
-        print(f"  {name:<30} {t:7.1f} s  {n / t:6.2f} files/s  {base / t:5.2f}x the librosa loop")
+        print(f"  {name:<30} {t:7.1f} s  {n / t:6.2f} files/s  {base / t:5.2f}x the librosa loop"
+              f"   (CPU {cpu[name]:6.1f} s, {cpu[name] / n:.2f} s/file)")
     j1, j2 = rows["tempo scan --jobs 1"], rows["tempo scan --jobs 2"]
     print(f"  jobs 2 / jobs 1 throughput: {j1 / j2:.2f}x (goal >= 1.7)")
     print(f"  tempo --jobs 1 vs librosa loop: {base / j1:.2f}x; --jobs 2: {base / j2:.2f}x (goal > 1)")

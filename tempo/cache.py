@@ -140,7 +140,7 @@ class PruneResult:
 
 def _is_readonly_error(err: sqlite3.Error) -> bool:
     text = str(err).lower()
-    return any(s in text for s in ("readonly", "read-only", "unable to open", "disk i/o", "permission"))
+    return any(s in text for s in ("readonly", "read-only", "unable to open", "permission"))
 
 
 class Cache:
@@ -201,6 +201,9 @@ class Cache:
         if "locked" in str(err).lower() or "busy" in str(err).lower():
             return CacheError(f"the cache database stayed locked for {BUSY_TIMEOUT_S:.0f} s ({err})",
                               path=self.path, hint="wait for the other tempo command to finish, or use --db")
+        if "full" in str(err).lower():
+            return CacheError(f"cannot {doing} the cache database: the disk is full ({err})", path=self.path,
+                              hint="free some space, or " + _WRITABLE_HINT.replace("choose a writable", "choose another"))
         if _is_readonly_error(err):
             return CacheError(f"cannot {doing} the cache database: the location is read-only or "
                               f"not accessible ({err})", path=self.path, hint=_WRITABLE_HINT)
