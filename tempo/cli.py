@@ -402,7 +402,7 @@ def rank(paths, profile_name, limit, explain, as_json, as_csv, db_path, jobs, hi
     import csv
     import json
 
-    from .ranking import rank as rank_tracks
+    from .ranking import rank as rank_tracks, unmatched
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
@@ -437,6 +437,10 @@ def rank(paths, profile_name, limit, explain, as_json, as_csv, db_path, jobs, hi
     if not matches:
         raise TempoError(f"no track fits any segment of profile {profile.name!r}",
                          hint="try `tempo playlist` for what is missing, or another profile")
+    left_out = len(unmatched(tracks, profile))
+    if left_out:
+        click.echo(f"note: {left_out} of {len(tracks)} tracks fit no segment of {profile.name} "
+                   "(no tempo, or outside every segment's range)", err=True)
 
 
 def _clock(seconds: float) -> str:

@@ -280,6 +280,12 @@ def rank(tracks: Iterable[TrackAnalysis], profile: Profile, *, limit: int | None
     return out
 
 
+def unmatched(tracks: Iterable[TrackAnalysis], profile: Profile) -> list[TrackAnalysis]:
+    """Tracks that fit no segment of ``profile`` (no tempo, or outside every range), by path."""
+    segs = unique_segments(profile)
+    return [t for t in _usable(tracks) if all(best_ratio(t, s) is None for s in segs)]
+
+
 # --------------------------------------------------------------------------- sequencing
 
 def _jitter(seed: int | None, path: str) -> float:

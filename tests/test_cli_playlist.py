@@ -183,6 +183,7 @@ def test_rank_table_explain_json_csv(runner, fake_library):
     assert lines[1].split() == ["#", "SCORE", "BPM", "RATIO", "EFF_BPM", "ENERGY", "TRACK"]
     assert lines[3].strip().startswith("tempo_fit=+")
     assert "build: 121-149 BPM" in lines and "peak: 141-165 BPM" in lines
+    assert "\nnote: " in res.stderr and "of 120 tracks fit no segment of montage" in res.stderr
 
     res = runner.invoke(cli, ["rank", root, "-p", "cadence", "--json", "-n", "0", "-q"])
     rows = [json.loads(line) for line in res.stdout.splitlines()]
@@ -249,11 +250,11 @@ def test_end_to_end_montage_on_a_real_library(analysed_library):
     assert all(a != b for a, b in zip(artists, artists[1:]))
 
 
-def test_end_to_end_rank_json(analysed_library):
+def test_end_to_end_rank_json(runner, analysed_library):
     folder, db, analyses = analysed_library
-    res = CliRunner().invoke(cli, ["rank", str(folder), "--db", db, "-p", "steady", "--bpm",
+    res = runner.invoke(cli, ["rank", str(folder), "--db", db, "-p", "steady", "--bpm",
                                    "120", "--tolerance", "8", "--json", "-q"])
     assert res.exit_code == 0, res.output
-    rows = [json.loads(line) for line in res.output.splitlines()]
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert rows and all(r["path"] in analyses for r in rows)
     assert all(110.4 <= r["effective_bpm"] <= 129.6 for r in rows)
