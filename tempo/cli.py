@@ -411,7 +411,7 @@ def rank(paths, profile_name, limit, explain, as_json, as_csv, db_path, jobs, hi
     matches = rank_tracks(tracks, profile, limit=limit or None)
     writer = None
     if as_csv:
-        parts = [name for name, _ in matches[0].parts] if matches else []
+        parts = [f"score_{name}" for name, _ in matches[0].parts] if matches else []
         writer = csv.DictWriter(sys.stdout, lineterminator="\n",
                                 fieldnames=RANK_FIELDS + tuple(parts))
         writer.writeheader()
@@ -427,7 +427,8 @@ def rank(paths, profile_name, limit, explain, as_json, as_csv, db_path, jobs, hi
         if as_json:
             click.echo(json.dumps(dict(row, rank=n), ensure_ascii=False))
         elif writer:
-            writer.writerow({**{k: row.get(k) for k in RANK_FIELDS}, "rank": n, **row["parts"]})
+            writer.writerow({**{k: row.get(k) for k in RANK_FIELDS}, "rank": n,
+                             **{f"score_{k}": v for k, v in row["parts"].items()}})
         else:
             ratio = {0.5: "1/2x", 1.0: "1x", 2.0: "2x"}.get(m.ratio, f"{m.ratio:g}x")
             click.echo(f"{n:4d}  {m.score:5.2f}  {m.track.bpm:5.1f}  {ratio:>5}  "

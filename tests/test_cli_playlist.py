@@ -197,6 +197,12 @@ def test_rank_table_explain_json_csv(runner, fake_library):
     res = runner.invoke(cli, ["rank", root, "--csv", "-q"])
     table = list(csv.DictReader(io.StringIO(res.stdout)))
     assert len(table) == 30 and float(table[0]["score"]) >= float(table[1]["score"])
+    row = table[0]
+    assert row["ratio"] == "1.0" and float(row["confidence"]) > 0.3  # the track's own values
+    parts = [k for k in row if k.startswith("score_")]
+    assert parts == ["score_tempo_fit", "score_ratio", "score_energy_fit", "score_confidence",
+                     "score_stability", "score_length"]
+    assert sum(float(row[k]) for k in parts) == pytest.approx(float(row["score"]), abs=1e-3)
 
     res = runner.invoke(cli, ["rank", root, "--csv", "--json"])
     assert res.exit_code == 2
