@@ -349,8 +349,10 @@ def profile_from_dict(data: dict, *, source: str = "<dict>", default_name: str =
             fail(key, f"{v!r} is not a boolean", "true, false")
         flags[key] = v
     raw = data.get("segments")
-    if not isinstance(raw, list) or not raw:
+    if not raw:
         fail("segments", "missing or empty", "one or more [[segments]] tables")
+    if not isinstance(raw, list):
+        fail("segments", f"{raw!r} is not a list of tables", "one or more [[segments]] tables")
     segments = []
     for i, seg in enumerate(raw):
         segments.append(_segment_from_dict(seg, f"segments[{i}]", fail))

@@ -124,6 +124,10 @@ GOOD = {"name": "mine", "segments": [{"minutes": 10, "bpm": [120, 140]}]}
     ({**GOOD, "segmnts": []}, "segmnts: unknown key (allowed: name, description, monotonic, "
                               "climax, segments)"),
     ({"name": "x"}, "segments: missing or empty (allowed: one or more [[segments]] tables)"),
+    ({"segments": "fast"}, "segments: 'fast' is not a list of tables (allowed: one or more "
+                           "[[segments]] tables)"),
+    ({"segments": [3]}, "segments[0]: must be a table (allowed: [[segments]] with name, minutes, "
+                        "bpm, tolerance_pct, energy, ratios)"),
     ({"segments": [{"minutes": 5}]}, "segments[0].bpm: missing (allowed: a number or [from, to])"),
     ({"segments": [{"minutes": 5, "bpm": 120, "tempo": 3}]},
      "segments[0].tempo: unknown key (allowed: name, minutes, bpm, tolerance_pct, energy, ratios)"),
