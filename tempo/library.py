@@ -285,14 +285,27 @@ class ProcessExecutor:
         w.conn.close()
 
     def run(self, fn: Callable[[str], object], items: Iterable[str]) -> Iterator[tuple[str, object]]:
-        pending = deque(items)
+        source = iter(items)  # pulled lazily: the caller may decide per item (see _ScanRun)
+        pending: deque = deque()
+
+        def more() -> bool:
+            if not pending:
+                for item in source:
+                    pending.append(item)
+                    break
+            return bool(pending)
+
+        for item in source:  # enough to know how many workers to start
+            pending.append(item)
+            if len(pending) >= self.jobs:
+                break
         if not pending:
             return
         self._workers = [self._spawn(fn) for _ in range(min(self.jobs, len(pending)))]
         try:
             while self._workers:
                 for w in self._workers:
-                    if w.ready and w.item is None and pending:
+                    if w.ready and w.item is None and more():
                         w.item = pending.popleft()
                         w.started = time.monotonic()
                         w.conn.send(w.item)
@@ -340,9 +353,9 @@ class ProcessExecutor:
                                               "with `python -c 'import tempo.analysis'`")
                     item, w.item = w.item, None
                     yield item, FileFailure(path=item, kind=failure[0], message=failure[1])
-                    if pending:
+                    if more():
                         self._workers.append(self._spawn(fn))
-                if not pending and all(w.item is None and w.ready for w in self._workers):
+                if all(w.item is None and w.ready for w in self._workers) and not more():
                     break
         finally:
             self.close()
@@ -410,15 +423,16 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
     ``use_cache=False`` analyses everything and stores nothing. ``jobs``: worker processes
     (default: the number of CPUs). ``timeout_s``: time limit per file, after which its worker is
     replaced and the file recorded as failed (kind "timeout"). ``retry_failed``: analyse files
-    that failed before even if unchanged. ``progress(done, total, path)`` is called after each
-    analysed file (total = files to analyse). ``strict``: raise TempoError after the scan (its
-    results are stored) if any file failed. ``executor``: anything with
+    that failed before even if unchanged. ``progress(done, total, path)`` is called as files
+    not answered by the cache are settled (total = their number). ``strict``: raise TempoError
+    after the scan (its results are stored) if any file failed. ``executor``: anything with
     ``run(fn, paths) -> iterator of (path, TrackAnalysis | FileFailure)`` and ``close()``.
 
     Every result is committed as soon as it arrives, so an interrupted scan resumes where it
-    stopped when run again.
+    stopped when run again. Files new to the cache whose content (fingerprint) is already known
+    (moved, renamed, copied, or a copy earlier in this scan) are not decoded again.
     """
-    from .cache import Cache, fingerprint
+    from .cache import Cache
 
     t0 = time.perf_counter()
     settings = settings or AnalysisSettings()
@@ -427,107 +441,153 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
     if timeout_s <= 0:
         raise TempoError(f"timeout={timeout_s} s must be positive")
     entries = _walk(paths, extensions=extensions, hidden=hidden)
-    tracks: list[TrackAnalysis] = []
-    failures: list[FileFailure] = []
     with Cache.open(db_path if use_cache else ":memory:") as cache:
+        run = _ScanRun(cache, settings, progress)
         todo: list[tuple[str, os.stat_result]] = []
-        known_failed = 0
         with cache.reading():
             for path, st in entries:
                 hit = cache.get(path, st.st_size, st.st_mtime_ns, settings)
                 if hit is not None:
-                    tracks.append(hit)
+                    run.tracks.append(hit)
+                    run.reused += 1
                     continue
                 if not retry_failed:
                     failure = cache.get_failure(path, st.st_size, st.st_mtime_ns, settings)
                     if failure is not None:
-                        failures.append(failure)
-                        known_failed += 1
+                        run.failures.append(failure)
+                        run.known_failed += 1
                         continue
                 todo.append((path, st))
-        reused = len(tracks)
-        analysed = moved = 0  # moved: reused by content (moved, renamed or copied files)
         if todo:
             cache.acquire_writer()
-            # moved, renamed or copied files: same content as an analysed file, no decoding.
-            # Only for paths new to the cache: a known path with a new size or mtime was
-            # changed, perhaps in the middle, which the cheap fingerprint does not read.
-            fps: dict[str, str | None] = {}
-            copies: list[tuple[TrackAnalysis, str | None]] = []
-            to_analyse: list[str] = []
-            twins: dict[str, list[str]] = {}  # analysed path -> new paths with the same content
-            first_of: dict[str, str] = {}  # fingerprint -> the new path that will be analysed
-            stats = dict(todo)
-            with cache.reading():
-                for path, st in todo:
-                    fp = fps[path] = fingerprint(path, st.st_size)
-                    if fp is None or cache.has_path(path, settings):
-                        to_analyse.append(path)
-                        continue
-                    prev = cache.get_by_fingerprint(fp, settings)
-                    if prev is not None:
-                        copies.append((replace(prev, path=path, size=st.st_size, mtime_ns=st.st_mtime_ns), fp))
-                    elif fp in first_of:
-                        twins[first_of[fp]].append(path)
-                    else:
-                        first_of[fp] = path
-                        twins[path] = []
-                        to_analyse.append(path)
-            if copies:
-                cache.put_many(copies)
-                tracks.extend(a for a, _ in copies)
-                moved += len(copies)
-            if to_analyse:
-                if executor is None:
-                    executor = ProcessExecutor(jobs or default_jobs(), timeout_s=timeout_s)
-                task = partial(_analyze_task, settings=settings)
-                done = 0
-                try:
-                    for path, outcome in executor.run(task, to_analyse):
-                        st = stats[path]
-                        same = (outcome.size, outcome.mtime_ns) == (st.st_size, st.st_mtime_ns) \
-                            if isinstance(outcome, TrackAnalysis) else True
-                        fp = fps[path] if same else None
-                        group = twins.get(path, [])
-                        if group and not same:  # the analysed file changed meanwhile: not a twin now
-                            failures.extend(FileFailure(path=p, kind="changed", message=(
-                                "a file with the same content changed during the scan; scan again"))
-                                for p in group)
-                            group = []
-                        if isinstance(outcome, TrackAnalysis):
-                            cache.put(outcome, fingerprint=fp)
-                            tracks.append(outcome)
-                            analysed += 1
-                            twin_results = [(replace(outcome, path=p, size=stats[p].st_size,
-                                                     mtime_ns=stats[p].st_mtime_ns), fp) for p in group]
-                            cache.put_many(twin_results)
-                            tracks.extend(a for a, _ in twin_results)
-                            moved += len(group)
-                        else:
-                            cache.put_failure(outcome, size=st.st_size, mtime_ns=st.st_mtime_ns,
-                                              settings=settings)
-                            failures.append(outcome)
-                            for p in group:
-                                twin = replace(outcome, path=p)
-                                cache.put_failure(twin, size=stats[p].st_size, mtime_ns=stats[p].st_mtime_ns,
-                                                  settings=settings)
-                                failures.append(twin)
-                        done += 1
-                        if progress is not None:
-                            progress(done, len(to_analyse), path)
-                finally:
-                    executor.close()
-    tracks.sort(key=lambda a: a.path)
-    failures.sort(key=lambda f: f.path)
-    result = ScanResult(tracks=tracks, failures=failures, found=len(entries), analysed=analysed,
-                        reused=reused + moved, failed=len(failures), elapsed_s=time.perf_counter() - t0,
-                        known_failed=known_failed, moved=moved)
+            if executor is None:
+                executor = ProcessExecutor(jobs or default_jobs(), timeout_s=timeout_s)
+            run.analyse(todo, executor)
+    tracks = sorted(run.tracks, key=lambda a: a.path)
+    failures = sorted(run.failures, key=lambda f: f.path)
+    result = ScanResult(tracks=tracks, failures=failures, found=len(entries), analysed=run.analysed,
+                        reused=run.reused + run.moved, failed=len(failures),
+                        elapsed_s=time.perf_counter() - t0, known_failed=run.known_failed,
+                        moved=run.moved)
     if strict and failures:
         first = failures[0]
         raise TempoError(f"{len(failures)} of {len(entries)} files could not be analysed, first "
                          f"{first.path}: {first.kind}: {first.message}",
                          hint="`tempo scan --failed` lists them")
     return result
+
+
+class _ScanRun:
+    """The state of one scan's analysing phase (the parent process is the only writer).
+
+    Fingerprints are read lazily, just before a file would go to a worker, so a cold scan of a
+    huge library starts analysing at once instead of reading every file's ends first.
+    """
+
+    def __init__(self, cache, settings: AnalysisSettings, progress: Progress | None):
+        self.cache, self.settings, self.progress = cache, settings, progress
+        self.tracks: list[TrackAnalysis] = []
+        self.failures: list[FileFailure] = []
+        self.reused = self.analysed = self.moved = self.known_failed = 0
+        self.stats: dict[str, os.stat_result] = {}
+        self.fps: dict[str, str | None] = {}
+        self.first_of: dict[str, str] = {}  # fingerprint -> the path analysed for it in this scan
+        self.twins: dict[str, list[str]] = {}  # that path -> new paths with the same content
+        self.outcome_of: dict[str, TrackAnalysis | FileFailure | None] = {}
+        self.unsaved_copies: list[tuple[TrackAnalysis, str | None]] = []
+        self.unsaved_failures: list[tuple[FileFailure, os.stat_result]] = []
+        self.done = self.total = 0
+
+    def analyse(self, todo: list[tuple[str, os.stat_result]], executor) -> None:
+        self.stats = dict(todo)
+        self.total = len(todo)
+        task = partial(_analyze_task, settings=self.settings)
+        try:
+            for path, outcome in executor.run(task, self._candidates(todo)):
+                self._record(path, outcome)
+                self._save()
+                self._tick(path)
+        finally:
+            executor.close()
+        self._save()
+        if self.done < self.total:  # only copies settled after the last analysis
+            self._tick(todo[-1][0])
+
+    def _candidates(self, todo) -> Iterator[str]:
+        """The paths that need decoding; the others are settled here from known content.
+
+        Only paths new to the cache are matched by content: a known path with a new size or
+        mtime was changed, perhaps in the middle, which the cheap fingerprint does not read.
+        """
+        from .cache import fingerprint
+
+        for path, st in todo:
+            fp = self.fps[path] = fingerprint(path, st.st_size)
+            if fp is None or self.cache.has_path(path, self.settings):
+                yield path
+                continue
+            prev = self.cache.get_by_fingerprint(fp, self.settings)
+            if prev is not None:
+                self._settle_twin(path, prev)
+            elif fp in self.first_of:
+                first = self.first_of[fp]
+                if first in self.outcome_of:
+                    self._settle_twin(path, self.outcome_of[first])
+                else:
+                    self.twins[first].append(path)
+            else:
+                self.first_of[fp] = path
+                self.twins[path] = []
+                yield path
+            if len(self.unsaved_copies) >= 100:
+                self._save()
+                self._tick(path)
+
+    def _settle_twin(self, path: str, outcome: TrackAnalysis | FileFailure | None) -> None:
+        st = self.stats[path]
+        if isinstance(outcome, TrackAnalysis):
+            copy = replace(outcome, path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
+            self.unsaved_copies.append((copy, self.fps[path]))
+            self.tracks.append(copy)
+            self.moved += 1
+        elif isinstance(outcome, FileFailure):
+            failure = replace(outcome, path=path)
+            self.unsaved_failures.append((failure, st))
+            self.failures.append(failure)
+        else:  # the file analysed for this content changed meanwhile: not recorded, retried next time
+            self.failures.append(FileFailure(path=path, kind="changed", message=(
+                "a file with the same content changed during the scan; scan again")))
+        self.done += 1
+
+    def _record(self, path: str, outcome: TrackAnalysis | FileFailure) -> None:
+        st = self.stats[path]
+        if isinstance(outcome, TrackAnalysis):
+            unchanged = (outcome.size, outcome.mtime_ns) == (st.st_size, st.st_mtime_ns)
+            self.cache.put(outcome, fingerprint=self.fps.get(path) if unchanged else None)
+            self.tracks.append(outcome)
+            self.analysed += 1
+            shared = outcome if unchanged else None
+        else:
+            self.unsaved_failures.append((outcome, st))
+            self.failures.append(outcome)
+            shared = outcome
+        self.done += 1
+        if path in self.twins:
+            self.outcome_of[path] = shared
+            for twin in self.twins.pop(path):
+                self._settle_twin(twin, shared)
+
+    def _save(self) -> None:
+        if self.unsaved_copies:
+            self.cache.put_many(self.unsaved_copies)
+            self.unsaved_copies = []
+        for failure, st in self.unsaved_failures:
+            self.cache.put_failure(failure, size=st.st_size, mtime_ns=st.st_mtime_ns, settings=self.settings)
+        self.unsaved_failures = []
+
+    def _tick(self, path: str) -> None:
+        if self.progress is not None:
+            self.progress(self.done, self.total, path)
 
 
 # -- progress ----------------------------------------------------------------------------------
