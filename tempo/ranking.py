@@ -427,6 +427,7 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
         cands = [c for c in cand_cache[key] if c[0].path not in used]
 
         climax: Match | None = None
+        top: list[Match] = []
         if profile.climax and i == last_rising:
             floor = out[-1].effective_bpm if (out and rising_phase) else 0.0
             top_cands = [m for m in (score_track(c[0], seg, fraction=1.0, segment_s=seg_len,
@@ -447,6 +448,7 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
         tol = ramp_seg.tolerance_pct / 100
         step_ramp = abs(seg.bpm_end - seg.bpm_start) / seg.bpm_start / seg_len
 
+        climax_artist = _artist(climax.track) if climax else None
         placed_here = 0
         while True:
             prev = out[-1] if out else None
@@ -484,6 +486,9 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
                 if left < 1.5 * d:  # probably the segment's last track: end it on time
                     value -= W_TIME * abs(left - d) / 60.0
                 same_artist = prev_artist is not None and artist == prev_artist
+                if climax_artist is not None and artist == climax_artist and (
+                        fill_end - cursor - d < d / 2):
+                    same_artist = True  # would probably sit right before the climax
                 rank_key = (same_artist, -round(value, 9), t.path)
                 if best is None or rank_key < best[0]:
                     best = (rank_key, t, ratio, eff, variable, fixed)
@@ -492,6 +497,14 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
             _, t, ratio, eff, variable, fixed = best
             place(_make_match(t, seg.name, ratio, eff, variable, fixed), i)
             placed_here += 1
+        if climax is not None and out and _artist(out[-1].track) is not None and _artist(
+                out[-1].track) == _artist(climax.track):
+            # another of the fastest, most intense tracks, by another artist, if there is one
+            others = [m for m in top if m.path not in used and m.effective_bpm >= (
+                out[-1].effective_bpm) and _artist(m.track) != _artist(out[-1].track)]
+            if others:
+                climax = max(others, key=lambda m: (round(m.track.energy or 0.0, 3),
+                                                    m.effective_bpm))
         if climax is not None and cursor >= target_end:
             climax = None  # no room left: the last (fastest) track placed stands as the climax
         if climax is not None:
@@ -506,6 +519,7 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
         climax_index = _backfill(out, seg_of, pool, used, profile, seg_lens, energy,
                                  total_s - cursor, last_rising, climax_index)
 
+    _spread_artists(out, seg_of, profile)
     shortfalls = _shortfalls(pool, profile, out, seg_of, seg_lens, exhausted, slack,
                              short_s=total_s - sum(m.track.duration_s for m in out))
     if not out:
@@ -601,6 +615,34 @@ def _backfill(out: list[Match], seg_of: list[int], pool: Seq[TrackAnalysis], use
         if not ms:
             active.discard(i)
     return climax_index
+
+
+def _spread_artists(out: list[Match], seg_of: list[int], profile: Profile) -> None:
+    """Reorder tracks inside constant-tempo segments of unordered profiles so that the same
+    artist does not play twice in a row where another order avoids it (swaps, in place)."""
+    if profile.monotonic:
+        return
+
+    def clash(k: int) -> bool:
+        if k <= 0 or k >= len(out):
+            return False
+        a, b = _artist(out[k - 1].track), _artist(out[k].track)
+        return a is not None and a == b
+
+    def clashes_around(ks) -> int:
+        return sum(clash(k) for k in {k + d for k in ks for d in (0, 1)})
+
+    for k in range(1, len(out)):
+        if not clash(k) or seg_of[k] != seg_of[k - 1] or profile.segments[seg_of[k]].direction:
+            continue
+        for m in range(len(out)):
+            if m in (k, k - 1) or seg_of[m] != seg_of[k]:
+                continue
+            before = clashes_around((k, m))
+            out[k], out[m] = out[m], out[k]
+            if clashes_around((k, m)) < before:
+                break
+            out[k], out[m] = out[m], out[k]
 
 
 def _retarget(seg: Segment, bpm_end: float) -> Segment:
