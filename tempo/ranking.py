@@ -620,7 +620,7 @@ def _backfill(out: list[Match], seg_of: list[int], pool: Seq[TrackAnalysis], use
 def _spread_artists(out: list[Match], seg_of: list[int], profile: Profile) -> None:
     """Reorder tracks inside constant-tempo segments of unordered profiles so that the same
     artist does not play twice in a row where another order avoids it (swaps, in place)."""
-    if profile.monotonic:
+    if profile.monotonic or profile.climax:
         return
 
     def clash(k: int) -> bool:
