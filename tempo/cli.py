@@ -216,6 +216,8 @@ def scan(paths, db_path, jobs, timeout_s, hidden, extensions, retry_failed, list
             click.echo(f"failed: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
         if len(result.failures) > len(shown):
             click.echo(f"... and {len(result.failures) - len(shown)} more (tempo scan --failed)", err=True)
+        if not result.found:
+            click.echo("warning: no audio files found (check the paths, or --ext / --hidden)", err=True)
     click.echo(json.dumps(result.to_dict()) if as_json else result.summary())
     if strict and result.failures:
         sys.exit(1)

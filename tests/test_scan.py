@@ -290,6 +290,14 @@ def test_cli_scan_options(lib, tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads(res.output) | {"elapsed_s": 0} == {
         "found": 3, "analysed": 3, "reused": 0, "failed": 0, "known_failed": 0, "moved": 0, "elapsed_s": 0}
+    res = runner.invoke(cli, ["scan", str(folder), "--db", db, "--ext", "flac", "--ext", "ogg,opus"])
+    assert res.exit_code == 0 and res.stdout.startswith("found 0,")
+    assert "warning: no audio files found" in res.stderr
+    hidden = folder / ".stash"
+    hidden.mkdir()
+    shutil.copy2(good[0], hidden / "x.wav")
+    res = runner.invoke(cli, ["scan", str(folder), "--db", db, "--hidden", "--ext", "WAV", "-q", "-j", "1"])
+    assert res.stdout.startswith("found 4, analysed 0, reused 4,")  # the hidden copy is known content
     assert runner.invoke(cli, ["scan", "--db", db]).exit_code == 2  # no paths
     assert runner.invoke(cli, ["scan", str(folder), "--jobs", "0"]).exit_code == 2
     assert runner.invoke(cli, ["scan", str(folder), "--timeout", "0"]).exit_code == 2
