@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tempo.errors import PlaylistError
 from tempo.models import Tags, TempoEstimate, TrackAnalysis
-from tempo.profiles import Segment, get_profile
+from tempo.profiles import Segment, get_profile, profile_from_dict
 from tempo.ranking import W_CONFIDENCE, build_sequence, energy_ranks, rank, score_track
 
 
@@ -247,7 +247,13 @@ def test_nothing_fits_is_an_error_not_an_empty_playlist():
 # --------------------------------------------------------------------------- properties
 
 PROFILES = [("montage", {}), ("montage", {"cooldown": True}), ("cadence", {"spm": 165}),
-            ("cycling", {}), ("hiit", {"rounds": 3}), ("steady", {"bpm": 120}), ("pyramid", {})]
+            ("cycling", {}), ("hiit", {"rounds": 3}), ("steady", {"bpm": 120}), ("pyramid", {}),
+            ("custom", {})]
+CUSTOM = profile_from_dict({"climax": True, "segments": [
+    {"name": "easy", "minutes": 5, "bpm": 120, "ratios": [1, 2]},
+    {"name": "push", "minutes": 10, "bpm": [140, 170], "ratios": [0.5, 1, 2], "energy": [0.5, 1]},
+    {"name": "easy", "minutes": 5, "bpm": 120},
+    {"name": "down", "minutes": 5, "bpm": [130, 90], "tolerance_pct": 10}]})
 
 
 @st.composite
@@ -269,7 +275,7 @@ def libraries(draw):
 @given(lib=libraries(), which=st.sampled_from(PROFILES), minutes=st.floats(2, 90),
        seed=st.one_of(st.none(), st.integers(0, 10)), shuffle=st.randoms())
 def test_sequencing_properties(lib, which, minutes, seed, shuffle):
-    profile = get_profile(which[0], **which[1])
+    profile = CUSTOM if which[0] == "custom" else get_profile(which[0], **which[1])
     try:
         seq = build_sequence(lib, profile, minutes=minutes, seed=seed)
     except PlaylistError:
