@@ -11,6 +11,7 @@ analysing what is missing), then judges every chosen track by its *true* tempo:
 - in range: the true tempo x the ratio used lies in the segment's accepted range;
 - order breaks (monotonic profiles): neighbours whose true tempo falls while the arc rises
   (or rises while it falls) by more than 2%;
+- max step: the largest analysed tempo step between neighbours inside one segment;
 - the duration asked and obtained, and the time to sequence.
 """
 
@@ -55,7 +56,7 @@ def main(argv=None) -> int:
     print(f"{len(tracks)} tracks analysed ({result.failed} failed), "
           f"{sum(t.duration_s for t in tracks) / 3600:.2f} h; playlists of {args.minutes:g} min")
     print(f"{'profile':<18} {'tracks':>6} {'minutes':>8} {'in range':>9} {'order breaks':>12} "
-          f"{'short':>6} {'time_s':>7}")
+          f"{'max step':>8} {'short':>6} {'time_s':>7}")
     for name, options in PROFILES:
         profile = get_profile(name, **options)
         t0 = time.perf_counter()
@@ -72,15 +73,22 @@ def main(argv=None) -> int:
             ok += eff is not None and seg.min_bpm <= eff <= seg.max_bpm
         breaks = 0
         if profile.monotonic:
-            c = seq.climax_index if seq.climax_index is not None else len(seq.matches) - 1
+            rising = {s.name for s in profile.segments[: max(
+                [i for i, s in enumerate(profile.segments) if s.direction > 0], default=-1) + 1]}
+            c = seq.climax_index if seq.climax_index is not None else max(
+                (k for k, m in enumerate(seq.matches) if m.segment in rising), default=-1)
             for i in range(1, len(true_eff)):
                 a, b = true_eff[i - 1], true_eff[i]
                 if a is None or b is None or i == c + 1:
                     continue
                 breaks += (b < a * 0.98) if i <= c else (b > a * 1.02)
+        # largest analysed tempo step between neighbours of one segment
+        steps = [abs(b.effective_bpm / a.effective_bpm - 1)
+                 for a, b in zip(seq.matches, seq.matches[1:]) if a.segment == b.segment]
         label = name + ("+cooldown" if options.get("cooldown") else "")
         print(f"{label:<18} {len(seq.matches):6d} {seq.duration_s / 60:8.1f} "
-              f"{ok:4d}/{len(seq.matches):<4d} {breaks:12d} {len(seq.shortfalls):6d} "
+              f"{ok:4d}/{len(seq.matches):<4d} {breaks:12d} {max(steps, default=0):8.1%} "
+              f"{len(seq.shortfalls):6d} "
               f"{elapsed:7.2f}")
         for s in seq.shortfalls:
             print(f"    {s.message}")
