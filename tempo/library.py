@@ -14,6 +14,7 @@ Conventions
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -39,9 +40,11 @@ AUDIO_EXTENSIONS = (
 DEFAULT_TIMEOUT_S = 120.0
 #: Seconds a new worker may take to start (import numpy, librosa, ...) before the scan gives up.
 WORKER_START_TIMEOUT_S = 300.0
-#: Start method of worker processes: "spawn" needs nothing from the parent (no inherited
-#: threads, locks or sqlite handles) and behaves the same on Linux, macOS and Windows.
-START_METHOD = "spawn"
+#: Start method of worker processes. Linux: "forkserver", with the analysis modules imported
+#: once in the server, so a worker (also one replacing a timed-out worker) starts in ~0.05 s
+#: instead of ~1 s, and inherits no threads, locks or sqlite handles from the scanning process.
+#: Elsewhere "spawn" (fork after numpy/Accelerate is unsafe on macOS; Windows has no fork).
+START_METHOD = "forkserver" if sys.platform.startswith("linux") else "spawn"
 #: Seconds between plain progress lines when stderr is not a terminal.
 PROGRESS_INTERVAL_S = 10.0
 
@@ -228,6 +231,20 @@ def _quiet_c_stderr() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _thread_env(threads: int) -> Iterator[None]:
+    """Thread-pool sizes for numeric libraries, set only while a worker (or the forkserver that
+    will fork workers) starts; variables the user set are left alone."""
+    added = [var for var in _THREAD_VARS if var not in os.environ]
+    for var in added:
+        os.environ[var] = str(threads)
+    try:
+        yield
+    finally:
+        for var in added:
+            os.environ.pop(var, None)
+
+
 def _worker_main(conn, fn, initializer, threads: int = 1) -> None:
     """Worker loop: receive a path, send back fn(path); stop on None or a closed pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
@@ -245,7 +262,11 @@ def _worker_main(conn, fn, initializer, threads: int = 1) -> None:
             return
         if item is None:
             return
-        conn.send(("done", fn(item)))
+        result = fn(item)
+        try:
+            conn.send(("done", result))
+        except (BrokenPipeError, EOFError, OSError):
+            return  # the scan is gone (killed): nobody to tell
 
 
 class ProcessExecutor:
@@ -267,6 +288,8 @@ class ProcessExecutor:
         self.timeout_s = timeout_s
         self.initializer = initializer
         self._ctx = multiprocessing.get_context(start_method)
+        if start_method == "forkserver" and initializer is _warm_up:
+            self._ctx.set_forkserver_preload(["tempo.library", *WARM_UP_MODULES])
         self._workers: list[_Worker] = []
 
     def _spawn(self, fn) -> _Worker:
@@ -274,7 +297,8 @@ class ProcessExecutor:
         threads = max(1, default_jobs() // self.jobs)
         proc = self._ctx.Process(target=_worker_main, args=(child_conn, fn, self.initializer, threads),
                                  daemon=True, name="tempo-worker")
-        proc.start()
+        with _thread_env(threads):  # a forkserver starting now keeps this environment
+            proc.start()
         child_conn.close()
         return _Worker(process=proc, conn=parent_conn)
 
