@@ -21,7 +21,6 @@ import glob
 import importlib.util
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -51,21 +50,40 @@ finally:
 """
 
 
-#: CPU seconds (user + sys) of the last _timed command and its children (workers included).
+#: CPU seconds (user + sys) of the last _timed command and all its descendants (workers, and
+#: the forkserver's children, which RUSAGE_CHILDREN does not see), sampled with psutil.
 LAST_CPU_S = 0.0
 
 
 def _timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    import psutil
+
     global LAST_CPU_S
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu: dict[int, float] = {}
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    LAST_CPU_S = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    if proc.returncode != 0:
-        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd[:6])} ...\n{proc.stderr[-2000:]}")
-    return elapsed, proc
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                tree = [root] + root.children(recursive=True)
+            except psutil.Error:
+                tree = []
+            for p in tree:
+                try:
+                    t = p.cpu_times()
+                    cpu[p.pid] = max(cpu.get(p.pid, 0.0), t.user + t.system)
+                except psutil.Error:
+                    pass
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
+    LAST_CPU_S = sum(cpu.values())
+    if done.returncode != 0:
+        sys.exit(f"failed ({done.returncode}): {' '.join(cmd[:6])} ...\n{done.stderr[-2000:]}")
+    return elapsed, done
 
 
 def _tempo_scan(folder: str, db: str, jobs: int) -> tuple[float, dict]:
