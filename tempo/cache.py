@@ -382,7 +382,7 @@ class Cache:
         settings = settings or AnalysisSettings()
         rows = self._query("SELECT path, data FROM tracks WHERE analyzer_version=? AND settings_hash=? "
                            "ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
-        return [_decode(data, path=path) for path, data in rows]
+        return [a for a in (_decode(data, path=path) for path, data in rows) if a is not None]
 
     # -- failures -----------------------------------------------------------------------------
 
@@ -486,6 +486,11 @@ def clear(path: str | os.PathLike | None = None) -> bool:
     return True
 
 
-def _decode(data: str, *, path: str) -> TrackAnalysis:
-    analysis = TrackAnalysis.from_dict(json.loads(data))
+def _decode(data: str, *, path: str) -> TrackAnalysis | None:
+    """The stored analysis, or None (a miss: analysed again) if the row cannot be read back,
+    e.g. written by a development version with another result shape but the same version."""
+    try:
+        analysis = TrackAnalysis.from_dict(json.loads(data))
+    except (ValueError, KeyError, TypeError):
+        return None
     return analysis if analysis.path == path else replace(analysis, path=path)

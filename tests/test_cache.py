@@ -243,3 +243,12 @@ def test_cli_corrupt_database_exits_1_with_the_fix(tmp_path):
     assert res.exit_code == 1
     assert res.output.startswith(f"Error: {bad}: is not a usable tempo cache database")
     assert f"tempo cache clear --db {bad}" in res.output
+
+
+def test_unreadable_row_is_a_miss_not_a_crash(db, tmp_path):
+    path, st = _file(tmp_path / "a.wav")
+    db.put(_analysis(path, st))
+    with db._write() as conn:  # simulate a row from a development build with another shape
+        conn.execute("UPDATE tracks SET data = ?", ('{"path": "x"}',))
+    assert db.get(path, st.st_size, st.st_mtime_ns) is None
+    assert db.tracks() == []
