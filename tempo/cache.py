@@ -185,12 +185,22 @@ class Cache:
                                          check_same_thread=False)
         except sqlite3.Error as err:
             raise self._error(err) from None
-        try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._check_schema()
-        except sqlite3.Error as err:
-            raise self._error(err) from None
+        # Switching a new file to WAL takes an exclusive lock and SQLite does not always wait
+        # for it (SQLITE_BUSY at once when two scans create the same database): retry here.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._check_schema()
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err).lower() or time.monotonic() > deadline:
+                    raise self._error(err) from None
+                time.sleep(0.05)
+            except sqlite3.Error as err:
+                raise self._error(err) from None
 
     def _error(self, err: sqlite3.Error, doing: str = "open") -> CacheError:
         """Translate a sqlite3 error into a CacheError naming the file and the fix."""
