@@ -209,6 +209,7 @@ def test_interrupted_midway_then_resume(tmp_path, fixtures_mod, sig):
                 if done >= 3:
                     break
             time.sleep(0.02)
+        assert proc.poll() is None, f"the scan ended before it could be interrupted: {proc.stderr.read()}"
         os.kill(proc.pid, sig)
     finally:
         proc.wait(30)
