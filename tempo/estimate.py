@@ -1,0 +1,367 @@
+"""Tempo estimation from onset features: pure numpy, no file I/O.
+
+Conventions
+-----------
+- Input is :class:`tempo.features.Features`: onset envelopes per band at ``fps`` frames/s.
+- Periods are in frames (float), tempi in BPM: ``bpm = 60 * fps / period``.
+- Output is a :class:`tempo.models.TempoEstimate` (plain floats, JSON-safe): the chosen
+  tempo to 0.1 BPM, a confidence in 0..1, candidates (bpm, strength) strongest first, a tempo
+  curve over windows of ``curve_window_s`` and a stability flag.
+
+Method
+------
+1. Periodicity: per band, the autocorrelation of the (locally de-meaned) onset envelope,
+   averaged over overlapping windows of :data:`ACF_WINDOW_S` and weighted by their energy, so
+   quiet intros and breaks count less and tempo ramps do not smear it.
+2. Pulse candidates: peaks of a comb over the autocorrelation (strength at a period and its
+   first multiples), on a fine logarithmic BPM grid.
+3. Beat level: among the metrical relatives of the strongest pulse (x1/3 .. x3), the level is
+   scored by what the drums do at that level: a backbeat (snare-band periodicity at two beats,
+   not at one), subdivisions (high-band periodicity at half a beat), the pulse itself, and a
+   broad prior on tempo.
+4. Fine tempo: a phase-coherent comb (the Fourier transform of the whole envelope at the tempo
+   and its harmonics) refines the chosen tempo far below the frame grid: a steady 128 BPM track
+   reads 128.0.
+5. Curve: the same refinement over windows of ``curve_window_s``; ``stable`` is False when the
+   curve spreads more than STABLE_TOLERANCE around its median.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .features import BAND_NAMES, Features
+from .models import CURVE_WINDOW_S, MAX_BPM, MIN_BPM, STABLE_TOLERANCE, TempoEstimate
+
+#: Autocorrelation window (s) and hop (s) for the periodicity function.
+ACF_WINDOW_S = 12.0
+ACF_HOP_S = 4.0
+#: Local mean removed from envelopes before autocorrelation (s).
+DETREND_S = 1.0
+#: BPM grid resolution for candidate search (fraction of tempo per step).
+GRID_STEP = 0.0025
+#: Pulse candidates kept (strongest first) and the ratio to the strongest below which a
+#: candidate is dropped from the result.
+N_CANDIDATES = 6
+MIN_CANDIDATE_STRENGTH = 0.05
+#: Shortest audio (s) with enough beats for a tempo.
+MIN_DURATION_S = 3.0
+#: Fine-tempo search half-width around the chosen tempo (fraction) and its harmonics.
+REFINE_SPAN = 0.03
+REFINE_HARMONICS = (1, 2, 3, 4)
+
+
+def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
+    if width <= 1 or x.shape[-1] == 0:
+        return x
+    kernel = np.ones(width) / width
+    pad = width // 2
+    xp = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad, width - 1 - pad)], mode="edge")
+    c = np.cumsum(xp, axis=-1)
+    c = np.concatenate([np.zeros(c.shape[:-1] + (1,)), c], axis=-1)
+    return (c[..., width:] - c[..., :-width]) / width
+
+
+def prepare_envelopes(features: Features) -> np.ndarray:
+    """(n_bands + 1, n_frames) float64: de-meaned bands scaled to unit RMS, plus their sum."""
+    env = np.asarray(features.envelopes, dtype=np.float64)
+    w = max(3, int(round(DETREND_S * features.fps)))
+    x = env - _moving_average(env, w)
+    rms = np.sqrt(np.mean(x**2, axis=1, keepdims=True))
+    x = np.where(rms > 1e-9, x / np.maximum(rms, 1e-9), 0.0)
+    total = x.sum(axis=0, keepdims=True)
+    return np.concatenate([x, total], axis=0)
+
+
+def windowed_acf(x: np.ndarray, fps: float, *, max_lag: int) -> np.ndarray:
+    """Energy-weighted mean autocorrelation over windows, unbiased, normalised to 1 at lag 0.
+
+    ``x`` is (n_signals, n_frames); returns (n_signals, max_lag + 1).
+    """
+    n_sig, n = x.shape
+    win = min(n, int(round(ACF_WINDOW_S * fps)))
+    hop = max(1, int(round(ACF_HOP_S * fps)))
+    max_lag = min(max_lag, max(win - 1, 1))
+    if win < 4:
+        return np.zeros((n_sig, max_lag + 1))
+    starts = list(range(0, max(n - win, 0) + 1, hop))
+    if starts[-1] + win < n:
+        starts.append(n - win)
+    nfft = 1 << int(np.ceil(np.log2(2 * win)))
+    frames = np.stack([x[:, s:s + win] for s in starts], axis=1)  # (n_sig, n_win, win)
+    frames = frames - frames.mean(axis=-1, keepdims=True)
+    spec = np.fft.rfft(frames, n=nfft, axis=-1)
+    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=-1)[..., : max_lag + 1]
+    acf = acf.sum(axis=1)  # energy-weighted: loud windows count more
+    acf /= (win - np.arange(max_lag + 1)) / win  # unbias
+    zero = acf[:, :1]
+    return np.where(zero > 1e-12, acf / np.maximum(zero, 1e-12), 0.0)
+
+
+def _interp(acf: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """ACF at fractional lags (linear interpolation; 0 beyond the computed range)."""
+    n = acf.shape[-1]
+    lags = np.asarray(lags, dtype=np.float64)
+    i0 = np.floor(lags).astype(int)
+    frac = lags - i0
+    ok = (i0 >= 0) & (i0 + 1 < n)
+    i0c = np.clip(i0, 0, n - 2)
+    val = acf[..., i0c] * (1 - frac) + acf[..., i0c + 1] * frac
+    return np.where(ok, val, 0.0)
+
+
+def _peak_interp(acf: np.ndarray, lags: np.ndarray, radius: float) -> np.ndarray:
+    """Max of the ACF within +-radius frames of each lag (tolerates small tempo drift)."""
+    offsets = np.linspace(-radius, radius, 5)
+    return np.max(np.stack([_interp(acf, lags + o) for o in offsets]), axis=0)
+
+
+def bpm_grid(lo: float, hi: float) -> np.ndarray:
+    n = int(np.ceil(np.log(hi / lo) / np.log1p(GRID_STEP))) + 1
+    return lo * (1 + GRID_STEP) ** np.arange(n)
+
+
+#: Longest stretch (s) the fine-tempo comb reads: the most active part of longer files.
+MAX_REFINE_S = 360.0
+
+
+def _harmonic_power(x: np.ndarray, fps: float, bpms: np.ndarray, harmonics) -> np.ndarray:
+    """Sum over harmonics h of |DFT of x at h * bpm / 60 Hz|^2 / h, in time chunks."""
+    power = np.zeros(bpms.size)
+    chunk = 4096
+    for h in harmonics:
+        f = bpms * (h / 60.0 / fps)  # cycles per frame
+        acc = np.zeros(bpms.size, dtype=np.complex128)
+        for start in range(0, x.size, chunk):
+            seg = x[start:start + chunk]
+            t = np.arange(start, start + seg.size)
+            ph = np.exp(-2j * np.pi * np.outer(f, t).astype(np.float64))
+            acc += ph @ seg
+        power += np.abs(acc) ** 2 / h
+    return power
+
+
+def refine_bpm(env: np.ndarray, fps: float, bpm: float, *, span: float = REFINE_SPAN,
+               harmonics=REFINE_HARMONICS) -> float:
+    """Fine tempo near ``bpm``: the peak of a phase-coherent harmonic comb over ``env``.
+
+    The Fourier transform of the whole envelope at the tempo and its harmonics has a peak far
+    narrower than the lag grid of an autocorrelation: two passes (coarse, then fine) find it.
+    """
+    x = np.asarray(env, dtype=np.float64)
+    max_n = int(MAX_REFINE_S * fps)
+    if x.size > max_n:  # long mixes: the most active stretch, for a bounded cost
+        csum = np.concatenate([[0.0], np.cumsum(np.abs(x))])
+        step = max(1, max_n // 8)
+        starts = np.arange(0, x.size - max_n + 1, step)
+        best = int(starts[np.argmax(csum[starts + max_n] - csum[starts])])
+        x = x[best:best + max_n]
+    if x.size < 8:
+        return bpm
+    x = x - x.mean()
+    coarse = bpm * np.linspace(1 - span, 1 + span, 25)
+    p = _harmonic_power(x, fps, coarse, harmonics)
+    i = int(np.argmax(p))
+    step = coarse[1] - coarse[0]
+    fine = coarse[i] + step * np.linspace(-1, 1, 21)
+    p = _harmonic_power(x, fps, fine, harmonics)
+    j = int(np.argmax(p))
+    off = 0.0
+    if 0 < j < fine.size - 1:
+        a, b, c = p[j - 1], p[j], p[j + 1]
+        den = a - 2 * b + c
+        if den < 0:
+            off = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+    return float(fine[j] + off * (fine[1] - fine[0]))
+
+
+#: Tempo prior: log-normal around PRIOR_CENTER_BPM, PRIOR_OCTAVES standard deviation.
+PRIOR_CENTER_BPM = 120.0
+PRIOR_OCTAVES = 1.0
+#: Comb: weights of the autocorrelation at the period and its multiples, and at half the
+#: period (the subdivision: duple metres subdivide the beat, which rules out 2/3 readings).
+COMB_WEIGHTS = (1.0, 1.0, 1.0, 1.0)
+SUBDIV_WEIGHT = 1.0
+
+#: Octave decision. The slow/fast split (BPM); the thresholds on the mid-band periodicity at
+#: the fast candidate's eighth note (an autocorrelation in -1..1) for doubling a slow reading
+#: and for halving a fast one; above FAST_BPM a fast reading always needs DOUBLE_ABOVE.
+OCTAVE_SPLIT_BPM = 120.0
+DOUBLE_ABOVE = 0.23
+HALVE_BELOW = 0.02
+FAST_BPM = 160.0
+LEVEL_BANDS = ("lowmid", "mid")
+#: Triple metre: bass periodicity at three beats above that at two and four beats.
+TRIPLE_HINT = 0.035
+TRIPLE_ABOVE = 0.06
+TRIPLE_BAND = "sub"
+#: Width of the decision margins that map to full confidence.
+MARGIN_SCALE = 0.12
+#: Pulse clarity (comb value) mapped to 0..1 confidence between these two values.
+CLARITY_LOW = 0.08
+CLARITY_HIGH = 0.30
+#: Curve windows need at least this pulse clarity (autocorrelation peak) to give a tempo.
+CURVE_MIN_CLARITY = 0.15
+#: Ratios to the chosen tempo reported as candidates (when in range).
+CANDIDATE_RATIOS = (1.0, 0.5, 2.0, 2.0 / 3.0, 1.5, 1.0 / 3.0, 3.0)
+
+
+def _comb(acf: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    out = np.zeros(acf.shape[:-1] + np.shape(lags))
+    for k, w in enumerate(COMB_WEIGHTS, start=1):
+        out += w * _peak_interp(acf, k * lags, 0.01 * k * lags)
+    out += SUBDIV_WEIGHT * _peak_interp(acf, 0.5 * lags, 0.005 * lags)
+    return out / (sum(COMB_WEIGHTS) + SUBDIV_WEIGHT)
+
+
+def _prior(bpm: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * (np.log2(bpm / PRIOR_CENTER_BPM) / PRIOR_OCTAVES) ** 2)
+
+
+def eighth_note_evidence(acf: np.ndarray, fps: float, bpm: float) -> float:
+    """Mid-band periodicity at an eighth note of ``bpm`` (the subdivision a beat level has)."""
+    lag = 60.0 * fps / bpm / 2
+    rows = [BAND_NAMES.index(b) for b in LEVEL_BANDS]
+    return float(np.mean(_peak_interp(acf[rows], np.array([lag]), 0.01 * lag)))
+
+
+def triple_evidence(acf: np.ndarray, fps: float, bpm: float) -> float:
+    """Bass-band periodicity at three beats of ``bpm`` against two and four (3/4 metre > 0)."""
+    lag = 60.0 * fps / bpm
+    row = acf[BAND_NAMES.index(TRIPLE_BAND)]
+    p = _peak_interp(row, np.array([2 * lag, 3 * lag, 4 * lag]), 0.01 * lag)
+    return float(p[1] - 0.5 * (p[0] + p[2]))
+
+
+def decide_level(bpm: float, acf: np.ndarray, fps: float, *, min_bpm: float = MIN_BPM,
+                 max_bpm: float = MAX_BPM) -> tuple[float, float]:
+    """The beat level among ``bpm`` x 1/2, 1, 2: returns (bpm, margin in 0..1).
+
+    Duple metre: the beat has eighth notes. A slow reading is doubled when the mid bands
+    (snare, guitars, keys) pulse strongly at the fast reading's eighth note; a fast reading is
+    halved when they do not pulse there at all (it was the eighth note itself). Triple metre
+    (a bass note every three beats) keeps the beat, or picks it when the pulse found was two
+    beats. ``margin`` says how far the deciding evidence was from its threshold.
+    """
+    tri = triple_evidence(acf, fps, bpm)
+    if tri > TRIPLE_HINT:
+        if 2 * bpm <= max_bpm:
+            tri2 = triple_evidence(acf, fps, 2 * bpm)
+            if tri2 > TRIPLE_ABOVE:
+                return 2 * bpm, min(1.0, (tri2 - TRIPLE_ABOVE) / MARGIN_SCALE)
+        return bpm, min(1.0, (tri - TRIPLE_HINT) / MARGIN_SCALE)
+    slow = bpm / 2 if bpm >= OCTAVE_SPLIT_BPM else bpm
+    fast = 2 * slow
+    if fast > max_bpm:
+        return slow, 1.0
+    if slow < min_bpm:
+        return fast, 1.0
+    chose_fast = bpm >= OCTAVE_SPLIT_BPM
+    threshold = DOUBLE_ABOVE if (not chose_fast or fast >= FAST_BPM) else HALVE_BELOW
+    z = eighth_note_evidence(acf, fps, fast)
+    margin = min(1.0, abs(z - threshold) / MARGIN_SCALE)
+    return (fast if z > threshold else slow), margin
+
+
+def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CURVE_WINDOW_S,
+                span: float = 0.08) -> tuple[tuple[float, float], ...]:
+    """(window centre s, bpm) for windows of ``window_s`` with a clear pulse near ``bpm``.
+
+    Each window's autocorrelation is searched within +-``span`` of the period at the first
+    multiples of the beat; the multiples' peaks, fitted together, give the local period far
+    more finely than the frame grid. Windows without a clear pulse (silence, a beatless intro)
+    are left out.
+    """
+    win = int(round(window_s * fps))
+    period = 60.0 * fps / bpm
+    n_mult = max(1, min(4, int((win // 2) / period)))
+    if win < 8 or env.size < win or n_mult < 1:
+        return ()
+    hop = win
+    starts = list(range(0, env.size - win + 1, hop))
+    max_lag = int(np.ceil(n_mult * period * (1 + span))) + 2
+    if max_lag >= win:
+        return ()
+    frames = np.stack([env[s:s + win] for s in starts])
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    nfft = 1 << int(np.ceil(np.log2(2 * win)))
+    spec = np.fft.rfft(frames, n=nfft, axis=1)
+    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=1)[:, : max_lag + 1]
+    acf /= (win - np.arange(max_lag + 1)) / win
+    zero = acf[:, :1]
+    acf = np.where(zero > 1e-12, acf / np.maximum(zero, 1e-12), 0.0)
+    curve = []
+    for w, s in enumerate(starts):
+        row = acf[w]
+        ests, heights = [], []
+        for k in range(1, n_mult + 1):
+            lo = int(np.floor(k * period * (1 - span)))
+            hi = int(np.ceil(k * period * (1 + span)))
+            if hi + 1 >= row.size or lo < 1:
+                break
+            j = lo + int(np.argmax(row[lo:hi + 1]))
+            a, b, c = row[j - 1], row[j], row[j + 1]
+            den = a - 2 * b + c
+            off = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den < 0 else 0.0
+            ests.append((j + off) / k)
+            heights.append(b)
+        if not ests or float(np.mean(heights)) < CURVE_MIN_CLARITY:
+            continue
+        weights = np.arange(1, len(ests) + 1, dtype=float)  # longer lags are more precise
+        local = float(np.sum(np.array(ests) * weights) / weights.sum())
+        curve.append((round((s + win / 2) / fps, 2), round(60.0 * fps / local, 1)))
+    return tuple(curve)
+
+
+def estimate_tempo(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: float = MAX_BPM,
+                   curve_window_s: float = CURVE_WINDOW_S) -> TempoEstimate:
+    """Tempo of a track from its onset features (see the module docstring for the method).
+
+    Returns ``TempoEstimate(bpm=None)`` for audio without a periodic beat (silence, noise,
+    too short: under MIN_DURATION_S).
+    """
+    if not 0 < min_bpm < max_bpm:
+        raise ValueError(f"need 0 < min_bpm < max_bpm, got min_bpm={min_bpm}, max_bpm={max_bpm}")
+    if curve_window_s <= 0:
+        raise ValueError(f"curve_window_s={curve_window_s} must be positive")
+    fps = float(features.fps)
+    if features.duration_s < MIN_DURATION_S or features.n_frames < 16:
+        return TempoEstimate(bpm=None)
+    x = prepare_envelopes(features)
+    total = x[-1]
+    if not np.any(total):
+        return TempoEstimate(bpm=None)
+    max_lag = int(np.ceil(60.0 * fps * 4 / min_bpm)) + 2
+    acf = windowed_acf(x, fps, max_lag=max_lag)
+    grid = bpm_grid(min_bpm, max_bpm)
+    comb = _comb(acf[-1], 60.0 * fps / grid)
+    score = np.maximum(comb, 0.0) * _prior(grid)
+    i = int(np.argmax(score))
+    if score[i] <= 0:
+        return TempoEstimate(bpm=None)
+    level, margin = decide_level(float(grid[i]), acf, fps, min_bpm=min_bpm, max_bpm=max_bpm)
+    bpm = refine_bpm(total, fps, level)
+    if not min_bpm <= bpm <= max_bpm:
+        bpm = float(np.clip(bpm, min_bpm, max_bpm))
+
+    def salience(b: float) -> float:
+        return float(_comb(acf[-1], np.array([60.0 * fps / b]))[0])
+
+    clarity = salience(bpm)
+    conf = float(np.clip((clarity - CLARITY_LOW) / (CLARITY_HIGH - CLARITY_LOW), 0.0, 1.0))
+    confidence = round(conf * (0.5 + 0.5 * margin), 3)
+    top = max(float(comb.max()), 1e-9)
+    cands = {}
+    for r in CANDIDATE_RATIOS:
+        b = round(bpm * r, 1)
+        if min_bpm <= b <= max_bpm:
+            cands[b] = round(float(np.clip(salience(b) / top, 0.0, 1.0)), 3)
+    candidates = tuple(sorted(cands.items(), key=lambda c: (-c[1], c[0])))
+    curve = tempo_curve(total, fps, bpm, window_s=curve_window_s)
+    values = sorted(b for _, b in curve)
+    stable = True
+    if len(values) >= 2:
+        median = values[len(values) // 2]
+        stable = (values[-1] - values[0]) / median <= STABLE_TOLERANCE
+    return TempoEstimate(bpm=round(bpm, 1), confidence=confidence, candidates=candidates,
+                         curve=curve, stable=stable)

@@ -1,0 +1,256 @@
+"""Onset features of decoded audio: pure numpy, block-wise, no file I/O.
+
+Conventions
+-----------
+- Input is mono float audio in -1..1 at ``sr`` Hz, given whole (:func:`extract_features`) or
+  block by block (:class:`FeatureExtractor`), so a 3-hour mix never has to sit in memory.
+- Frames are centred: frame ``i`` describes the audio around ``i * hop_length / sr`` seconds.
+  ``fps`` = ``sr / hop_length`` frames per second (about 86 at every rate).
+- Onset envelopes are half-wave rectified spectral flux of log band energies (in dB), one row
+  per frequency band of :data:`BAND_EDGES_HZ`: kick/bass, low-mid (snare body), mid, high (hats).
+  They do not depend on the playback gain (except near the -100 dBFS floor).
+- Nothing here imports librosa: importing this module costs numpy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .models import ANALYSIS_SR
+
+#: Frame hop (s): 11.6 ms, 128 samples at 11025 Hz. Fine enough for 0.1 BPM after a line fit.
+HOP_S = 128 / 11025
+#: Analysis window (s): 46 ms, 512 samples at 11025 Hz.
+WINDOW_S = 512 / 11025
+#: Edges (Hz) of the onset bands: kick, bass and kick body, snare body, mid, presence, hats.
+BAND_EDGES_HZ = (0.0, 120.0, 250.0, 700.0, 2000.0, 4000.0, 48000.0)
+BAND_NAMES = ("sub", "low", "lowmid", "mid", "highmid", "high")
+#: Number of log-spaced sub-bands whose dB flux is summed into the onset bands.
+N_SUBBANDS = 40
+#: Floor of the band energies (dB re full scale): quieter than this counts as silence.
+FLOOR_DB = -100.0
+#: An onset (for onset_rate) is a local maximum of the envelope this far above its local median.
+ONSET_THRESHOLD = 0.5
+#: Frame RMS below this (dBFS) is silence, left out of the energy measure.
+SILENCE_DB = -60.0
+
+
+@dataclass(frozen=True)
+class Features:
+    """Onset features of one track (numpy inside: never leaves the estimation layer).
+
+    ``envelopes``: (n_bands, n_frames) float32 onset envelopes, one row per BAND_NAMES entry, at
+    ``fps`` frames per second; ``onset_rate`` in onsets per second of non-silent audio;
+    ``energy`` in 0..1 (see :func:`energy_measure`); ``rms_db``: (n_frames,) frame level in dBFS;
+    ``centroid_hz``: mean spectral centroid of non-silent frames.
+    """
+
+    fps: float
+    envelopes: np.ndarray
+    duration_s: float
+    onset_rate: float = 0.0
+    energy: float = 0.0
+    rms_db: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    sr: int = ANALYSIS_SR
+    hop_length: int = 0
+    centroid_hz: float = 0.0
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.envelopes.shape[1])
+
+    @property
+    def envelope(self) -> np.ndarray:
+        """All bands summed: the broadband onset envelope."""
+        return self.envelopes.sum(axis=0)
+
+    def band(self, name: str) -> np.ndarray:
+        return self.envelopes[BAND_NAMES.index(name)]
+
+
+def frame_params(sr: int) -> tuple[int, int]:
+    """(hop_length, n_fft) in samples for a sample rate: the same times at every rate."""
+    if not 1000 <= sr <= 400_000:
+        raise ValueError(f"sr={sr} Hz is outside 1000..400000")
+    hop_length = max(1, int(round(sr * HOP_S)))
+    n_fft = 1 << int(np.ceil(np.log2(sr * WINDOW_S)))
+    return hop_length, n_fft
+
+
+def _subband_matrix(sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bin edges of log-spaced sub-bands and, for each sub-band, its onset band index."""
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    lo = 30.0
+    edges_hz = np.geomspace(lo, sr / 2, N_SUBBANDS + 1)
+    edges = np.unique(np.searchsorted(freqs, edges_hz))
+    edges = edges[edges < len(freqs)]
+    # every sub-band at least one bin; the first starts at the 30 Hz bin
+    centres = np.array([freqs[a:b].mean() if b > a else freqs[a] for a, b in zip(edges[:-1], edges[1:])])
+    group = np.searchsorted(np.asarray(BAND_EDGES_HZ[1:-1]), centres, side="right")
+    return edges, group
+
+
+class FeatureExtractor:
+    """Block-wise onset features: ``update(block)`` as audio arrives, then ``finish()``.
+
+    Memory is bounded by the block size plus a few floats per frame (about 0.3 MB per
+    10 minutes of audio), whatever the length of the track.
+    """
+
+    def __init__(self, *, sr: int = ANALYSIS_SR):
+        self.sr = int(sr)
+        self.hop_length, self.n_fft = frame_params(self.sr)
+        self._window = np.hanning(self.n_fft + 2)[1:-1].astype(np.float32)
+        self._edges, group = _subband_matrix(self.sr, self.n_fft)
+        # (n_bands, n_subbands) 0/1 matrix: which sub-bands sum into which onset band
+        self._group = (group[None, :] == np.arange(len(BAND_NAMES))[:, None]).astype(np.float32)
+        self._freqs = np.fft.rfftfreq(self.n_fft, 1.0 / self.sr)
+        # power of a full-scale sine in one bin, so that band energies read in dBFS
+        self._ref_power = (self._window.sum() / 2.0) ** 2
+        self._carry = np.zeros(self.n_fft // 2, dtype=np.float32)  # centred frames: pad the start
+        self._prev_db: np.ndarray | None = None
+        self._bands: list[np.ndarray] = []
+        self._rms: list[np.ndarray] = []
+        self._centroid_sum = 0.0
+        self._centroid_n = 0
+        self._n_samples = 0
+        self._finished = False
+
+    def update(self, block: np.ndarray) -> None:
+        """Feed the next block of mono samples (any length, including 0)."""
+        if self._finished:
+            raise RuntimeError("FeatureExtractor.update() after finish()")
+        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        self._n_samples += block.size
+        y = np.concatenate([self._carry, block]) if block.size else self._carry
+        n = 0 if y.size < self.n_fft else 1 + (y.size - self.n_fft) // self.hop_length
+        if n:
+            self._process(y[: (n - 1) * self.hop_length + self.n_fft], n)
+        self._carry = y[n * self.hop_length:].copy()
+
+    def _process(self, y: np.ndarray, n: int) -> None:
+        frames = np.lib.stride_tricks.sliding_window_view(y, self.n_fft)[:: self.hop_length][:n]
+        spec = np.fft.rfft(frames * self._window, axis=1)
+        power = spec.real**2 + spec.imag**2
+        power = power.astype(np.float32) / np.float32(self._ref_power)
+        sub = np.add.reduceat(power, self._edges[:-1], axis=1)[:, : len(self._edges) - 1]
+        width = np.diff(self._edges).astype(np.float32)
+        sub_db = 10.0 * np.log10(np.maximum(sub / width, 10.0 ** (FLOOR_DB / 10.0)))
+        prev = sub_db[:1] if self._prev_db is None else self._prev_db[None, :]
+        flux = np.maximum(np.diff(np.concatenate([prev, sub_db]), axis=0), 0.0)
+        self._prev_db = sub_db[-1].copy()
+        self._bands.append((self._group @ flux.T).astype(np.float32))
+        total = power.sum(axis=1)
+        # Parseval with the Hann window: mean square of the frame ~ total / n_fft * (ref/ sum w^2)
+        ms = total * self._ref_power / (self.n_fft * np.sum(self._window**2)) * 2.0
+        rms_db = 10.0 * np.log10(np.maximum(ms, 1e-12))
+        self._rms.append(rms_db.astype(np.float32))
+        loud = rms_db > SILENCE_DB
+        if loud.any():
+            p = power[loud]
+            self._centroid_sum += float(np.sum(p @ self._freqs / np.maximum(p.sum(axis=1), 1e-20)))
+            self._centroid_n += int(loud.sum())
+
+    def finish(self) -> Features:
+        """Flush the last frames and return the features of everything fed so far."""
+        if not self._finished:
+            self._finished = True
+            pad = np.zeros(self.n_fft // 2, dtype=np.float32)
+            y = np.concatenate([self._carry, pad])
+            # frames centred on every hop position up to the last sample
+            n_total = 1 + self._n_samples // self.hop_length
+            n_done = sum(b.shape[1] for b in self._bands)
+            n = min(n_total - n_done, 0 if y.size < self.n_fft else 1 + (y.size - self.n_fft) // self.hop_length)
+            if n > 0:
+                self._process(y[: (n - 1) * self.hop_length + self.n_fft], n)
+            self._carry = np.zeros(0, dtype=np.float32)
+        bands = (np.concatenate(self._bands, axis=1) if self._bands
+                 else np.zeros((len(BAND_NAMES), 0), np.float32))
+        rms = np.concatenate(self._rms) if self._rms else np.zeros(0, np.float32)
+        if bands.shape[1]:
+            bands[:, 0] = 0.0  # the first frame has no predecessor
+        feats = Features(
+            fps=self.sr / self.hop_length,
+            envelopes=bands,
+            duration_s=self._n_samples / self.sr,
+            rms_db=rms,
+            sr=self.sr,
+            hop_length=self.hop_length,
+            centroid_hz=self._centroid_sum / self._centroid_n if self._centroid_n else 0.0,
+        )
+        energy, onset_rate = energy_measure(feats)
+        return replace(feats, energy=energy, onset_rate=onset_rate)
+
+
+def extract_features(y: np.ndarray, *, sr: int = ANALYSIS_SR, block_size: int = 1 << 18) -> Features:
+    """Onset features of a whole mono signal (the same result as feeding it block-wise)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"expected mono audio (1-D), got shape {y.shape}")
+    ex = FeatureExtractor(sr=sr)
+    for start in range(0, y.size, block_size):
+        ex.update(y[start:start + block_size])
+    return ex.finish()
+
+
+def onset_times(env: np.ndarray, frame_rate: float, *, threshold: float = ONSET_THRESHOLD) -> np.ndarray:
+    """Times (s) of onsets: local maxima of ``env`` clearly above its local median (1 s)."""
+    env = np.asarray(env, dtype=np.float64)
+    if env.size < 3:
+        return np.zeros(0)
+    w = max(3, int(round(frame_rate)) | 1)
+    base = _running_median(env, w)
+    scale = np.median(env[env > 0]) if np.any(env > 0) else 1.0
+    w_max = max(1, int(round(0.03 * frame_rate)))
+    local_max = env >= _running_max(env, 2 * w_max + 1)
+    peaks = local_max & (env > base + threshold * scale) & (env > 0)
+    return np.flatnonzero(peaks) / frame_rate
+
+
+def _running_max(x: np.ndarray, width: int) -> np.ndarray:
+    from scipy.ndimage import maximum_filter1d
+
+    return maximum_filter1d(x, size=width, mode="nearest")
+
+
+def _running_median(x: np.ndarray, width: int) -> np.ndarray:
+    from scipy.ndimage import median_filter
+
+    # a median over a decimated signal is plenty for a baseline and 10x cheaper
+    step = max(1, width // 15)
+    coarse = median_filter(x[::step], size=max(3, width // step | 1), mode="nearest")
+    return np.interp(np.arange(x.size), np.arange(coarse.size) * step, coarse)
+
+
+#: Energy mapping: onset rate (per s) and flux per frame that read as "middling" (energy 0.5).
+ENERGY_MID_ONSET_RATE = 4.0
+ENERGY_MID_FLUX = 1.0
+
+
+def energy_measure(features: Features) -> tuple[float, float]:
+    """(energy in 0..1, onsets per second) of a track, independent of its playback gain.
+
+    Energy blends onset density and percussive strength (mean broadband flux per second of
+    non-silent audio, relative to the high-band share), squashed so that sparse ballads read
+    about 0.2 and dense drum-and-bass about 0.9.
+    """
+    if features.n_frames == 0:
+        return 0.0, 0.0
+    active = features.rms_db > SILENCE_DB
+    active_s = float(active.sum()) / features.fps
+    if active_s <= 0:
+        return 0.0, 0.0
+    env = features.envelope
+    onsets = onset_times(env, features.fps)
+    idx = np.clip((onsets * features.fps).astype(int), 0, features.n_frames - 1)
+    n_onsets = int(active[idx].sum())
+    onset_rate = n_onsets / active_s
+    # percussive strength: mean flux in the bands that carry drums, per active frame
+    drums = features.band("sub") + features.band("mid") + features.band("high")
+    flux = float(drums[active].mean()) / len(BAND_NAMES) / 10.0
+    x = 0.6 * np.log2(max(onset_rate, 1e-3) / ENERGY_MID_ONSET_RATE) + 0.8 * np.log2(
+        max(flux, 1e-3) / ENERGY_MID_FLUX)
+    energy = float(1.0 / (1.0 + np.exp(-x)))
+    return round(energy, 4), round(onset_rate, 3)
