@@ -424,8 +424,8 @@ def _toml_pair(a: float, b: float) -> str:
 def profile_to_toml(profile: Profile) -> str:
     """The profile as TOML that :func:`load_profile` reads back to an equal profile."""
     lines = [
-        f"# tempo workout profile. Save as a .toml file, edit, and use with --profile FILE.",
-        f"# bpm and energy: a number, or [from, to] for a ramp over the segment;",
+        "# tempo workout profile. Save as a .toml file, edit, and use with --profile FILE.",
+        "# bpm and energy: a number, or [from, to] for a ramp over the segment;",
         f"# minutes are relative (scaled to --minutes); ratios: allowed "
         f"{', '.join(f'{r:g}' for r in ALLOWED_RATIOS)} (track BPM x ratio = workout tempo).",
         f"name = {_toml_str(profile.name)}",

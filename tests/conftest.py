@@ -24,6 +24,17 @@ def _load_fixtures_module():
     return mod
 
 
+@pytest.fixture()
+def runner():
+    """click's CliRunner with stdout and stderr kept apart (on every click version)."""
+    from click.testing import CliRunner
+
+    try:
+        return CliRunner(mix_stderr=False)
+    except TypeError:  # click >= 8.2 keeps stderr apart by default
+        return CliRunner()
+
+
 @pytest.fixture(scope="session")
 def fixtures_mod():
     return _load_fixtures_module()

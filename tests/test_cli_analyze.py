@@ -9,18 +9,9 @@ import os
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
 import tempo
 from tempo.cli import cli
-
-
-@pytest.fixture()
-def runner():
-    try:
-        return CliRunner(mix_stderr=False)
-    except TypeError:  # click >= 8.2 keeps stderr apart by default
-        return CliRunner()
 
 
 @pytest.fixture(scope="module")

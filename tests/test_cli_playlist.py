@@ -21,14 +21,6 @@ from tempo.cli import cli
 from tempo.models import FileFailure, Tags, TempoEstimate, TrackAnalysis
 
 
-@pytest.fixture()
-def runner():
-    try:
-        return CliRunner(mix_stderr=False)
-    except TypeError:  # click >= 8.2 keeps stderr apart by default
-        return CliRunner()
-
-
 def _tracks(root: str, n: int = 120, seed: int = 3) -> list[TrackAnalysis]:
     rng = random.Random(seed)
     out = []

@@ -9,19 +9,10 @@ import shutil
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from tempo.audio import load
 from tempo.cli import cli
 from tempo.tags import read_bpm_tag
-
-
-@pytest.fixture()
-def runner():
-    try:
-        return CliRunner(mix_stderr=False)
-    except TypeError:
-        return CliRunner()
 
 
 @pytest.fixture()
