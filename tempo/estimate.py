@@ -195,6 +195,11 @@ LEVEL_BANDS = ("lowmid", "mid")
 TRIPLE_HINT = 0.035
 TRIPLE_ABOVE = 0.06
 TRIPLE_BAND = "sub"
+#: Uniform pulse: the fast reading's period autocorrelates at least this strongly, and nearly
+#: as strongly as two periods: no accent marks a slower beat.
+UNIFORM_ABOVE = 0.86
+UNIFORM_RATIO = 0.9
+UNIFORM_BAND_MIN = 0.3
 #: Width of the decision margins that map to full confidence.
 MARGIN_SCALE = 0.12
 #: Pulse clarity (comb value) mapped to 0..1 confidence between these two values.
@@ -202,7 +207,7 @@ CLARITY_LOW = 0.08
 CLARITY_HIGH = 0.30
 #: Curve windows need at least this pulse clarity (autocorrelation peak) to give a tempo.
 CURVE_MIN_CLARITY = 0.15
-#: Ratios to the chosen tempo reported as candidates (when in range).
+#: Ratios to the chosen tempo reported as candidates (x1/2 and x2 always, others when in range).
 CANDIDATE_RATIOS = (1.0, 0.5, 2.0, 2.0 / 3.0, 1.5, 1.0 / 3.0, 3.0)
 
 
@@ -256,6 +261,15 @@ def decide_level(bpm: float, acf: np.ndarray, fps: float, *, min_bpm: float = MI
         return slow, 1.0
     if slow < min_bpm:
         return fast, 1.0
+    lag_fast = 60.0 * fps / fast
+    p = _peak_interp(acf, np.array([lag_fast, 2 * lag_fast]), 0.01 * lag_fast)  # (n_rows, 2)
+    p_fast, p_slow = p[:, 0], p[:, 1]
+    periodic = p_slow[:-1] > UNIFORM_BAND_MIN
+    if p_fast[-1] >= UNIFORM_ABOVE and periodic.any() and np.all(
+            p_fast[:-1][periodic] >= UNIFORM_RATIO * p_slow[:-1][periodic]):
+        # every fast pulse alike in every band (a click track, kick and snare on every beat):
+        # nothing marks a slower beat
+        return fast, min(1.0, (float(p_fast[-1]) - UNIFORM_ABOVE) / MARGIN_SCALE)
     chose_fast = bpm >= OCTAVE_SPLIT_BPM
     threshold = DOUBLE_ABOVE if (not chose_fast or fast >= FAST_BPM) else HALVE_BELOW
     z = eighth_note_evidence(acf, fps, fast)
@@ -264,7 +278,7 @@ def decide_level(bpm: float, acf: np.ndarray, fps: float, *, min_bpm: float = MI
 
 
 def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CURVE_WINDOW_S,
-                span: float = 0.08) -> tuple[tuple[float, float], ...]:
+                span: float = 0.15) -> tuple[tuple[float, float], ...]:
     """(window centre s, bpm) for windows of ``window_s`` with a clear pulse near ``bpm``.
 
     Each window's autocorrelation is searched within +-``span`` of the period at the first
@@ -294,9 +308,13 @@ def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CU
     for w, s in enumerate(starts):
         row = acf[w]
         ests, heights = [], []
+        local = period
         for k in range(1, n_mult + 1):
-            lo = int(np.floor(k * period * (1 - span)))
-            hi = int(np.ceil(k * period * (1 + span)))
+            # a cascade: each multiple is searched around the estimate so far, in a window
+            # narrow enough (< half a beat) to miss the subdivision peaks beside it
+            width = k * local * (span if k == 1 else min(span, 0.2 / k))
+            lo = int(np.floor(k * local - width))
+            hi = int(np.ceil(k * local + width))
             if hi + 1 >= row.size or lo < 1:
                 break
             j = lo + int(np.argmax(row[lo:hi + 1]))
@@ -305,10 +323,10 @@ def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CU
             off = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den < 0 else 0.0
             ests.append((j + off) / k)
             heights.append(b)
+            weights = np.arange(1, len(ests) + 1, dtype=float)  # longer lags are more precise
+            local = float(np.sum(np.array(ests) * weights) / weights.sum())
         if not ests or float(np.mean(heights)) < CURVE_MIN_CLARITY:
             continue
-        weights = np.arange(1, len(ests) + 1, dtype=float)  # longer lags are more precise
-        local = float(np.sum(np.array(ests) * weights) / weights.sum())
         curve.append((round((s + win / 2) / fps, 2), round(60.0 * fps / local, 1)))
     return tuple(curve)
 
@@ -343,6 +361,15 @@ def estimate_tempo(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: flo
     bpm = refine_bpm(total, fps, level)
     if not min_bpm <= bpm <= max_bpm:
         bpm = float(np.clip(bpm, min_bpm, max_bpm))
+    curve = tempo_curve(total, fps, bpm, window_s=curve_window_s)
+    values = sorted(b for _, b in curve)
+    stable = True
+    if len(values) >= 2:
+        median = values[len(values) // 2]
+        stable = (values[-1] - values[0]) / median <= STABLE_TOLERANCE
+        if not stable and abs(median - bpm) > STABLE_TOLERANCE / 2 * median:
+            # a phase-coherent comb smears over a ramp: the typical local tempo is better
+            bpm = float(median)
 
     def salience(b: float) -> float:
         return float(_comb(acf[-1], np.array([60.0 * fps / b]))[0])
@@ -354,14 +381,9 @@ def estimate_tempo(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: flo
     cands = {}
     for r in CANDIDATE_RATIOS:
         b = round(bpm * r, 1)
-        if min_bpm <= b <= max_bpm:
+        # half and double always (a profile may use them), the others when in range
+        if min_bpm <= b <= max_bpm or r in (0.5, 2.0):
             cands[b] = round(float(np.clip(salience(b) / top, 0.0, 1.0)), 3)
     candidates = tuple(sorted(cands.items(), key=lambda c: (-c[1], c[0])))
-    curve = tempo_curve(total, fps, bpm, window_s=curve_window_s)
-    values = sorted(b for _, b in curve)
-    stable = True
-    if len(values) >= 2:
-        median = values[len(values) // 2]
-        stable = (values[-1] - values[0]) / median <= STABLE_TOLERANCE
     return TempoEstimate(bpm=round(bpm, 1), confidence=confidence, candidates=candidates,
                          curve=curve, stable=stable)

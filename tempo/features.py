@@ -31,8 +31,11 @@ BAND_NAMES = ("sub", "low", "lowmid", "mid", "highmid", "high")
 N_SUBBANDS = 40
 #: Floor of the band energies (dB re full scale): quieter than this counts as silence.
 FLOOR_DB = -100.0
+#: Largest rise (dB) one sub-band counts per frame: an onset out of digital silence weighs the
+#: same at any playback gain.
+MAX_RISE_DB = 30.0
 #: An onset (for onset_rate) is a local maximum of the envelope this far above its local median.
-ONSET_THRESHOLD = 0.5
+ONSET_THRESHOLD = 1.0
 #: Frame RMS below this (dBFS) is silence, left out of the energy measure.
 SILENCE_DB = -60.0
 
@@ -122,7 +125,11 @@ class FeatureExtractor:
         """Feed the next block of mono samples (any length, including 0)."""
         if self._finished:
             raise RuntimeError("FeatureExtractor.update() after finish()")
-        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        block = np.asarray(block, dtype=np.float32)
+        if block.ndim != 1:
+            raise ValueError(f"expected mono audio (1-D blocks), got shape {block.shape}")
+        if not np.all(np.isfinite(block)):
+            block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
         self._n_samples += block.size
         y = np.concatenate([self._carry, block]) if block.size else self._carry
         n = 0 if y.size < self.n_fft else 1 + (y.size - self.n_fft) // self.hop_length
@@ -139,7 +146,7 @@ class FeatureExtractor:
         width = np.diff(self._edges).astype(np.float32)
         sub_db = 10.0 * np.log10(np.maximum(sub / width, 10.0 ** (FLOOR_DB / 10.0)))
         prev = sub_db[:1] if self._prev_db is None else self._prev_db[None, :]
-        flux = np.maximum(np.diff(np.concatenate([prev, sub_db]), axis=0), 0.0)
+        flux = np.clip(np.diff(np.concatenate([prev, sub_db]), axis=0), 0.0, MAX_RISE_DB)
         self._prev_db = sub_db[-1].copy()
         self._bands.append((self._group @ flux.T).astype(np.float32))
         total = power.sum(axis=1)
@@ -224,33 +231,33 @@ def _running_median(x: np.ndarray, width: int) -> np.ndarray:
     return np.interp(np.arange(x.size), np.arange(coarse.size) * step, coarse)
 
 
-#: Energy mapping: onset rate (per s) and flux per frame that read as "middling" (energy 0.5).
-ENERGY_MID_ONSET_RATE = 4.0
-ENERGY_MID_FLUX = 1.0
+#: Energy mapping: onset rate (per s) and broadband flux rate (dB rise per s, summed over the
+#: sub-bands) that read as "middling" (energy 0.5), and their weights (per doubling).
+ENERGY_MID_ONSET_RATE = 5.0
+ENERGY_MID_FLUX_RATE = 3600.0
+ENERGY_ONSET_WEIGHT = 2.0
+ENERGY_FLUX_WEIGHT = 3.0
 
 
 def energy_measure(features: Features) -> tuple[float, float]:
     """(energy in 0..1, onsets per second) of a track, independent of its playback gain.
 
-    Energy blends onset density and percussive strength (mean broadband flux per second of
-    non-silent audio, relative to the high-band share), squashed so that sparse ballads read
-    about 0.2 and dense drum-and-bass about 0.9.
+    Both are measured over the audible span (first to last frame above SILENCE_DB), so leading
+    and trailing silence do not dilute them but quiet gaps between hits do. Energy blends onset
+    density with percussive strength (the summed dB rise of all bands per second), squashed so
+    that sparse ballads read low and dense drum-and-bass high.
     """
     if features.n_frames == 0:
         return 0.0, 0.0
-    active = features.rms_db > SILENCE_DB
-    active_s = float(active.sum()) / features.fps
-    if active_s <= 0:
+    loud = np.flatnonzero(features.rms_db > SILENCE_DB)
+    if loud.size == 0:
         return 0.0, 0.0
-    env = features.envelope
-    onsets = onset_times(env, features.fps)
-    idx = np.clip((onsets * features.fps).astype(int), 0, features.n_frames - 1)
-    n_onsets = int(active[idx].sum())
-    onset_rate = n_onsets / active_s
-    # percussive strength: mean flux in the bands that carry drums, per active frame
-    drums = features.band("sub") + features.band("mid") + features.band("high")
-    flux = float(drums[active].mean()) / len(BAND_NAMES) / 10.0
-    x = 0.6 * np.log2(max(onset_rate, 1e-3) / ENERGY_MID_ONSET_RATE) + 0.8 * np.log2(
-        max(flux, 1e-3) / ENERGY_MID_FLUX)
+    lo, hi = int(loud[0]), int(loud[-1]) + 1
+    span_s = max((hi - lo) / features.fps, 1.0 / features.fps)
+    env = features.envelope[lo:hi]
+    onset_rate = len(onset_times(env, features.fps)) / span_s
+    flux_rate = float(env.sum()) / span_s
+    x = ENERGY_ONSET_WEIGHT * np.log2(max(onset_rate, 1e-3) / ENERGY_MID_ONSET_RATE) + \
+        ENERGY_FLUX_WEIGHT * np.log2(max(flux_rate, 1e-3) / ENERGY_MID_FLUX_RATE)
     energy = float(1.0 / (1.0 + np.exp(-x)))
     return round(energy, 4), round(onset_rate, 3)
