@@ -126,18 +126,28 @@ MAX_REFINE_S = 360.0
 
 
 def _harmonic_power(x: np.ndarray, fps: float, bpms: np.ndarray, harmonics) -> np.ndarray:
-    """Sum over harmonics h of |DFT of x at h * bpm / 60 Hz|^2 / h, in time chunks."""
+    """Sum over harmonics h of |DFT of x at h * bpm / 60 Hz|^2 / h.
+
+    The phasors of one chunk of frames are computed once per harmonic and reused for every
+    chunk (times the chunk's start phase), so the cost is a few small matrix products.
+    """
+    chunk = min(1024, x.size)
+    n_chunks = -(-x.size // chunk)
+    xp = np.zeros(n_chunks * chunk)
+    xp[: x.size] = x
+    segs = xp.reshape(n_chunks, chunk)  # (n_chunks, chunk)
+    starts = np.arange(n_chunks) * chunk
+    base1 = np.exp(-2j * np.pi * np.outer(bpms / 60.0 / fps, np.arange(chunk)))  # (n_bpm, chunk)
     power = np.zeros(bpms.size)
-    chunk = 4096
-    for h in harmonics:
-        f = bpms * (h / 60.0 / fps)  # cycles per frame
-        acc = np.zeros(bpms.size, dtype=np.complex128)
-        for start in range(0, x.size, chunk):
-            seg = x[start:start + chunk]
-            t = np.arange(start, start + seg.size)
-            ph = np.exp(-2j * np.pi * np.outer(f, t).astype(np.float64))
-            acc += ph @ seg
-        power += np.abs(acc) ** 2 / h
+    base = np.ones_like(base1)
+    for h in range(1, max(harmonics) + 1):
+        base = base * base1
+        if h not in harmonics:
+            continue
+        f = bpms * (h / 60.0 / fps)
+        per_chunk = segs @ base.T  # (n_chunks, n_bpm)
+        shift = np.exp(-2j * np.pi * np.outer(starts, f))  # (n_chunks, n_bpm)
+        power += np.abs((per_chunk * shift).sum(axis=0)) ** 2 / h
     return power
 
 
