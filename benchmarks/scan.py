@@ -92,7 +92,7 @@ def _tempo_scan(folder: str, db: str, jobs: int) -> tuple[float, dict]:
     return elapsed, json.loads(proc.stdout)
 
 
-def cold(files: list[str], work: str) -> None:
+def cold(files: list[str], work: str, rounds: int) -> None:
     folder = os.path.join(work, "cold")
     os.makedirs(folder)
     for i, f in enumerate(files):  # one folder of links, so tempo and the loop see the same files
@@ -100,16 +100,26 @@ def cold(files: list[str], work: str) -> None:
     n = len(files)
     print(f"cold: {n} files, {sum(os.path.getsize(f) for f in files) / 1e6:.0f} MB "
           f"({', '.join(sorted({os.path.splitext(f)[1] for f in files}))})")
-    rows, cpu = {}, {}
-    t, _ = _timed([sys.executable, "-c", LIBROSA_LOOP] + sorted(files))
-    rows["librosa loop (load + tempo)"], cpu["librosa loop (load + tempo)"] = t, LAST_CPU_S
-    for jobs in (1, 2):
-        t, summary = _tempo_scan(folder, os.path.join(work, f"cold{jobs}.sqlite"), jobs)
-        if summary["analysed"] + summary["failed"] != n:
-            sys.exit(f"unexpected summary {summary}")
-        rows[f"tempo scan --jobs {jobs}"], cpu[f"tempo scan --jobs {jobs}"] = t, LAST_CPU_S
-        if summary["failed"]:
-            print(f"  (--jobs {jobs}: {summary['failed']} files failed)")
+    rows: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    for r in range(rounds):  # interleaved rounds, best of each: the machine is shared
+        name = "librosa loop (load + tempo)"
+        t, _ = _timed([sys.executable, "-c", LIBROSA_LOOP] + sorted(files))
+        rows.setdefault(name, []).append(t)
+        cpu.setdefault(name, []).append(LAST_CPU_S)
+        for jobs in (1, 2):
+            name = f"tempo scan --jobs {jobs}"
+            t, summary = _tempo_scan(folder, os.path.join(work, f"cold{jobs}-{r}.sqlite"), jobs)
+            if summary["analysed"] + summary["failed"] != n:
+                sys.exit(f"unexpected summary {summary}")
+            rows.setdefault(name, []).append(t)
+            cpu.setdefault(name, []).append(LAST_CPU_S)
+            if summary["failed"] and r == 0:
+                print(f"  (--jobs {jobs}: {summary['failed']} files failed)")
+    print(f"  best of {rounds} rounds (all: " + "; ".join(
+        f"{k.split(' (')[0]} {', '.join(f'{x:.1f}' for x in v)}" for k, v in rows.items()) + ")")
+    rows = {k: min(v) for k, v in rows.items()}
+    cpu = {k: min(v) for k, v in cpu.items()}
     base = rows["librosa loop (load + tempo)"]
     for name, t in rows.items():
         print(f"  {name:<30} {t:7.1f} s  {n / t:6.2f} files/s  {base / t:5.2f}x the librosa loop"
@@ -164,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of audio files [%(default)s]")
     ap.add_argument("--n", type=int, default=40, help="files for the cold runs [%(default)s]")
     ap.add_argument("--warm-files", type=int, default=10_000, help="files for the warm re-scan [%(default)s]")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the cold runs [%(default)s]")
     ap.add_argument("--repeats", type=int, default=3, help="warm re-scans to time [%(default)s]")
     ap.add_argument("--skip-cold", action="store_true")
     ap.add_argument("--skip-warm", action="store_true")
@@ -175,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                            if f.lower().endswith(AUDIO))[: args.n]
             if not files:
                 sys.exit(f"no audio files in {args.corpus}")
-            cold(files, work)
+            cold(files, work, args.rounds)
         if not args.skip_warm:
             warm(work, args.warm_files, args.repeats)
     print(f"load after: {os.getloadavg()[0]:.2f}")

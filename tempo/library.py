@@ -248,7 +248,7 @@ def _thread_env(threads: int) -> Iterator[None]:
 def _worker_main(conn, fn, initializer, threads: int = 1) -> None:
     """Worker loop: receive a path, send back fn(path); stop on None or a closed pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
-    for var in _THREAD_VARS:  # N workers x M BLAS threads must not oversubscribe the CPUs
+    for var in _THREAD_VARS:  # N workers x M BLAS threads would oversubscribe the CPUs
         os.environ.setdefault(var, str(threads))
     _exit_with_parent()
     _quiet_c_stderr()
@@ -294,7 +294,9 @@ class ProcessExecutor:
 
     def _spawn(self, fn) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        threads = max(1, default_jobs() // self.jobs)
+        # One thread per worker even with --jobs 1: the analysis gains nothing from a second
+        # BLAS thread, which only spins (measured: 40 songs in 8.0 s with 1 thread, 11.1 s with 2).
+        threads = 1
         proc = self._ctx.Process(target=_worker_main, args=(child_conn, fn, self.initializer, threads),
                                  daemon=True, name="tempo-worker")
         with _thread_env(threads):  # a forkserver starting now keeps this environment
