@@ -228,29 +228,32 @@ def run_corpus(args):
 
 
 def _write_long_file(path, minutes, sr=44100):
-    """A long stereo FLAC of drums (kick, snare, hats at 128 BPM with noise), written in blocks."""
+    """A long stereo FLAC of drums (backbeat and eighth hats at 128 BPM, with noise), in blocks."""
     import numpy as np
     import soundfile as sf
 
     rng = np.random.default_rng(0)
     bpm, block_s = 128.0, 60.0
-    beat = int(round(60.0 / bpm * sr))
+    beat = 2 * int(round(30.0 / bpm * sr))
     t = np.arange(int(0.2 * sr)) / sr
     kick = np.sin(2 * np.pi * (50 + 60 * np.exp(-t / 0.03)) * t) * np.exp(-t / 0.1)
     snare = rng.standard_normal(t.size) * np.exp(-t / 0.05) * 0.5
+    hat = np.diff(rng.standard_normal(t.size + 1)) * np.exp(-t / 0.01) * 0.15
     with sf.SoundFile(path, "w", samplerate=sr, channels=2, format="FLAC", subtype="PCM_16") as fh:
         n_blocks = int(minutes * 60 / block_s)
         pos = 0
         for _ in range(n_blocks):
             n = int(block_s * sr)
             y = 0.01 * rng.standard_normal(n)
-            for k in range(-(pos % beat), n, beat):
-                b = (pos + k) // beat
-                hit = kick if b % 2 == 0 else snare
-                lo = max(k, 0)
-                hi = min(k + hit.size, n)
-                if hi > lo:
-                    y[lo:hi] += 0.5 * hit[lo - k:hi - k]
+            half = beat // 2  # kick on 1 and 3, snare on 2 and 4, hats on every eighth
+            for k in range(-(pos % half), n, half):
+                b = (pos + k) // half
+                hits = [hat] + ([kick] if b % 4 == 0 else [snare] if b % 4 == 2 else [])
+                for hit in hits:
+                    lo = max(k, 0)
+                    hi = min(k + hit.size, n)
+                    if hi > lo:
+                        y[lo:hi] += 0.5 * hit[lo - k:hi - k]
             pos += n
             fh.write(np.stack([y, y], axis=1).astype(np.float32))
 

@@ -36,6 +36,8 @@ from .models import CURVE_WINDOW_S, MAX_BPM, MIN_BPM, STABLE_TOLERANCE, TempoEst
 #: Autocorrelation window (s) and hop (s) for the periodicity function.
 ACF_WINDOW_S = 12.0
 ACF_HOP_S = 4.0
+#: Windows transformed at once (bounds memory on long files).
+ACF_BATCH = 32
 #: Local mean removed from envelopes before autocorrelation (s).
 DETREND_S = 1.0
 #: BPM grid resolution for candidate search (fraction of tempo per step).
@@ -62,15 +64,32 @@ def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
     return (c[..., width:] - c[..., :-width]) / width
 
 
+#: Rows of :func:`prepare_envelopes` after the bands: kick minus snare, then the sum.
+KICK_BAND = "sub"
+SNARE_BANDS = ("lowmid", "mid")
+ROW_KICK_SNARE = len(BAND_NAMES)
+
+
 def prepare_envelopes(features: Features) -> np.ndarray:
-    """(n_bands + 1, n_frames) float64: de-meaned bands scaled to unit RMS, plus their sum."""
-    env = np.asarray(features.envelopes, dtype=np.float64)
+    """(n_bands + 2, n_frames) float32: de-meaned bands scaled to unit RMS, then kick minus
+    snare (negative autocorrelation at a lag = kick and snare alternate), then all bands summed.
+
+    Row by row, so a 3-hour track needs a few tens of MB here.
+    """
+    env = features.envelopes
+    n_bands, n = env.shape
     w = max(3, int(round(DETREND_S * features.fps)))
-    x = env - _moving_average(env, w)
-    rms = np.sqrt(np.mean(x**2, axis=1, keepdims=True))
-    x = np.where(rms > 1e-9, x / np.maximum(rms, 1e-9), 0.0)
-    total = x.sum(axis=0, keepdims=True)
-    return np.concatenate([x, total], axis=0)
+    out = np.zeros((n_bands + 2, n), dtype=np.float32)
+    for i in range(n_bands):
+        row = np.asarray(env[i], dtype=np.float64)
+        row = row - _moving_average(row, w)
+        rms = float(np.sqrt(np.mean(row**2))) if n else 0.0
+        if rms > 1e-9:
+            out[i] = row / rms
+            out[-1] += out[i]
+    snare = np.mean([out[BAND_NAMES.index(b)] for b in SNARE_BANDS], axis=0)
+    out[ROW_KICK_SNARE] = out[BAND_NAMES.index(KICK_BAND)] - snare
+    return out
 
 
 def windowed_acf(x: np.ndarray, fps: float, *, max_lag: int) -> np.ndarray:
@@ -88,11 +107,13 @@ def windowed_acf(x: np.ndarray, fps: float, *, max_lag: int) -> np.ndarray:
     if starts[-1] + win < n:
         starts.append(n - win)
     nfft = 1 << int(np.ceil(np.log2(2 * win)))
-    frames = np.stack([x[:, s:s + win] for s in starts], axis=1)  # (n_sig, n_win, win)
-    frames = frames - frames.mean(axis=-1, keepdims=True)
-    spec = np.fft.rfft(frames, n=nfft, axis=-1)
-    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=-1)[..., : max_lag + 1]
-    acf = acf.sum(axis=1)  # energy-weighted: loud windows count more
+    acf = np.zeros((n_sig, max_lag + 1))
+    for b in range(0, len(starts), ACF_BATCH):  # batches of windows: bounded memory
+        frames = np.stack([x[:, s:s + win] for s in starts[b:b + ACF_BATCH]], axis=1)
+        frames = frames - frames.mean(axis=-1, keepdims=True)
+        spec = np.fft.rfft(frames, n=nfft, axis=-1)
+        part = np.fft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=-1)[..., : max_lag + 1]
+        acf += part.sum(axis=1)  # energy-weighted: loud windows count more
     acf /= (win - np.arange(max_lag + 1)) / win  # unbias
     zero = acf[:, :1]
     return np.where(zero > 1e-12, acf / np.maximum(zero, 1e-12), 0.0)
@@ -210,11 +231,14 @@ TRIPLE_BAND = "sub"
 UNIFORM_ABOVE = 0.86
 UNIFORM_RATIO = 0.9
 UNIFORM_BAND_MIN = 0.3
+#: Kick/snare alternation (minus the kick-minus-snare autocorrelation) at the fast reading
+#: that keeps it even without eighth notes: a bare backbeat.
+BACKBEAT_ABOVE = 0.3
 #: Width of the decision margins that map to full confidence.
-MARGIN_SCALE = 0.12
+MARGIN_SCALE = 0.08
 #: Pulse clarity (comb value) mapped to 0..1 confidence between these two values.
 CLARITY_LOW = 0.08
-CLARITY_HIGH = 0.30
+CLARITY_HIGH = 0.25
 #: Curve windows need at least this pulse clarity (autocorrelation peak) to give a tempo.
 CURVE_MIN_CLARITY = 0.15
 #: Ratios to the chosen tempo reported as candidates (x1/2 and x2 always, others when in range).
@@ -274,9 +298,10 @@ def decide_level(bpm: float, acf: np.ndarray, fps: float, *, min_bpm: float = MI
     lag_fast = 60.0 * fps / fast
     p = _peak_interp(acf, np.array([lag_fast, 2 * lag_fast]), 0.01 * lag_fast)  # (n_rows, 2)
     p_fast, p_slow = p[:, 0], p[:, 1]
-    periodic = p_slow[:-1] > UNIFORM_BAND_MIN
+    nb = len(BAND_NAMES)
+    periodic = p_slow[:nb] > UNIFORM_BAND_MIN
     if p_fast[-1] >= UNIFORM_ABOVE and periodic.any() and np.all(
-            p_fast[:-1][periodic] >= UNIFORM_RATIO * p_slow[:-1][periodic]):
+            p_fast[:nb][periodic] >= UNIFORM_RATIO * p_slow[:nb][periodic]):
         # every fast pulse alike in every band (a click track, kick and snare on every beat):
         # nothing marks a slower beat
         return fast, min(1.0, (float(p_fast[-1]) - UNIFORM_ABOVE) / MARGIN_SCALE)
@@ -284,6 +309,11 @@ def decide_level(bpm: float, acf: np.ndarray, fps: float, *, min_bpm: float = MI
     threshold = DOUBLE_ABOVE if (not chose_fast or fast >= FAST_BPM) else HALVE_BELOW
     z = eighth_note_evidence(acf, fps, fast)
     margin = min(1.0, abs(z - threshold) / MARGIN_SCALE)
+    if z <= threshold and chose_fast:
+        alt = -float(_peak_interp(acf[ROW_KICK_SNARE], np.array([lag_fast]), 0.01 * lag_fast)[0])
+        if alt > BACKBEAT_ABOVE:
+            # kick and snare alternate at the fast reading: a backbeat, however bare
+            return fast, min(1.0, (alt - BACKBEAT_ABOVE) / MARGIN_SCALE)
     return (fast if z > threshold else slow), margin
 
 

@@ -72,6 +72,7 @@ PATTERNS = {
     "skate_polka": dict(kick="X...X...X...X...", snare="..x...x...x...x.", hat="x.x.x.x.x.x.x.x."),
     "waltz": dict(kick="X...........", snare="....x...x...", hat="x.x.x.x.x.x."),
     "shuffle_triplets": dict(kick="X.....X.....", snare="...X.....X..", hat="x.xx.xx.xx.x"),
+    "bare_backbeat": dict(kick="X.......X.......", snare="....X.......X..."),
     "click": dict(snare="X..."),
 }
 
@@ -80,6 +81,7 @@ CASES = [
     ("backbeat", 100.0, {}),
     ("backbeat", 140.0, {}),
     ("backbeat", 180.0, {}),
+    ("bare_backbeat", 128.0, {}),
     ("dnb_two_step", 174.0, {}),
     ("ballad", 72.0, {}),
     ("boom_bap_16ths", 90.0, {"swing": 0.58}),
