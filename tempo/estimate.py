@@ -10,20 +10,32 @@ Conventions
 
 Method
 ------
-1. Periodicity: per band, the autocorrelation of the (locally de-meaned) onset envelope,
-   averaged over overlapping windows of :data:`ACF_WINDOW_S` and weighted by their energy, so
-   quiet intros and breaks count less and tempo ramps do not smear it.
-2. Pulse candidates: peaks of a comb over the autocorrelation (strength at a period and its
-   first multiples), on a fine logarithmic BPM grid.
-3. Beat level: among the metrical relatives of the strongest pulse (x1/3 .. x3), the level is
-   scored by what the drums do at that level: a backbeat (snare-band periodicity at two beats,
-   not at one), subdivisions (high-band periodicity at half a beat), the pulse itself, and a
-   broad prior on tempo.
-4. Fine tempo: a phase-coherent comb (the Fourier transform of the whole envelope at the tempo
-   and its harmonics) refines the chosen tempo far below the frame grid: a steady 128 BPM track
-   reads 128.0.
-5. Curve: the same refinement over windows of ``curve_window_s``; ``stable`` is False when the
-   curve spreads more than STABLE_TOLERANCE around its median.
+1. Periodicity: per band (and for the bands summed, and for kick minus snare), the
+   autocorrelation of the locally de-meaned onset envelope, averaged over overlapping windows
+   of :data:`ACF_WINDOW_S` weighted by their energy, so quiet intros and breaks count less and
+   tempo ramps do not smear it.
+2. Pulse: the maximum, on a fine logarithmic BPM grid within [min_bpm, max_bpm], of a comb
+   (the summed autocorrelation at the period, its first multiples and its half: duple music
+   subdivides the beat, which rules out the 2/3 readings plain librosa makes) times a broad
+   log-normal prior around PRIOR_CENTER_BPM.
+3. Beat level (:func:`decide_level`), from what the instruments do at each reading:
+   a bass note every three beats means 3/4 (keep the beat, or take it when the pulse found was
+   two beats); every fast pulse alike in every band (a click track, a polka beat) keeps the
+   fast reading; otherwise mid-band (snare, guitars, keys) periodicity at the fast reading's
+   eighth note decides: strong doubles a slow reading (drum and bass at 174, not 87), absent
+   halves a fast one (a ballad's eighth notes are not its beat) unless kick and snare alternate
+   at the fast reading (a bare backbeat).
+4. Fine tempo (:func:`refine_bpm`): a phase-coherent harmonic comb (the Fourier transform of
+   the envelope at the tempo and its harmonics) finds the tempo far below the frame grid: a
+   steady 128 BPM track reads 128.0.
+5. Curve (:func:`tempo_curve`): per window of ``curve_window_s``, the local period from the
+   autocorrelation peaks at the first multiples of the beat (searched in narrowing windows so
+   subdivisions are not mistaken for beats); windows without a clear pulse are left out.
+   ``stable`` is False when the curve spreads more than STABLE_TOLERANCE of its median; then
+   the median of the curve is the tempo when it differs from the comb's (a smeared ramp).
+6. Confidence: pulse clarity (the comb at the tempo) times how far the level decision was
+   from its threshold. Candidates: the tempo x 1/2 and x 2 always, x 2/3, 3/2, 1/3, 3 when in
+   range, each with its comb strength relative to the strongest pulse.
 """
 
 from __future__ import annotations
@@ -241,6 +253,8 @@ CLARITY_LOW = 0.08
 CLARITY_HIGH = 0.25
 #: Curve windows need at least this pulse clarity (autocorrelation peak) to give a tempo.
 CURVE_MIN_CLARITY = 0.15
+#: A curve spreading more than this (fraction of its median) gives the tempo: its median.
+CURVE_TRUST_SPREAD = 0.015
 #: Ratios to the chosen tempo reported as candidates (x1/2 and x2 always, others when in range).
 CANDIDATE_RATIOS = (1.0, 0.5, 2.0, 2.0 / 3.0, 1.5, 1.0 / 3.0, 3.0)
 
@@ -406,9 +420,11 @@ def estimate_tempo(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: flo
     stable = True
     if len(values) >= 2:
         median = values[len(values) // 2]
-        stable = (values[-1] - values[0]) / median <= STABLE_TOLERANCE
-        if not stable and abs(median - bpm) > STABLE_TOLERANCE / 2 * median:
-            # a phase-coherent comb smears over a ramp: the typical local tempo is better
+        spread = (values[-1] - values[0]) / median
+        stable = spread <= STABLE_TOLERANCE
+        if spread > CURVE_TRUST_SPREAD and len(values) >= 3:
+            # the tempo moves: a phase-coherent comb smears over a ramp or a drift, the median
+            # local tempo is the typical one
             bpm = float(median)
 
     def salience(b: float) -> float:

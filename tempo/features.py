@@ -6,10 +6,11 @@ Conventions
   block by block (:class:`FeatureExtractor`), so a 3-hour mix never has to sit in memory.
 - Frames are centred: frame ``i`` describes the audio around ``i * hop_length / sr`` seconds.
   ``fps`` = ``sr / hop_length`` frames per second (about 86 at every rate).
-- Onset envelopes are half-wave rectified spectral flux of log band energies (in dB), one row
-  per frequency band of :data:`BAND_EDGES_HZ`: kick/bass, low-mid (snare body), mid, high (hats).
-  They do not depend on the playback gain (except near the -100 dBFS floor).
-- Nothing here imports librosa: importing this module costs numpy only.
+- Onset envelopes are half-wave rectified spectral flux of log sub-band energies (dB rise per
+  frame, capped at MAX_RISE_DB), summed into the bands of :data:`BAND_EDGES_HZ`, named in
+  :data:`BAND_NAMES` (kick, bass, snare body, mid, presence, hats). They do not depend on the
+  playback gain (except near the FLOOR_DB floor).
+- Nothing here imports librosa (scipy.ndimage only, lazily, for onset picking).
 """
 
 from __future__ import annotations
