@@ -246,6 +246,9 @@ UNIFORM_BAND_MIN = 0.3
 #: Kick/snare alternation (minus the kick-minus-snare autocorrelation) at the fast reading
 #: that keeps it even without eighth notes: a bare backbeat.
 BACKBEAT_ABOVE = 0.3
+#: Kick periodicity at the fast period minus half that at two periods that keeps the fast
+#: reading even without eighth notes: four on the floor.
+FOUR_ON_FLOOR_ABOVE = 0.22
 #: Width of the decision margins that map to full confidence.
 MARGIN_SCALE = 0.08
 #: Pulse clarity (comb value) mapped to 0..1 confidence between these two values.
@@ -328,6 +331,11 @@ def decide_level(bpm: float, acf: np.ndarray, fps: float, *, min_bpm: float = MI
         if alt > BACKBEAT_ABOVE:
             # kick and snare alternate at the fast reading: a backbeat, however bare
             return fast, min(1.0, (alt - BACKBEAT_ABOVE) / MARGIN_SCALE)
+        k = BAND_NAMES.index(KICK_BAND)
+        kick = float(p_fast[k] - 0.5 * p_slow[k])
+        if kick > FOUR_ON_FLOOR_ABOVE:
+            # a kick on every fast beat (four on the floor): the fast reading is the beat
+            return fast, min(1.0, (kick - FOUR_ON_FLOOR_ABOVE) / MARGIN_SCALE)
     return (fast if z > threshold else slow), margin
 
 

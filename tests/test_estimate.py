@@ -73,6 +73,7 @@ PATTERNS = {
     "waltz": dict(kick="X...........", snare="....x...x...", hat="x.x.x.x.x.x."),
     "shuffle_triplets": dict(kick="X.....X.....", snare="...X.....X..", hat="x.xx.xx.xx.x"),
     "bare_backbeat": dict(kick="X.......X.......", snare="....X.......X..."),
+    "bare_four_on_floor": dict(kick="X...X...X...X...", snare="....x.......x..."),
     "click": dict(snare="X..."),
 }
 
@@ -82,6 +83,7 @@ CASES = [
     ("backbeat", 140.0, {}),
     ("backbeat", 180.0, {}),
     ("bare_backbeat", 128.0, {}),
+    ("bare_four_on_floor", 124.0, {}),
     ("dnb_two_step", 174.0, {}),
     ("ballad", 72.0, {}),
     ("boom_bap_16ths", 90.0, {"swing": 0.58}),
