@@ -41,6 +41,7 @@ Method
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as sfft
 
 from .features import BAND_NAMES, Features
 from .models import CURVE_WINDOW_S, MAX_BPM, MIN_BPM, STABLE_TOLERANCE, TempoEstimate
@@ -123,8 +124,8 @@ def windowed_acf(x: np.ndarray, fps: float, *, max_lag: int) -> np.ndarray:
     for b in range(0, len(starts), ACF_BATCH):  # batches of windows: bounded memory
         frames = np.stack([x[:, s:s + win] for s in starts[b:b + ACF_BATCH]], axis=1)
         frames = frames - frames.mean(axis=-1, keepdims=True)
-        spec = np.fft.rfft(frames, n=nfft, axis=-1)
-        part = np.fft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=-1)[..., : max_lag + 1]
+        spec = sfft.rfft(frames, n=nfft, axis=-1)
+        part = sfft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=-1)[..., : max_lag + 1]
         acf += part.sum(axis=1)  # energy-weighted: loud windows count more
     acf /= (win - np.arange(max_lag + 1)) / win  # unbias
     zero = acf[:, :1]
@@ -361,8 +362,8 @@ def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CU
     frames = np.stack([env[s:s + win] for s in starts])
     frames = frames - frames.mean(axis=1, keepdims=True)
     nfft = 1 << int(np.ceil(np.log2(2 * win)))
-    spec = np.fft.rfft(frames, n=nfft, axis=1)
-    acf = np.fft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=1)[:, : max_lag + 1]
+    spec = sfft.rfft(frames, n=nfft, axis=1)
+    acf = sfft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=1)[:, : max_lag + 1]
     acf /= (win - np.arange(max_lag + 1)) / win
     zero = acf[:, :1]
     acf = np.where(zero > 1e-12, acf / np.maximum(zero, 1e-12), 0.0)

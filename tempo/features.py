@@ -106,6 +106,9 @@ class FeatureExtractor:
     def __init__(self, *, sr: int = ANALYSIS_SR):
         self.sr = int(sr)
         self.hop_length, self.n_fft = frame_params(self.sr)
+        from scipy import fft  # 3x faster than numpy's on many short float32 frames
+
+        self._rfft = fft.rfft
         self._window = np.hanning(self.n_fft + 2)[1:-1].astype(np.float32)
         self._edges, group = _subband_matrix(self.sr, self.n_fft)
         # (n_bands, n_subbands) 0/1 matrix: which sub-bands sum into which onset band
@@ -140,7 +143,7 @@ class FeatureExtractor:
 
     def _process(self, y: np.ndarray, n: int) -> None:
         frames = np.lib.stride_tricks.sliding_window_view(y, self.n_fft)[:: self.hop_length][:n]
-        spec = np.fft.rfft(frames * self._window, axis=1)
+        spec = self._rfft(frames * self._window, axis=1)
         power = spec.real**2 + spec.imag**2
         power = power.astype(np.float32) / np.float32(self._ref_power)
         sub = np.add.reduceat(power, self._edges[:-1], axis=1)[:, : len(self._edges) - 1]
