@@ -343,7 +343,7 @@ class Cache:
         settings = settings or AnalysisSettings()
         rows = self._query(
             "SELECT size, mtime_ns, data FROM tracks WHERE path=? AND analyzer_version=? AND settings_hash=?",
-            (path, ANALYZER_VERSION, settings.settings_hash()))
+            (_key(path), ANALYZER_VERSION, settings.settings_hash()))
         if not rows or rows[0][0] != size or rows[0][1] != mtime_ns:
             return None
         return _decode(rows[0][2], path=path)
@@ -352,7 +352,7 @@ class Cache:
         """Whether some state of this path is cached (for this version and settings)."""
         settings = settings or AnalysisSettings()
         return bool(self._query("SELECT 1 FROM tracks WHERE path=? AND analyzer_version=? AND settings_hash=?",
-                                (path, ANALYZER_VERSION, settings.settings_hash())))
+                                (_key(path), ANALYZER_VERSION, settings.settings_hash())))
 
     def get_by_fingerprint(self, fp: str, settings: AnalysisSettings | None = None) -> TrackAnalysis | None:
         """An analysis of a file with the same content (moved, renamed or copied), or None."""
@@ -372,7 +372,7 @@ class Cache:
         now = time.time()
         for analysis, fp in items:
             data = json.dumps(analysis.to_dict(), separators=(",", ":"), allow_nan=False)
-            batch.append((analysis.path, analysis.analyzer_version, analysis.settings.settings_hash(),
+            batch.append((_key(analysis.path), analysis.analyzer_version, analysis.settings.settings_hash(),
                           analysis.size, analysis.mtime_ns, fp, data, now))
             if len(batch) >= BATCH_ROWS:
                 self._put_rows(batch)
@@ -403,8 +403,8 @@ class Cache:
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO failures (path, analyzer_version, settings_hash, size, "
                          "mtime_ns, kind, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (failure.path, ANALYZER_VERSION, settings.settings_hash(), size, mtime_ns,
-                          failure.kind, failure.message, time.time()))
+                         (_key(failure.path), ANALYZER_VERSION, settings.settings_hash(), size, mtime_ns,
+                          failure.kind, _key(failure.message), time.time()))
 
     def get_failure(self, path: str, size: int, mtime_ns: int,
                     settings: AnalysisSettings | None = None) -> FileFailure | None:
@@ -412,7 +412,7 @@ class Cache:
         settings = settings or AnalysisSettings()
         rows = self._query("SELECT size, mtime_ns, kind, message FROM failures WHERE path=? AND "
                            "analyzer_version=? AND settings_hash=?",
-                           (path, ANALYZER_VERSION, settings.settings_hash()))
+                           (_key(path), ANALYZER_VERSION, settings.settings_hash()))
         if not rows or rows[0][0] != size or rows[0][1] != mtime_ns:
             return None
         return FileFailure(path=path, kind=rows[0][2], message=rows[0][3])
@@ -496,6 +496,16 @@ def clear(path: str | os.PathLike | None = None) -> bool:
     return True
 
 
+def _key(text: str) -> str:
+    """Text SQLite can store. A file name that is not valid UTF-8 (Python keeps its bytes as
+    surrogate escapes, which SQLite refuses) is stored with backslash escapes instead."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _decode(data: str, *, path: str) -> TrackAnalysis | None:
     """The stored analysis, or None (a miss: analysed again) if the row cannot be read back,
     e.g. written by a development version with another result shape but the same version."""
@@ -503,4 +513,6 @@ def _decode(data: str, *, path: str) -> TrackAnalysis | None:
         analysis = TrackAnalysis.from_dict(json.loads(data))
     except (ValueError, KeyError, TypeError):
         return None
-    return analysis if analysis.path == path else replace(analysis, path=path)
+    if analysis.path == path or _key(analysis.path) == path:  # the JSON keeps the real name
+        return analysis
+    return replace(analysis, path=path)

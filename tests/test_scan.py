@@ -352,3 +352,22 @@ def test_pool_reports_workers_that_cannot_start():
     pool = ProcessExecutor(1, timeout_s=5, initializer=_fail_at_start)
     with pytest.raises(TempoError, match=r"worker process could not start \(exit code 7\)"):
         list(pool.run(time.sleep, [0.1]))
+
+
+def test_file_name_that_is_not_utf8_does_not_stop_the_scan(tmp_path, fixtures_mod):
+    folder = tmp_path / "music"
+    (good,) = _write_tracks(fixtures_mod, str(folder), bpms=[120.0])
+    weird = os.path.join(str(folder), os.fsdecode(b"caf\xe9.wav"))  # Latin-1 name, as old rips have
+    try:
+        shutil.copy(good, weird)
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    os.utime(weird, ns=(0, 10**18))  # not a twin of the good file: a new state
+    with open(weird, "ab") as f:
+        f.write(b"\0\0")
+    db = tmp_path / "c.sqlite"
+    first = scan([folder], db_path=db, jobs=1)
+    assert first.found == 2 and first.analysed + first.failed == 2
+    again = scan([folder], db_path=db, executor=NoAnalysis())
+    assert again.reused + again.known_failed == 2
+    assert weird in [t.path for t in again.tracks] + [f.path for f in again.failures]
