@@ -527,6 +527,9 @@ class _ScanRun:
     def analyse(self, todo: list[tuple[str, os.stat_result]], executor) -> None:
         self.stats = dict(todo)
         self.total = len(todo)
+        # Largest files first: the long analyses start early instead of leaving one worker busy
+        # with a big file at the end while the others idle (results are sorted afterwards).
+        todo = sorted(todo, key=lambda e: (-e[1].st_size, e[0]))
         task = partial(_analyze_task, settings=self.settings)
         try:
             for path, outcome in executor.run(task, self._candidates(todo)):
