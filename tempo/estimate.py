@@ -231,10 +231,10 @@ SUBDIV_WEIGHT = 1.0
 #: the fast candidate's eighth note (an autocorrelation in -1..1) for doubling a slow reading
 #: and for halving a fast one; above FAST_BPM a fast reading always needs DOUBLE_ABOVE.
 OCTAVE_SPLIT_BPM = 120.0
-DOUBLE_ABOVE = 0.23
+DOUBLE_ABOVE = 0.26
 HALVE_BELOW = 0.02
 FAST_BPM = 160.0
-LEVEL_BANDS = ("lowmid", "mid")
+LEVEL_BANDS = ("lowmid", "mid", "highmid")
 #: Triple metre: bass periodicity at three beats above that at two and four beats.
 TRIPLE_HINT = 0.035
 TRIPLE_ABOVE = 0.06
