@@ -2,7 +2,7 @@
 """Scan speed: cold `tempo scan` with --jobs 1 and --jobs 2 beside a plain librosa loop, and a
 warm re-scan of 10,000 unchanged files. Run by hand (not in CI), on a quiet machine, niced:
 
-    nice -n 5 python benchmarks/scan.py                      # first 40 songs of the dev corpus
+    nice -n 5 python benchmarks/scan.py                      # first 80 songs of the dev corpus
     nice -n 5 python benchmarks/scan.py --corpus DIR --n 60  # any folder of audio files
     nice -n 5 python benchmarks/scan.py --skip-cold          # only the 10,000-file warm re-scan
 
@@ -172,7 +172,7 @@ def warm(work: str, n_files: int, repeats: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", default=DEFAULT_CORPUS, help="folder of audio files [%(default)s]")
-    ap.add_argument("--n", type=int, default=40, help="files for the cold runs [%(default)s]")
+    ap.add_argument("--n", type=int, default=80, help="files for the cold runs [%(default)s]")
     ap.add_argument("--warm-files", type=int, default=10_000, help="files for the warm re-scan [%(default)s]")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the cold runs [%(default)s]")
     ap.add_argument("--repeats", type=int, default=3, help="warm re-scans to time [%(default)s]")
