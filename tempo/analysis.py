@@ -7,34 +7,36 @@ from __future__ import annotations
 
 import os
 
-from .audio import AudioStream, Resampler
+from .audio import AudioStream, Resampler, mixdown
 from .errors import AnalysisError, DecodeError
 from .models import ANALYZER_VERSION, AnalysisSettings, TrackAnalysis
 
 
 def decode_features(path: str, settings: AnalysisSettings):
-    """Decode ``path`` once, streaming each block into the onset features and the loudness
-    meter. Returns (features, integrated LUFS or None, source frames, AudioInfo)."""
+    """Decode ``path`` once; every block is resampled to the analysis rate with its channels,
+    metered for loudness there, mixed to mono and fed to the onset features.
+    Returns (features, integrated LUFS or None, source frames, AudioInfo)."""
     from .features import FeatureExtractor
     from .loudness import LoudnessMeter
 
     with AudioStream(path) as stream:
         info = stream.info
-        meter = LoudnessMeter(info.sample_rate, info.channels)
-        resampler = Resampler(info.sample_rate, settings.sr)
+        meter = LoudnessMeter(settings.sr, info.channels)
+        resampler = Resampler(info.sample_rate, settings.sr, channels=info.channels)
         fx = FeatureExtractor(sr=settings.sr)
         frames = 0
         for block in stream.blocks():
             frames += len(block)
-            meter.update(block)
-            mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
-            y = resampler.process(mono)
-            if len(y):
-                fx.update(y)
-        tail = resampler.flush()
-        if len(tail):
-            fx.update(tail)
+            _feed(resampler.process(block), meter, fx)
+        _feed(resampler.flush(), meter, fx)
     return fx.finish(), meter.integrated(), frames, info
+
+
+def _feed(block, meter, fx) -> None:
+    if len(block):
+        block = block.reshape(len(block), -1) if block.ndim == 1 else block
+        meter.update(block)
+        fx.update(mixdown(block))
 
 
 def analyze_file(path: str | os.PathLike, *, settings: AnalysisSettings | None = None

@@ -6,9 +6,10 @@ Conventions
   blocks shape ``(frames,)``.
 - Decoding streams: blocks of about ``BLOCK_S`` seconds, so memory stays bounded for a 3-hour
   DJ mix. Nothing here holds a whole file.
-- soundfile (libsndfile) decodes WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF and friends; PyAV
-  (FFmpeg) decodes everything else (M4A/AAC/ALAC, WMA, WebM, ...) and anything libsndfile
-  refuses.
+- Two decoders, the faster one first for each format, the other as fallback: soundfile
+  (libsndfile) for WAV, FLAC, AIFF and friends; PyAV (FFmpeg) for MP3, OGG/Vorbis and Opus
+  (as fast or faster, and quiet about damaged frames) and for everything libsndfile lacks
+  (M4A/AAC/ALAC, WMA, WebM, ...).
 - Every failure is a :class:`~tempo.errors.DecodeError` (or :class:`EmptyAudioError`) naming the
   file; no decoder exception escapes.
 """
@@ -28,6 +29,9 @@ from .models import ANALYSIS_SR
 BLOCK_S = 8.0
 #: Resampling quality for analysis (soxr): onset detection needs no audiophile filter.
 RESAMPLE_QUALITY = "LQ"
+#: Extensions that PyAV decodes first (measured on the dev corpus: OGG 48 ms vs 69 ms per song
+#: with libsndfile, MP3 equal); the rest go to libsndfile first (WAV 7 vs 14 ms, FLAC 49 vs 56).
+PYAV_FIRST = (".mp3", ".ogg", ".oga", ".opus")
 
 
 @dataclass(frozen=True)
@@ -72,16 +76,28 @@ class AudioStream:
         except OSError as err:
             raise DecodeError(f"cannot read: {err.strerror or err}", path=self.path,
                               hint="check the file's permissions") from err
-        self._sf = _soundfile_open(self.path)
+        self._sf = None
         self._av = None
-        if self._sf is not None:
-            sf_ = self._sf
-            fmt = (sf_.format or "").lower()
-            self.info = AudioInfo(self.path, fmt, int(sf_.samplerate), int(sf_.channels),
-                                  float(sf_.frames) / sf_.samplerate if sf_.frames > 0 else 0.0,
-                                  "soundfile")
-        else:
+        if self.path.lower().endswith(PYAV_FIRST):
+            try:
+                self._open_av()
+            except DecodeError:
+                if not self._open_sf():
+                    raise
+        elif not self._open_sf():
             self._open_av()
+
+    def _open_sf(self) -> bool:
+        """Open with libsndfile; False when it does not know the format."""
+        self._sf = _soundfile_open(self.path)
+        if self._sf is None:
+            return False
+        sf_ = self._sf
+        fmt = (sf_.format or "").lower()
+        self.info = AudioInfo(self.path, fmt, int(sf_.samplerate), int(sf_.channels),
+                              float(sf_.frames) / sf_.samplerate if sf_.frames > 0 else 0.0,
+                              "soundfile")
+        return True
 
     def _open_av(self):
         import av
@@ -217,6 +233,7 @@ class Resampler:
     def __init__(self, in_sr: int, out_sr: int, *, channels: int = 1,
                  quality: str = RESAMPLE_QUALITY):
         self.passthrough = int(in_sr) == int(out_sr)
+        self.channels = channels
         if not self.passthrough:
             import soxr
 
@@ -229,9 +246,22 @@ class Resampler:
         return self._stream.resample_chunk(np.ascontiguousarray(x, dtype=np.float32), last=last)
 
     def flush(self) -> np.ndarray:
-        if self.passthrough:
-            return np.zeros(0, dtype=np.float32)
-        return self.process(np.zeros(0, dtype=np.float32), last=True)
+        """The resampler's tail; (frames, channels) when it was fed 2-D blocks."""
+        empty = np.zeros((0, self.channels) if self.channels > 1 else 0, dtype=np.float32)
+        return empty if self.passthrough else self.process(empty, last=True)
+
+
+def mixdown(block: np.ndarray) -> np.ndarray:
+    """(frames, channels) -> (frames,) mean of the channels (25x faster than ``mean(axis=1)``
+    on interleaved stereo, which reduces along the short axis)."""
+    if block.ndim == 1:
+        return block
+    channels = block.shape[1]
+    if channels == 1:
+        return block[:, 0]
+    if channels == 2:
+        return (block[:, 0] + block[:, 1]) * np.float32(0.5)
+    return block @ np.full(channels, 1.0 / channels, dtype=np.float32)
 
 
 def probe(path: str | os.PathLike) -> AudioInfo:
@@ -246,7 +276,7 @@ def iter_blocks(path: str | os.PathLike, *, sr: int = ANALYSIS_SR,
     with AudioStream(path) as stream:
         rs = Resampler(stream.info.sample_rate, sr)
         for block in stream.blocks(block_s=block_s):
-            y = rs.process(block.mean(axis=1) if block.shape[1] > 1 else block[:, 0])
+            y = rs.process(mixdown(block))
             if len(y):
                 yield y
         tail = rs.flush()

@@ -114,3 +114,16 @@ def test_white_noise_is_low_confidence(tmp_path, fixtures_mod):
     y = np.random.default_rng(3).uniform(-0.3, 0.3, 15 * 22050).astype(np.float32)
     ta = tempo.analyze_file(fixtures_mod.write_audio(str(tmp_path / "noise.flac"), y, 22050))
     assert ta.confidence < 0.5
+
+
+def test_loudness_at_analysis_rate_is_close_to_full_band(tempo_set, analyzed_set):
+    """Loudness is metered on the resampled channels (above 5.5 kHz left out): within 1 LU of a
+    full-band BS.1770 meter on the drums fixtures (hi-hats are the worst case for this)."""
+    from tempo.audio import AudioStream
+    from tempo.loudness import integrated_loudness
+
+    for row in tempo_set:
+        with AudioStream(row["path"]) as stream:
+            y = np.concatenate(list(stream.blocks()))
+            full = integrated_loudness(y, stream.info.sample_rate)
+        assert analyzed_set[row["path"]].loudness_lufs == pytest.approx(full, abs=1.0), row["path"]
