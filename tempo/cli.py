@@ -26,6 +26,12 @@ class TempoGroup(click.Group):
             raise click.ClickException(str(err)) from err
 
 
+def _trust_tags_option(f):
+    return click.option("--trust-tags", is_flag=True, help=(
+        "Use each file's own BPM tag where it knows better: to choose half or double time, or "
+        "as the tempo when ours is unrelated (JSON: tempo.source is 'tag-level' or 'tag')."))(f)
+
+
 @click.group(cls=TempoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="tempo")
 def cli():
@@ -86,7 +92,8 @@ TABLE_HEADER = "   BPM  CONF  STABLE    ENERGY    LUFS  LENGTH_S  FILE"
               help="Worker processes. [default: number of CPUs]")
 @click.option("--hidden", is_flag=True, help="Include hidden files and folders.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def analyze(paths, as_json, as_csv, db_path, no_cache, jobs, hidden, quiet):
+@_trust_tags_option
+def analyze(paths, as_json, as_csv, db_path, no_cache, jobs, hidden, quiet, trust_tags):
     """Estimate BPM, confidence, stability, energy and loudness of audio files.
 
     PATHS are files or folders (searched recursively; audio extensions, any case). Results go
@@ -114,7 +121,7 @@ def analyze(paths, as_json, as_csv, db_path, no_cache, jobs, hidden, quiet):
         raise click.UsageError("choose one of --json and --csv")
     progress = None if quiet else ProgressPrinter(sys.stderr)
     result = scan_library(paths, db_path=db_path, jobs=jobs, hidden=hidden, progress=progress,
-                          use_cache=not no_cache)
+                          use_cache=not no_cache, trust_tags=trust_tags)
     if not result.found:
         raise TempoError("no audio files found", path=", ".join(paths),
                          hint="check the path, or the file extensions")
@@ -170,8 +177,9 @@ _DB_HELP = "Cache database file. [default: $TEMPO_DB, else tempo.sqlite in the u
 @click.option("--strict", is_flag=True, help="Exit with status 1 if any file failed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or --failed list) as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or failure lines on stderr.")
+@_trust_tags_option
 def scan(paths, db_path, jobs, timeout_s, hidden, extensions, retry_failed, list_failed, strict,
-         as_json, quiet):
+         as_json, quiet, trust_tags):
     """Analyse a music library into the cache; re-scans only touch what changed.
 
     PATHS are folders (searched recursively, symbolic links followed) or files. Results are
@@ -206,7 +214,7 @@ def scan(paths, db_path, jobs, timeout_s, hidden, extensions, retry_failed, list
     try:
         result = scan_library(paths, db_path=db_path, jobs=jobs, timeout_s=timeout_s, hidden=hidden,
                               extensions=extensions or AUDIO_EXTENSIONS, retry_failed=retry_failed,
-                              progress=progress)
+                              progress=progress, trust_tags=trust_tags)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: finished files are saved; run the same command to resume", err=True)
         sys.exit(130)
@@ -322,6 +330,7 @@ def _library_options(f):
                      help="Worker processes for files not yet in the cache. [default: number of CPUs]"),
         click.option("--hidden", is_flag=True, help="Also search hidden files and folders."),
         click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
+        _trust_tags_option,
     ]):
         f = opt(f)
     return f
@@ -331,12 +340,13 @@ def _get_profile(profile_name, kwargs):
     return _profiles.get_profile(profile_name, **{k: kwargs.get(k) for k in _PROFILE_OPTION_NAMES})
 
 
-def _scan_tracks(paths, *, db_path, jobs, hidden, quiet):
+def _scan_tracks(paths, *, db_path, jobs, hidden, quiet, trust_tags=False):
     """The analysed tracks under PATHS (through the cache); failures as one line each on stderr."""
     from .library import ProgressPrinter, scan as scan_library
 
     progress = None if quiet else ProgressPrinter(sys.stderr)
-    result = scan_library(paths, db_path=db_path, jobs=jobs, hidden=hidden, progress=progress)
+    result = scan_library(paths, db_path=db_path, jobs=jobs, hidden=hidden, progress=progress,
+                          trust_tags=trust_tags)
     for f in result.failures:
         click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
     if result.failures:
@@ -388,7 +398,7 @@ RANK_FIELDS = ("segment", "rank", "score", "bpm", "ratio", "effective_bpm", "ene
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @_library_options
 def rank(paths, profile_name, limit, explain, as_json, as_csv, db_path, jobs, hidden, quiet,
-         **kwargs):
+         trust_tags, **kwargs):
     """Rank the tracks under PATHS for each segment of a workout profile.
 
     A track is listed under a segment when its tempo (or its half/double where the segment
@@ -409,7 +419,8 @@ def rank(paths, profile_name, limit, explain, as_json, as_csv, db_path, jobs, hi
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
     profile = _get_profile(profile_name, kwargs)
-    tracks = _scan_tracks(paths, db_path=db_path, jobs=jobs, hidden=hidden, quiet=quiet)
+    tracks = _scan_tracks(paths, db_path=db_path, jobs=jobs, hidden=hidden, quiet=quiet,
+                          trust_tags=trust_tags)
     matches = rank_tracks(tracks, profile, limit=limit or None)
     writer = None
     if as_csv:
@@ -465,7 +476,7 @@ def _clock(seconds: float) -> str:
               default=None, help="Playlist format. [default: from the extension, else m3u8]")
 @_library_options
 def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, db_path, jobs, hidden,
-             quiet, **kwargs):
+             quiet, trust_tags, **kwargs):
     """Make a workout playlist from the music under PATHS.
 
     Files are analysed through the cache (see `tempo scan`), scored against the profile's
@@ -498,7 +509,8 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, db_path,
                 rest=kwargs.get("rest") or _profiles.DEFAULT_REST_MIN)
             profile = _get_profile(profile_name, kwargs)
     fmt = format_for(output, fmt)
-    tracks = _scan_tracks(paths, db_path=db_path, jobs=jobs, hidden=hidden, quiet=quiet)
+    tracks = _scan_tracks(paths, db_path=db_path, jobs=jobs, hidden=hidden, quiet=quiet,
+                          trust_tags=trust_tags)
     seq = build_sequence(tracks, profile, minutes=minutes, seed=seed)
     title = f"tempo {profile.name}, {minutes:g} min"
     if output == "-":

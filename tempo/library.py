@@ -422,17 +422,21 @@ class ScanResult:
     elapsed_s: float
     known_failed: int = 0
     moved: int = 0
+    from_tags: int = 0
 
     def summary(self) -> str:
         text = (f"found {self.found}, analysed {self.analysed}, reused {self.reused}, "
                 f"failed {self.failed} in {self.elapsed_s:.1f} s")
         if self.known_failed:
             text += f" ({self.known_failed} failed before; --retry-failed tries them again)"
+        if self.from_tags:
+            text += f"; {self.from_tags} tempos from BPM tags"
         return text
 
     def to_dict(self) -> dict:
         return {"found": self.found, "analysed": self.analysed, "reused": self.reused,
                 "failed": self.failed, "known_failed": self.known_failed, "moved": self.moved,
+                "from_tags": self.from_tags,
                 "elapsed_s": round(self.elapsed_s, 3)}
 
 
@@ -441,7 +445,7 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
          settings: AnalysisSettings | None = None, hidden: bool = False,
          extensions: Iterable[str] = AUDIO_EXTENSIONS, retry_failed: bool = False,
          progress: Progress | None = None, strict: bool = False, use_cache: bool = True,
-         executor=None) -> ScanResult:
+         executor=None, trust_tags: bool = False) -> ScanResult:
     """Find audio files under ``paths`` and return the analysis of each, analysing only what
     the cache does not already hold for this file state, analyzer version and settings.
 
@@ -453,6 +457,9 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
     not answered by the cache are settled (total = their number). ``strict``: raise TempoError
     after the scan (its results are stored) if any file failed. ``executor``: anything with
     ``run(fn, paths) -> iterator of (path, TrackAnalysis | FileFailure)`` and ``close()``.
+    ``trust_tags``: let each file's own BPM tag choose the beat level or replace an unrelated
+    estimate (:func:`tempo.tags.apply_tag_tempo`); applied to the returned tracks only, the cache
+    keeps what the audio says.
 
     Every result is committed as soon as it arrives, so an interrupted scan resumes where it
     stopped when run again. Files new to the cache whose content (fingerprint) is already known
@@ -490,11 +497,16 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
                 executor = ProcessExecutor(jobs or default_jobs(), timeout_s=timeout_s)
             run.analyse(todo, executor)
     tracks = sorted(run.tracks, key=lambda a: a.path)
+    if trust_tags:
+        from .tags import apply_tag_tempo
+
+        tracks = [apply_tag_tempo(t) for t in tracks]
     failures = sorted(run.failures, key=lambda f: f.path)
     result = ScanResult(tracks=tracks, failures=failures, found=len(entries), analysed=run.analysed,
                         reused=run.reused + run.moved, failed=len(failures),
                         elapsed_s=time.perf_counter() - t0, known_failed=run.known_failed,
-                        moved=run.moved)
+                        moved=run.moved,
+                        from_tags=sum(1 for t in tracks if t.tempo.source != "audio"))
     if strict and failures:
         first = failures[0]
         raise TempoError(f"{len(failures)} of {len(entries)} files could not be analysed, first "

@@ -89,3 +89,33 @@ def test_bad_file_reported_rest_tagged(runner, music, tmp_path, bad_inputs):
     assert result.exit_code == 1
     assert "notes.mp3" in result.stderr and "Traceback" not in result.stderr
     assert result.stdout.count("[written]") == 2
+
+
+def test_trust_tags_on_analyze_scan_and_playlist(runner, music, tmp_path):
+    """A BPM tag at half our tempo chooses that level with --trust-tags, and only then."""
+    from tempo.tags import write_bpm_tag
+
+    db = str(tmp_path / "c.sqlite")
+    base = ["--db", db, "--jobs", "1", "-q"]
+    plain = runner.invoke(cli, ["analyze", str(music), "--json", *base])
+    ours = {r["path"]: r["tempo"]["bpm"] for r in map(json.loads, plain.stdout.splitlines())}
+    path = sorted(ours)[0]
+    write_bpm_tag(path, str(int(round(ours[path] / 2))))
+
+    trusted = runner.invoke(cli, ["analyze", str(music), "--json", "--trust-tags", *base])
+    rows = {r["path"]: r["tempo"] for r in map(json.loads, trusted.stdout.splitlines())}
+    assert rows[path]["source"] == "tag-level"
+    assert rows[path]["bpm"] == pytest.approx(ours[path] / 2, abs=0.6)
+    other = [p for p in rows if p != path][0]
+    assert rows[other]["source"] == "audio" and rows[other]["bpm"] == ours[other]
+    again = runner.invoke(cli, ["analyze", path, "--json", *base])  # cache kept the audio's view
+    assert json.loads(again.stdout)["tempo"]["bpm"] == ours[path]
+
+    summary = runner.invoke(cli, ["scan", str(music), "--json", "--trust-tags", *base])
+    assert json.loads(summary.stdout)["from_tags"] == 1
+    out = tmp_path / "x.m3u8"
+    made = runner.invoke(cli, ["playlist", str(music), "--trust-tags", "--profile", "steady",
+                               "--bpm", "110", "--tolerance", "50", "-m", "1", "-o", str(out),
+                               *base])
+    assert made.exit_code == 0, made.stderr
+    assert out.read_text(encoding="utf-8").startswith("#EXTM3U")
