@@ -35,8 +35,10 @@ def _matplotlib():
 @dataclass(frozen=True)
 class ArcData:
     """Per track: start (s), length (s), analysed and effective BPM (after the ratio the
-    profile's segment at that time accepts), energy, label. Band: the profile's accepted tempo
-    and target energy over the same timeline, as (time s, low BPM, high BPM, energy) points."""
+    profile's segment at that time accepts), energy, label. Band: the profile's target tempo
+    (plus/minus its tolerance) over the same timeline, as (time s, low BPM, high BPM) points.
+    (The profile's energy targets are percentiles of the whole library, not of the playlist, so
+    they are not drawn against the tracks' energy.)"""
 
     starts_s: tuple[float, ...]
     durations_s: tuple[float, ...]
@@ -44,7 +46,7 @@ class ArcData:
     effective_bpms: tuple[float | None, ...]
     energies: tuple[float, ...]
     labels: tuple[str, ...]
-    band: tuple[tuple[float, float, float, float], ...]
+    band: tuple[tuple[float, float, float], ...]
     segments: tuple[tuple[str, float, float], ...]  # (name, start s, end s)
     profile: str
 
@@ -80,7 +82,7 @@ def arc_data(tracks: list[TrackAnalysis], profile) -> ArcData:
         tol = seg.tolerance_pct / 100.0
         for frac, when in ((0.0, a), (1.0, b)):
             target = seg.target_bpm(frac)
-            band.append((when, target * (1 - tol), target * (1 + tol), seg.target_energy(frac)))
+            band.append((when, target * (1 - tol), target * (1 + tol)))
     return ArcData(
         starts_s=tuple(starts), durations_s=tuple(tr.duration_s for tr in tracks),
         bpms=tuple(tr.bpm for tr in tracks), effective_bpms=tuple(effective),
@@ -90,7 +92,8 @@ def arc_data(tracks: list[TrackAnalysis], profile) -> ArcData:
 
 
 def render_arc(data: ArcData, out_png: str, *, title: str | None = None) -> str:
-    """Draw the arc: tempo steps against the profile's band, energy on a second axis."""
+    """Draw the arc: tempo steps against the profile's band, the tracks' energy on a second
+    axis."""
     Figure, FigureCanvasAgg = _matplotlib()
     fig = Figure(figsize=FIG_SIZE_IN, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
@@ -123,14 +126,13 @@ def render_arc(data: ArcData, out_png: str, *, title: str | None = None) -> str:
         xs += [s / 60, (s + d) / 60]
         ys += [e, e]
     ax2.plot(xs, ys, color="tab:blue", linewidth=1.5, label="track energy")
-    ax2.plot(minutes, [p[3] for p in data.band], color="tab:blue", linestyle="--",
-             linewidth=1, alpha=0.6, label="target energy")
     ax2.set_ylim(0, 1.05)
     ax2.set_ylabel("energy (0-1)")
     handles = ax.get_legend_handles_labels()
     handles2 = ax2.get_legend_handles_labels()
-    ax.legend(handles[0] + handles2[0], handles[1] + handles2[1], loc="upper left", fontsize=8,
-              framealpha=0.9)
+    # below the axes, outside the data, so no line or step hides behind it
+    fig.legend(handles[0] + handles2[0], handles[1] + handles2[1], loc="outside lower center",
+               ncols=4, fontsize=8, frameon=False)
     total = (data.starts_s[-1] + data.durations_s[-1]) / 60 if data.starts_s else 0
     fig.suptitle(title or f"{len(data.starts_s)} tracks, {total:.0f} min, "
                  f"profile '{data.profile}'")
@@ -214,17 +216,16 @@ def render_track(data: TrackData, out_png: str) -> str:
 
 
 def _save(fig, out_png: str) -> str:
-    """Write the PNG atomically (temp file + rename), creating parent folders."""
-    import tempfile
+    """Render to PNG in memory, then write it atomically (parent folders created)."""
+    import io
+
+    from .atomic import atomic_write_bytes
 
     out_png = os.path.abspath(out_png)
-    folder = os.path.dirname(out_png)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tempo-plot-", suffix=".png", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png")
-        os.replace(tmp, out_png)
+        atomic_write_bytes(out_png, buf.getvalue())
     except OSError as err:
         raise TempoError(f"cannot write the picture: {err.strerror or err}", path=out_png,
                          hint="choose another -o path") from err

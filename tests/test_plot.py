@@ -52,7 +52,7 @@ def test_arc_data_is_the_analysis_on_the_profile_timeline():
     # the band covers the playlist: profile stretched to 30 minutes
     assert data.band[0][0] == 0.0 and data.band[-1][0] == pytest.approx(1800.0)
     assert [name for name, _, _ in data.segments] == [s.name for s in profile.segments]
-    assert all(lo < hi for _, lo, hi, _ in data.band)
+    assert all(lo < hi for _, lo, hi in data.band)
 
 
 def test_arc_data_shows_half_time_tracks_as_played():
@@ -68,7 +68,7 @@ def test_render_arc_png(tmp_path):
     width, height = _png_size(out)
     assert (width, height) == (int(FIG_SIZE_IN[0] * DPI), int(FIG_SIZE_IN[1] * DPI))
     assert 20_000 < os.path.getsize(out) < 1_000_000
-    assert [p for p in os.listdir(tmp_path / "sub") if p.startswith(".tempo-plot-")] == []
+    assert [p for p in os.listdir(tmp_path / "sub") if p.startswith(".arc.png.")] == []
 
 
 def test_track_data_equals_the_analysis(tempo_set):
@@ -139,3 +139,11 @@ def test_empty_playlist(tmp_path):
     playlist.write_text("#EXTM3U\n", encoding="utf-8")
     with pytest.raises(TempoError, match="no entries"):
         read_playlist(str(playlist))
+
+
+def test_png_gets_normal_permissions(tmp_path):
+    out = render_arc(arc_data([_track(0, 120, 0.5)], get_profile("steady", bpm=120)),
+                     str(tmp_path / "arc.png"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(out).st_mode & 0o777 == 0o666 & ~umask
