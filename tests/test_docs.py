@@ -48,12 +48,33 @@ def test_quick_start_paths_exist():
             assert os.path.exists(os.path.join(REPO, word)), word
 
 
+def _code_blocks(text):
+    """(language, body) of each fenced block, fences paired in order."""
+    lang, body = None, []
+    for line in text.splitlines():
+        if line.startswith("```"):
+            if lang is None:
+                lang, body = line[3:].strip(), []
+            else:
+                yield lang, "\n".join(body)
+                lang = None
+        elif lang is not None:
+            body.append(line)
+
+
 def _tempo_commands(text):
-    for block in re.findall(r"```(?:bash|console)?\n(.*?)```", text, re.S):
+    for lang, block in _code_blocks(text):
+        if lang not in ("bash", "console"):
+            continue
         for line in block.splitlines():
-            line = line.strip().lstrip("$ ").split(" #")[0]
+            line = line.strip()
+            if lang == "console":
+                if not line.startswith("$ "):
+                    continue  # output, not a command
+                line = line[2:]
+            line = line.split(" #")[0]
             for part in line.split("&&"):
-                part = part.strip()
+                part = part.split("|")[0].split(">")[0].strip()
                 if part.startswith("tempo "):
                     yield shlex.split(part)[1:]
 
