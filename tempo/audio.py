@@ -50,7 +50,8 @@ def _soundfile_open(path: str):
     import soundfile as sf
 
     try:
-        return sf.SoundFile(path)
+        # bytes: a file name that is not valid UTF-8 (surrogate-escaped in str) opens too
+        return sf.SoundFile(os.fsencode(path))
     except sf.SoundFileError:
         return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -108,3 +109,17 @@ def test_unreadable_file(tmp_path, fixtures_mod):
     os.chmod(path, 0)
     with pytest.raises(DecodeError, match="locked.wav: cannot read"):
         probe(path)
+
+
+@pytest.mark.skipif(os.name != "posix" or sys.platform == "darwin",
+                    reason="needs a file system that takes any bytes as a name")
+@pytest.mark.parametrize("ext", [".wav", ".ogg", ".mp3", ".m4a"])
+def test_file_name_that_is_not_utf8(tmp_path, fixtures_mod, ext):
+    import tempo
+
+    y = fixtures_mod.drum_pattern(120.0, duration_s=6.0, sr=22050)
+    good = fixtures_mod.write_audio(str(tmp_path / f"good{ext}"), y, 22050)
+    name = os.path.join(os.fsencode(str(tmp_path)), b"caf\xe9" + ext.encode())
+    os.rename(good, name)
+    ta = tempo.analyze_file(os.fsdecode(name))
+    assert ta.bpm == pytest.approx(120.0, rel=0.01)
