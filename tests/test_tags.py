@@ -154,3 +154,19 @@ def test_trust_tags_replaces_unrelated_or_missing_estimates():
         out = apply_tag_tempo(_tagged(ours, 128.0))
         assert (out.bpm, out.tempo.source) == (128.0, "tag")
     assert apply_tag_tempo(_tagged(120.0, None)).tempo.source == "audio"
+
+
+@pytest.mark.skipif(__import__("shutil").which("ffprobe") is None, reason="ffprobe not installed")
+@pytest.mark.parametrize("ext", [".mp3", ".flac"])
+def test_other_tag_readers_see_the_bpm(tmp_path, fixtures_mod, loop, ext):
+    """FFmpeg's reader (what many players use) finds the BPM we wrote. (ffprobe 5.1 does not
+    list MP4's tmpo atom at all, so M4A is checked with mutagen only.)"""
+    import json
+    import subprocess
+
+    path = fixtures_mod.write_audio(str(tmp_path / f"song{ext}"), loop, 22050)
+    write_bpm_tag(path, "128")
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format_tags", "-of", "json",
+                          path], capture_output=True, text=True, check=True).stdout
+    tags = {k.lower(): v for k, v in json.loads(out)["format"].get("tags", {}).items()}
+    assert tags.get("tbpm", tags.get("bpm")) == "128", tags
