@@ -21,7 +21,7 @@ from click.testing import CliRunner
 import tempo.cache as cache_mod
 from tempo.cache import Cache
 from tempo.cli import cli
-from tempo.errors import CacheError, TempoError
+from tempo.errors import TempoError
 from tempo.library import (
     InProcessExecutor,
     ProcessExecutor,
