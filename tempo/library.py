@@ -119,13 +119,6 @@ def find_audio_files(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXT
     return [path for path, _ in _walk(paths, extensions=extensions, hidden=hidden)]
 
 
-def analyze_iter(paths: Iterable[str], *, settings: AnalysisSettings | None = None
-                 ) -> Iterator[TrackAnalysis | FileFailure]:
-    """Analyse files one by one in this process, yielding a TrackAnalysis or a FileFailure each."""
-    for path in paths:
-        yield _analyze_task(path, settings=settings)
-
-
 # -- the task every executor runs --------------------------------------------------------------
 
 def _analyze_task(path: str, settings: AnalysisSettings | None = None) -> TrackAnalysis | FileFailure:
