@@ -2,7 +2,7 @@
 
 Library first: ``tempo.analyze_file(path)`` returns a :class:`TrackAnalysis`; the ``tempo``
 command is a thin layer over these functions. Importing ``tempo`` is cheap: numpy-heavy analysis
-code (and librosa) load only when a file is analysed.
+code loads only when a file is analysed.
 """
 
 from __future__ import annotations
