@@ -14,7 +14,6 @@ Conventions
 from __future__ import annotations
 
 import os
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
+from .atomic import atomic_write_bytes
 from .errors import PlaylistError
 from .models import TrackAnalysis
 
@@ -135,33 +135,14 @@ def render(entries: Sequence[PlaylistEntry], fmt: str, *, base_dir: str | None,
 
 
 def atomic_write_text(dest: str, text: str) -> None:
-    """Write ``text`` (UTF-8, no BOM) to ``dest`` through a temp file in the same folder and
-    ``os.replace``; parent folders are created. OSError becomes PlaylistError naming ``dest``."""
-    parent = os.path.dirname(os.path.abspath(dest))
-    tmp = None
+    """Write ``text`` (UTF-8, no BOM) to ``dest`` atomically (see :mod:`tempo.atomic`).
+    OSError becomes PlaylistError naming ``dest``."""
     try:
-        os.makedirs(parent, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix="." + os.path.basename(dest) + ".",
-                                   suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            # surrogateescape: a file name that is not valid UTF-8 keeps its own bytes
-            f.write(text.encode("utf-8", "surrogateescape"))
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, dest)
-        tmp = None
+        # surrogateescape: a file name that is not valid UTF-8 keeps its own bytes
+        atomic_write_bytes(dest, text.encode("utf-8", "surrogateescape"))
     except OSError as err:
         raise PlaylistError(f"cannot write playlist: {err.strerror or err}", path=dest,
                             hint="check the folder exists and is writable") from err
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def write_playlist(tracks: Iterable[TrackAnalysis | PlaylistEntry], dest: str, *,
