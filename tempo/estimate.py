@@ -24,7 +24,9 @@ Method
    fast reading; otherwise mid-band (snare, guitars, keys) periodicity at the fast reading's
    eighth note decides: strong doubles a slow reading (drum and bass at 174, not 87), absent
    halves a fast one (a ballad's eighth notes are not its beat) unless kick and snare alternate
-   at the fast reading (a bare backbeat).
+   at the fast reading (a bare backbeat). Weaker eighths still double a slow reading when the
+   kick/snare pattern repeats every slow beat over a straight kick (a fast backbeat: punk and
+   metal at 180 are not read at 90, while funk, hip-hop and dembow keep their beat).
 4. Fine tempo (:func:`refine_bpm`): a phase-coherent harmonic comb (the Fourier transform of
    the envelope at the tempo and its harmonics) finds the tempo far below the frame grid: a
    steady 128 BPM track reads 128.0.
@@ -250,6 +252,18 @@ BACKBEAT_ABOVE = 0.3
 #: Kick periodicity at the fast period minus half that at two periods that keeps the fast
 #: reading even without eighth notes: four on the floor.
 FOUR_ON_FLOOR_ABOVE = 0.22
+#: Fast backbeat (punk, metal read at half tempo): a slow reading is doubled when all three
+#: hold at the fast reading. The mid bands pulse at its eighth notes at least this much
+#: (eighth_note_evidence; DOUBLE_ABOVE alone is enough without the other two cues) ...
+FAST_BACKBEAT_EIGHTHS = 0.1
+#: ... the kick-minus-snare pattern repeats every slow beat (its autocorrelation at two fast
+#: beats above this: the snare on 2 and 4 of the fast reading lands on every slow beat, where
+#: funk, hip-hop and rock put it on every other one) ...
+FAST_BACKBEAT_REPEAT = 0.1
+#: ... and the kick band (kick and bass, KICK_BAND) is straight: its periodicity at one fast beat exceeds that at a dotted
+#: eighth (three sixteenths of the slow reading) by this much (dembow's 3-3-2 and syncopated
+#: funk kicks are not).
+FAST_BACKBEAT_STRAIGHT = 0.02
 #: Width of the decision margins that map to full confidence.
 MARGIN_SCALE = 0.08
 #: Pulse clarity (comb value) mapped to 0..1 confidence between these two values.
@@ -337,7 +351,30 @@ def decide_level(bpm: float, acf: np.ndarray, fps: float, *, min_bpm: float = MI
         if kick > FOUR_ON_FLOOR_ABOVE:
             # a kick on every fast beat (four on the floor): the fast reading is the beat
             return fast, min(1.0, (kick - FOUR_ON_FLOOR_ABOVE) / MARGIN_SCALE)
+    if z <= threshold and not chose_fast:
+        cues = fast_backbeat_evidence(acf, fps, fast, z)
+        if min(cues) > 0:
+            # straight eighths, a snare on every slow beat, a straight kick: a fast backbeat
+            # (punk at 180 read as 90), not a backbeat at the slow reading
+            return fast, min(1.0, min(cues) / MARGIN_SCALE)
     return (fast if z > threshold else slow), margin
+
+
+def fast_backbeat_evidence(acf: np.ndarray, fps: float, fast: float, z: float
+                           ) -> tuple[float, float, float]:
+    """The three fast-backbeat cues at the ``fast`` reading minus their thresholds (all > 0:
+    the fast reading is the beat): eighth notes ``z``, the kick/snare pattern repeating every
+    slow beat, and a straight (unsyncopated) kick."""
+    lag = 60.0 * fps / fast
+
+    def at(row: int, mult: float) -> float:  # +-1 % of the lag: tolerates a little drift
+        return float(_peak_interp(acf[row], np.array([mult * lag]), 0.01 * mult * lag)[0])
+
+    k = BAND_NAMES.index(KICK_BAND)
+    repeat = at(ROW_KICK_SNARE, 2.0)
+    straight = at(k, 1.0) - at(k, 1.5)
+    return (z - FAST_BACKBEAT_EIGHTHS, repeat - FAST_BACKBEAT_REPEAT,
+            straight - FAST_BACKBEAT_STRAIGHT)
 
 
 def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CURVE_WINDOW_S,

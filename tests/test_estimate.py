@@ -11,7 +11,8 @@ import json
 import numpy as np
 import pytest
 
-from tempo.estimate import decide_level, estimate_tempo, prepare_envelopes, refine_bpm, windowed_acf
+from tempo.estimate import (DOUBLE_ABOVE, decide_level, eighth_note_evidence, estimate_tempo,
+                            prepare_envelopes, refine_bpm, windowed_acf)
 from tempo.features import extract_features
 from tempo.models import MAX_BPM, MIN_BPM, TempoEstimate
 
@@ -193,3 +194,34 @@ def test_decide_level_doubles_a_slow_reading_with_fast_eighths():
     acf = windowed_acf(prepare_envelopes(feats), feats.fps, max_lag=600)
     level, margin = decide_level(87.0, acf, feats.fps, min_bpm=MIN_BPM, max_bpm=MAX_BPM)
     assert level == pytest.approx(174.0) and 0.0 <= margin <= 1.0
+
+
+def _level(y, bpm):
+    feats = extract_features(y, sr=SR)
+    acf = windowed_acf(prepare_envelopes(feats), feats.fps, max_lag=600)
+    level, margin = decide_level(bpm, acf, feats.fps, min_bpm=MIN_BPM, max_bpm=MAX_BPM)
+    assert 0.0 <= margin <= 1.0
+    return level, eighth_note_evidence(acf, feats.fps, 2 * bpm)
+
+
+def test_decide_level_doubles_a_fast_backbeat_with_weak_eighths():
+    # punk at 180 read as 90: kick on 1 and 3, snare on 2 and 4 (on every beat of the 90
+    # reading), quiet eighth notes: too weak alone to double, the backbeat decides
+    kit = dict(kick="X.......X.......", snare="....X.......X...")
+    y = drum_track(180.0, kit) + 0.1 * drum_track(180.0, dict(hat="X.X.X.X.X.X.X.X."), seed=1)
+    level, eighths = _level(y, 90.0)
+    assert eighths < DOUBLE_ABOVE
+    assert level == pytest.approx(180.0)
+
+
+@pytest.mark.parametrize("name,bpm,kit,swing", [
+    ("boom_bap", 90.0, dict(kick="X......X..X.....", snare="....X.......X..."), 0.58),
+    ("funk", 105.0, dict(kick="X..X......X..X..", snare="....X..x.x..X..."), 0.56),
+    ("dembow", 95.0, dict(kick="X...X...X...X...", snare="...X..X....X..X."), 0.5),
+])
+def test_decide_level_keeps_slow_grooves_with_sixteenths(name, bpm, kit, swing):
+    # a snare on every other beat (boom-bap, funk) or a 3-3-2 (dembow): the slow reading stays
+    y = drum_track(bpm, kit, swing=swing) + 0.1 * drum_track(
+        bpm, dict(hat="xxxxxxxxxxxxxxxx"), swing=swing, seed=1)
+    level, _ = _level(y, bpm)
+    assert level == pytest.approx(bpm), name
