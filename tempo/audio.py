@@ -104,7 +104,7 @@ class AudioStream:
         import av
 
         try:
-            container = av.open(self.path, metadata_errors="ignore")
+            container = av.open(self.path)
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
             raise DecodeError("not a readable audio file", path=self.path,
                               hint=f"the decoder said: {_short(err)}") from err
