@@ -225,3 +225,12 @@ def test_decide_level_keeps_slow_grooves_with_sixteenths(name, bpm, kit, swing):
         bpm, dict(hat="xxxxxxxxxxxxxxxx"), swing=swing, seed=1)
     level, _ = _level(y, bpm)
     assert level == pytest.approx(bpm), name
+
+
+@pytest.mark.parametrize("bpm", [100.0, 108.0])
+def test_duple_groove_with_a_bass_in_threes_stays_duple(bpm):
+    # a kick every three beats over a 4/4 backbeat with eighth notes (a funk bass figure that
+    # cycles in threes): the beat splits in two, so the 3/4 rule must not decide the level
+    kit = dict(kick="X...........", snare="....X.......X...", hat="x.x.x.x.x.x.x.x.")
+    est = estimate_tempo(extract_features(drum_track(bpm, kit, duration_s=30.0), sr=SR))
+    assert est.bpm == pytest.approx(bpm, rel=0.01)
