@@ -20,13 +20,17 @@ Method
    log-normal prior around PRIOR_CENTER_BPM.
 3. Beat level (:func:`decide_level`), from what the instruments do at each reading:
    a bass note every three beats means 3/4 (keep the beat, or take it when the pulse found was
-   two beats); every fast pulse alike in every band (a click track, a polka beat) keeps the
-   fast reading; otherwise mid-band (snare, guitars, keys) periodicity at the fast reading's
-   eighth note decides: strong doubles a slow reading (drum and bass at 174, not 87), absent
-   halves a fast one (a ballad's eighth notes are not its beat) unless kick and snare alternate
-   at the fast reading (a bare backbeat). Weaker eighths still double a slow reading when the
-   kick/snare pattern repeats every slow beat over a straight kick (a fast backbeat: punk and
-   metal at 180 are not read at 90, while funk, hip-hop and dembow keep their beat).
+   two beats) unless the beat splits in two (funk whose bass cycles in threes is duple); every
+   fast pulse alike in every band (a click track, a polka beat) keeps the fast reading;
+   otherwise mid-band (snare, guitars, keys) periodicity at the fast reading's eighth note
+   decides: strong doubles a slow reading (drum and bass at 174, not 87), absent halves a fast
+   one (a ballad's eighth notes are not its beat) unless kick and snare alternate at the fast
+   reading (a bare backbeat). Strong eighths do not make a fast reading of FAST_BPM or more
+   when kick and snare alternate on the slow beats (a slow backbeat: a groove at 100 with a
+   16th hi-hat is not 200, while drum and bass and punk put the snare between them). Weaker
+   eighths still double a slow reading when the kick/snare pattern repeats every slow beat
+   over a straight kick (a fast backbeat: punk and metal at 180 are not read at 90, while
+   funk, hip-hop and dembow keep their beat).
 4. Fine tempo (:func:`refine_bpm`): a phase-coherent harmonic comb (the Fourier transform of
    the envelope at the tempo and its harmonics) finds the tempo far below the frame grid: a
    steady 128 BPM track reads 128.0.
@@ -241,6 +245,11 @@ LEVEL_BANDS = ("lowmid", "mid", "highmid")
 TRIPLE_HINT = 0.035
 TRIPLE_ABOVE = 0.06
 TRIPLE_BAND = "sub"
+#: ... unless the beat is duple after all: the mid bands pulse at the doubled beat's eighth
+#: note (TRIPLE_EIGHTHS_BELOW; an oom-pah-pah has none) or split the beat in two
+#: (DUPLE_SPLIT_ABOVE; a waltz's beat does not split): then the duple decision below applies.
+TRIPLE_EIGHTHS_BELOW = 0.15
+DUPLE_SPLIT_ABOVE = 0.13
 #: Uniform pulse: the fast reading's period autocorrelates at least this strongly, and nearly
 #: as strongly as two periods: no accent marks a slower beat.
 UNIFORM_ABOVE = 0.86
@@ -264,6 +273,23 @@ FAST_BACKBEAT_REPEAT = 0.1
 #: eighth (three sixteenths of the slow reading) by this much (dembow's 3-3-2 and syncopated
 #: funk kicks are not).
 FAST_BACKBEAT_STRAIGHT = 0.02
+#: Slow backbeat (a 16th-note hi-hat over kick on 1 and 3, snare on 2 and 4 of the slow
+#: reading, which looks like eighth notes of the fast one): a fast reading of at least
+#: FAST_BPM is halved back, whatever the eighth notes, when all three hold at the slow reading
+#: (slow_backbeat_evidence). The kick-minus-snare pattern repeats every two slow beats by at
+#: least this much more than every slow beat: kick and snare take turns on the slow beats
+#: (punk and metal put the snare on every slow beat) ...
+SLOW_BACKBEAT_REPEAT = 0.35
+#: ... they do not take turns at half a slow beat: its autocorrelation at one slow beat exceeds
+#: that at half a slow beat by less than this (a backbeat at the fast reading, rock at 180 read
+#: as 90, puts the snare on the slow off-beats) ...
+SLOW_BACKBEAT_HALF = 0.45
+#: ... and the kick band (KICK_BAND) pulses on the slow beats, not between them: its
+#: periodicity at one slow beat exceeds that at a half and at three quarters of a slow beat by
+#: this much (the syncopated two-step kick of drum and bass at 174 read as 87 does not).
+SLOW_BACKBEAT_KICK = 0.15
+#: (The three lie between synthetic 16th-hat grooves at 88-112 BPM and synthetic drum and bass,
+#: backbeats and punk at 170-200; on dev no track with a fast true tempo comes within 0.2.)
 #: Width of the decision margins that map to full confidence.
 MARGIN_SCALE = 0.08
 #: Pulse clarity (comb value) mapped to 0..1 confidence between these two values.
@@ -312,15 +338,29 @@ def decide_level(bpm: float, acf: np.ndarray, fps: float, *, min_bpm: float = MI
     (snare, guitars, keys) pulse strongly at the fast reading's eighth note; a fast reading is
     halved when they do not pulse there at all (it was the eighth note itself). Triple metre
     (a bass note every three beats) keeps the beat, or picks it when the pulse found was two
-    beats. ``margin`` says how far the deciding evidence was from its threshold.
+    beats. A slow backbeat (:func:`slow_backbeat_evidence`) keeps the slow reading against
+    strong eighths above FAST_BPM. ``margin`` says how far the deciding evidence was from its
+    threshold.
     """
     tri = triple_evidence(acf, fps, bpm)
     if tri > TRIPLE_HINT:
         if 2 * bpm <= max_bpm:
             tri2 = triple_evidence(acf, fps, 2 * bpm)
-            if tri2 > TRIPLE_ABOVE:
+            eighths2 = eighth_note_evidence(acf, fps, 2 * bpm)
+            if tri2 > TRIPLE_ABOVE and eighths2 < TRIPLE_EIGHTHS_BELOW:
                 return 2 * bpm, min(1.0, (tri2 - TRIPLE_ABOVE) / MARGIN_SCALE)
-        return bpm, min(1.0, (tri - TRIPLE_HINT) / MARGIN_SCALE)
+        if eighth_note_evidence(acf, fps, bpm) < DUPLE_SPLIT_ABOVE:
+            return bpm, min(1.0, (tri - TRIPLE_HINT) / MARGIN_SCALE)
+        # the beat splits in two (funk, punk): duple, the bass every third beat is a chance;
+        # the stronger that bass figure, the more contested the duple decision
+        level, margin = _duple_level(bpm, acf, fps, min_bpm=min_bpm, max_bpm=max_bpm)
+        return level, min(margin, max(0.0, 1.0 - (tri - TRIPLE_HINT) / MARGIN_SCALE))
+    return _duple_level(bpm, acf, fps, min_bpm=min_bpm, max_bpm=max_bpm)
+
+
+def _duple_level(bpm: float, acf: np.ndarray, fps: float, *, min_bpm: float, max_bpm: float
+                 ) -> tuple[float, float]:
+    """The duple part of :func:`decide_level`: bpm x 1/2, 1 or 2 and the margin."""
     slow = bpm / 2 if bpm >= OCTAVE_SPLIT_BPM else bpm
     fast = 2 * slow
     if fast > max_bpm:
@@ -341,6 +381,12 @@ def decide_level(bpm: float, acf: np.ndarray, fps: float, *, min_bpm: float = MI
     threshold = DOUBLE_ABOVE if (not chose_fast or fast >= FAST_BPM) else HALVE_BELOW
     z = eighth_note_evidence(acf, fps, fast)
     margin = min(1.0, abs(z - threshold) / MARGIN_SCALE)
+    if z > threshold and fast >= FAST_BPM:
+        cues = slow_backbeat_evidence(acf, fps, slow)
+        if min(cues) > 0:
+            # kick and snare alternate on the slow beats: a backbeat at the slow reading, its
+            # 16th notes are not the fast reading's eighths (a groove at 100, not 200)
+            return slow, min(1.0, min(cues) / MARGIN_SCALE)
     if z <= threshold and chose_fast:
         alt = -float(_peak_interp(acf[ROW_KICK_SNARE], np.array([lag_fast]), 0.01 * lag_fast)[0])
         if alt > BACKBEAT_ABOVE:
@@ -375,6 +421,22 @@ def fast_backbeat_evidence(acf: np.ndarray, fps: float, fast: float, z: float
     straight = at(k, 1.0) - at(k, 1.5)
     return (z - FAST_BACKBEAT_EIGHTHS, repeat - FAST_BACKBEAT_REPEAT,
             straight - FAST_BACKBEAT_STRAIGHT)
+
+
+def slow_backbeat_evidence(acf: np.ndarray, fps: float, slow: float
+                           ) -> tuple[float, float, float]:
+    """The three slow-backbeat cues at the ``slow`` reading minus their thresholds (all > 0:
+    the slow reading is the beat): kick and snare taking turns on the slow beats, not at half
+    a slow beat, and a kick band pulsing on the slow beats rather than between them."""
+    lag = 60.0 * fps / slow
+    mults = np.array([0.5, 0.75, 1.0, 2.0])
+    ks = _peak_interp(acf[ROW_KICK_SNARE], mults * lag, 0.01 * mults * lag)
+    kick = _peak_interp(acf[BAND_NAMES.index(KICK_BAND)], mults[:3] * lag, 0.01 * mults[:3] * lag)
+    repeat = float(ks[3] - ks[2])
+    half = float(ks[2] - ks[0])
+    on_beat = float(kick[2] - max(kick[0], kick[1]))
+    return (repeat - SLOW_BACKBEAT_REPEAT, SLOW_BACKBEAT_HALF - half,
+            on_beat - SLOW_BACKBEAT_KICK)
 
 
 def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CURVE_WINDOW_S,

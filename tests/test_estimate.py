@@ -234,3 +234,16 @@ def test_duple_groove_with_a_bass_in_threes_stays_duple(bpm):
     kit = dict(kick="X...........", snare="....X.......X...", hat="x.x.x.x.x.x.x.x.")
     est = estimate_tempo(extract_features(drum_track(bpm, kit, duration_s=30.0), sr=SR))
     assert est.bpm == pytest.approx(bpm, rel=0.01)
+
+
+@pytest.mark.parametrize("bpm", [92.0, 100.0, 104.0, 108.0])
+def test_straight_sixteenth_groove_is_not_doubled(bpm):
+    # kick on 1 and 3, snare on 2 and 4, a straight 16th hi-hat: the hats look like eighth
+    # notes of twice the tempo, but kick and snare alternate on the slow beats (a backbeat at
+    # ``bpm``), so neither the estimate nor the level decision, from either octave, doubles it
+    kit = dict(kick="X.......X.......", snare="....X.......X...", hat="xxxxxxxxxxxxxxxx")
+    y = drum_track(bpm, kit)
+    est = estimate_tempo(extract_features(y, sr=SR))
+    assert est.bpm == pytest.approx(bpm, rel=0.005), (bpm, est.bpm, est.candidates)
+    assert _level(y, bpm)[0] == pytest.approx(bpm)
+    assert _level(y, 2 * bpm)[0] == pytest.approx(bpm)
