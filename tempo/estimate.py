@@ -75,7 +75,6 @@ REFINE_HARMONICS = (1, 2, 3, 4)
 def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
     if width <= 1 or x.shape[-1] == 0:
         return x
-    kernel = np.ones(width) / width
     pad = width // 2
     xp = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad, width - 1 - pad)], mode="edge")
     c = np.cumsum(xp, axis=-1)
