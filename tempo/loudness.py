@@ -54,12 +54,11 @@ class LoudnessMeter:
     """Feed blocks with :meth:`update`; read :meth:`integrated` at the end."""
 
     def __init__(self, sr: int, channels: int):
-        from scipy.signal import sosfilt_zi
-
         self.sr = int(sr)
         self.channels = int(channels)
         self._sos = k_weighting_sos(self.sr)
-        self._zi = np.repeat(sosfilt_zi(self._sos)[:, :, None], self.channels, axis=2) * 0.0
+        # filter state per section and channel, starting from silence
+        self._zi = np.zeros((len(self._sos), 2, self.channels))
         self._weights = channel_weights(self.channels)
         self._step = max(1, int(round(STEP_S * self.sr)))
         self._carry = np.zeros((0, self.channels))
