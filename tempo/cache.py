@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import stat as stat_mod
 import time
@@ -457,7 +458,7 @@ class Cache:
                 old += conn.execute(f"DELETE FROM {table} WHERE analyzer_version != ?",
                                     (ANALYZER_VERSION,)).rowcount
                 paths = [r[0] for r in conn.execute(f"SELECT DISTINCT path FROM {table}")]
-                gone = [(p,) for p in paths if not os.path.exists(p)]
+                gone = [(p,) for p in paths if not _exists(p)]
                 for p in gone:
                     missing += conn.execute(f"DELETE FROM {table} WHERE path=?", p).rowcount
         return PruneResult(missing=missing, old_version=old)
@@ -504,6 +505,25 @@ def _key(text: str) -> str:
         return text
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _unkey(key: str) -> str | None:
+    """The file name a :func:`_key` stands for when it holds backslash escapes of bytes that
+    are not UTF-8 (``\\xff``), else None. (A name whose text really contains such an escape
+    reads both ways; callers try both.)"""
+    if "\\x" not in key:
+        return None
+    raw = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                 key.encode("utf-8", "surrogateescape"))
+    return os.fsdecode(raw)
+
+
+def _exists(key: str) -> bool:
+    """Whether the file a stored path key names exists (also for names that are not UTF-8)."""
+    if os.path.exists(key):
+        return True
+    name = _unkey(key)
+    return name is not None and os.path.exists(name)
 
 
 def _decode(data: str, *, path: str) -> TrackAnalysis | None:

@@ -26,10 +26,64 @@ class TempoGroup(click.Group):
             raise click.ClickException(str(err)) from err
 
 
-def _trust_tags_option(f):
-    return click.option("--trust-tags", is_flag=True, help=(
+# --- the library options, declared once -------------------------------------------------------
+
+from .library import AUDIO_EXTENSIONS, DEFAULT_TIMEOUT_S  # noqa: E402  (no numpy: cheap)
+
+_DB_HELP = "Cache database file. [default: $TEMPO_DB, else tempo.sqlite in the user cache folder]"
+
+#: Every command that reads the library takes exactly these options (see ``library_options``).
+_LIBRARY_OPTIONS = (
+    click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP),
+    click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                 help="Worker processes for files not yet in the cache. [default: number of CPUs]"),
+    click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+                 default=DEFAULT_TIMEOUT_S, show_default=True,
+                 help="Seconds one file may take; then its worker is replaced and the file "
+                      "skipped (tried again on the next run)."),
+    click.option("--ext", "extensions", multiple=True, metavar="EXT[,EXT...]",
+                 help="File extensions to look for in folders (repeatable). [default: "
+                      f"{','.join(e[1:] for e in AUDIO_EXTENSIONS)}]"),
+    click.option("--hidden", is_flag=True, help="Also search hidden files and folders."),
+    click.option("--retry-failed", is_flag=True,
+                 help="Analyse files that failed before even if unchanged."),
+    click.option("--trust-tags", is_flag=True, help=(
         "Use each file's own BPM tag where it knows better: to choose half or double time, or "
-        "as the tempo when ours is unrelated (JSON: tempo.source is 'tag-level' or 'tag')."))(f)
+        "as the tempo when ours is unrelated (JSON: tempo.source is 'tag-level' or 'tag').")),
+    click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
+)
+_LIBRARY_KEYS = ("db_path", "jobs", "timeout_s", "extensions", "hidden", "retry_failed",
+                 "trust_tags", "quiet")
+
+
+def library_options(f):
+    """Add the library options to a command, which receives ``library`` (a
+    :class:`tempo.library.Library` built from them) and ``quiet`` instead."""
+    import functools
+
+    @functools.wraps(f)
+    def command(*args, **kwargs):
+        from .library import Library, LibraryOptions, ProgressPrinter
+
+        given = {k: kwargs.pop(k) for k in _LIBRARY_KEYS}
+        quiet = given.pop("quiet")
+        given["extensions"] = given["extensions"] or AUDIO_EXTENSIONS
+        progress = None if quiet else ProgressPrinter(sys.stderr)
+        return f(*args, library=Library(LibraryOptions(**given), progress=progress), quiet=quiet,
+                 **kwargs)
+
+    for opt in reversed(_LIBRARY_OPTIONS):
+        command = opt(command)
+    return command
+
+
+def _report_skipped(result) -> None:
+    """One line per file a command had to leave out, and how many."""
+    for f in result.failures:
+        click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+    if result.failures:
+        click.echo(f"{len(result.failures)} of {result.found} files could not be analysed and "
+                   "were left out", err=True)
 
 
 @click.group(cls=TempoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,16 +138,9 @@ TABLE_HEADER = "   BPM  CONF  STABLE    ENERGY    LUFS  LENGTH_S  FILE"
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str),
-              help="Cache database file (shared with `tempo scan`). [default: $TEMPO_DB, else "
-                   "tempo.sqlite in the user cache folder]")
 @click.option("--no-cache", is_flag=True, help="Analyse afresh; neither read nor fill the cache.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes. [default: number of CPUs]")
-@click.option("--hidden", is_flag=True, help="Include hidden files and folders.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-@_trust_tags_option
-def analyze(paths, as_json, as_csv, db_path, no_cache, jobs, hidden, quiet, trust_tags):
+@library_options
+def analyze(paths, as_json, as_csv, no_cache, library, quiet):
     """Estimate BPM, confidence, stability, energy and loudness of audio files.
 
     PATHS are files or folders (searched recursively; audio extensions, any case). Results go
@@ -113,15 +160,14 @@ def analyze(paths, as_json, as_csv, db_path, no_cache, jobs, hidden, quiet, trus
       tempo analyze ~/Music --csv > library.csv
     """
     import csv
+    import dataclasses
     import json
-
-    from .library import ProgressPrinter, scan as scan_library
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
-    progress = None if quiet else ProgressPrinter(sys.stderr)
-    result = scan_library(paths, db_path=db_path, jobs=jobs, hidden=hidden, progress=progress,
-                          use_cache=not no_cache, trust_tags=trust_tags)
+    if no_cache:
+        library.options = dataclasses.replace(library.options, use_cache=False)
+    result = library.scan(paths)
     if not result.found:
         raise TempoError("no audio files found", path=", ".join(paths),
                          hint="check the path, or the file extensions")
@@ -155,31 +201,15 @@ def analyze(paths, as_json, as_csv, db_path, no_cache, jobs, hidden, quiet, trus
 
 # --- scan, cache (owner: scan) -----------------------------------------------------------------
 
-from .library import AUDIO_EXTENSIONS, DEFAULT_TIMEOUT_S  # noqa: E402  (no numpy: cheap)
-
-_DB_HELP = "Cache database file. [default: $TEMPO_DB, else tempo.sqlite in the user cache folder]"
-
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes. [default: number of CPUs]")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
-              default=DEFAULT_TIMEOUT_S, show_default=True,
-              help="Seconds one file may take; then its worker is replaced and the file failed.")
-@click.option("--hidden", is_flag=True, help="Also search hidden files and folders.")
-@click.option("--ext", "extensions", multiple=True, metavar="EXT[,EXT...]",
-              help=f"File extensions to scan (repeatable). [default: {','.join(e[1:] for e in AUDIO_EXTENSIONS)}]")
-@click.option("--retry-failed", is_flag=True, help="Analyse files that failed before even if unchanged.")
 @click.option("--failed", "list_failed", is_flag=True,
               help="List files that failed in earlier scans (below PATHS if given) and exit.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 if any file failed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or --failed list) as JSON.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or failure lines on stderr.")
-@_trust_tags_option
-def scan(paths, db_path, jobs, timeout_s, hidden, extensions, retry_failed, list_failed, strict,
-         as_json, quiet, trust_tags):
+@library_options
+def scan(paths, list_failed, strict, as_json, library, quiet):
     """Analyse a music library into the cache; re-scans only touch what changed.
 
     PATHS are folders (searched recursively, symbolic links followed) or files. Results are
@@ -198,23 +228,15 @@ def scan(paths, db_path, jobs, timeout_s, hidden, extensions, retry_failed, list
     """
     import json
 
-    from .cache import Cache
-    from .library import ProgressPrinter, scan as scan_library
-
     if list_failed:
-        with Cache.open(db_path) as cache:
-            failures = cache.failures(under=paths)
-        for f in failures:
+        for f in library.failures(under=paths):
             click.echo(json.dumps(f.to_dict()) if as_json else
                        f"{click.format_filename(f.path)}: {f.kind}: {f.message}")
         return
     if not paths:
         raise click.UsageError("give at least one folder or file to scan (or --failed)")
-    progress = None if quiet else ProgressPrinter(sys.stderr)
     try:
-        result = scan_library(paths, db_path=db_path, jobs=jobs, timeout_s=timeout_s, hidden=hidden,
-                              extensions=extensions or AUDIO_EXTENSIONS, retry_failed=retry_failed,
-                              progress=progress, trust_tags=trust_tags)
+        result = library.scan(paths)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: finished files are saved; run the same command to resume", err=True)
         sys.exit(130)
@@ -323,39 +345,12 @@ def _profile_options(f):
     return f
 
 
-def _library_options(f):
-    for opt in reversed([
-        click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                     help="Worker processes for files not yet in the cache. [default: number of CPUs]"),
-        click.option("--hidden", is_flag=True, help="Also search hidden files and folders."),
-        click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
-        _trust_tags_option,
-    ]):
-        f = opt(f)
-    return f
+def _profile_kwargs(kwargs) -> dict:
+    return {k: kwargs.get(k) for k in _PROFILE_OPTION_NAMES}
 
 
 def _get_profile(profile_name, kwargs):
-    return _profiles.get_profile(profile_name, **{k: kwargs.get(k) for k in _PROFILE_OPTION_NAMES})
-
-
-def _scan_tracks(paths, *, db_path, jobs, hidden, quiet, trust_tags=False):
-    """The analysed tracks under PATHS (through the cache); failures as one line each on stderr."""
-    from .library import ProgressPrinter, scan as scan_library
-
-    progress = None if quiet else ProgressPrinter(sys.stderr)
-    result = scan_library(paths, db_path=db_path, jobs=jobs, hidden=hidden, progress=progress,
-                          trust_tags=trust_tags)
-    for f in result.failures:
-        click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
-    if result.failures:
-        click.echo(f"{len(result.failures)} of {result.found} files could not be analysed and "
-                   "were left out", err=True)
-    if not result.tracks:
-        raise TempoError("no analysed audio files found", path=", ".join(paths),
-                         hint="check the path; `tempo scan --failed` lists files that failed")
-    return result.tracks
+    return _profiles.get_profile(profile_name, **_profile_kwargs(kwargs))
 
 
 @cli.group(invoke_without_command=True)
@@ -396,9 +391,8 @@ RANK_FIELDS = ("segment", "rank", "score", "bpm", "ratio", "effective_bpm", "ene
 @click.option("--explain", is_flag=True, help="Show the named parts each score adds up from.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
-@_library_options
-def rank(paths, profile_name, limit, explain, as_json, as_csv, db_path, jobs, hidden, quiet,
-         trust_tags, **kwargs):
+@library_options
+def rank(paths, profile_name, limit, explain, as_json, as_csv, library, quiet, **kwargs):
     """Rank the tracks under PATHS for each segment of a workout profile.
 
     A track is listed under a segment when its tempo (or its half/double where the segment
@@ -419,8 +413,9 @@ def rank(paths, profile_name, limit, explain, as_json, as_csv, db_path, jobs, hi
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
     profile = _get_profile(profile_name, kwargs)
-    tracks = _scan_tracks(paths, db_path=db_path, jobs=jobs, hidden=hidden, quiet=quiet,
-                          trust_tags=trust_tags)
+    result = library.tracks(paths)
+    _report_skipped(result)
+    tracks = result.tracks
     matches = rank_tracks(tracks, profile, limit=limit or None)
     writer = None
     if as_csv:
@@ -468,15 +463,14 @@ def _clock(seconds: float) -> str:
               help="Playlist file (.m3u8, .m3u, .pls, .xspf); '-' writes to stdout.")
 @_profile_options
 @click.option("-m", "--minutes", type=click.FloatRange(min=0, max=24 * 60, min_open=True),
-              default=DEFAULT_MINUTES, show_default=True,
-              help="Length of the workout (hiit: from the rounds unless given).")
+              default=None, help=f"Length of the workout. [default: {DEFAULT_MINUTES:g}; hiit: "
+                                 "the length of its rounds]")
 @click.option("--seed", type=int, default=None, help="Vary the choice among similar tracks.")
 @click.option("--absolute", is_flag=True, help="Absolute paths instead of paths relative to the playlist.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["m3u8", "m3u", "pls", "xspf"]),
               default=None, help="Playlist format. [default: from the extension, else m3u8]")
-@_library_options
-def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, db_path, jobs, hidden,
-             quiet, trust_tags, **kwargs):
+@library_options
+def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, library, quiet, **kwargs):
     """Make a workout playlist from the music under PATHS.
 
     Files are analysed through the cache (see `tempo scan`), scored against the profile's
@@ -494,25 +488,12 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, db_path,
     import os
 
     from .playlist import format_for, render, write_playlist
-    from .ranking import build_sequence
 
-    profile = _get_profile(profile_name, kwargs)
-    if profile.name == "hiit" and profile.source == "built-in":
-        # blocks keep the length asked for: the rounds follow --minutes, or the time the rounds
-        minutes_given = (click.get_current_context().get_parameter_source("minutes")
-                         is not click.core.ParameterSource.DEFAULT)
-        if not minutes_given:
-            minutes = profile.minutes
-        elif kwargs.get("rounds") is None:
-            kwargs["rounds"] = _profiles.hiit_rounds_for(
-                minutes, work=kwargs.get("work") or _profiles.DEFAULT_WORK_MIN,
-                rest=kwargs.get("rest") or _profiles.DEFAULT_REST_MIN)
-            profile = _get_profile(profile_name, kwargs)
     fmt = format_for(output, fmt)
-    tracks = _scan_tracks(paths, db_path=db_path, jobs=jobs, hidden=hidden, quiet=quiet,
-                          trust_tags=trust_tags)
-    seq = build_sequence(tracks, profile, minutes=minutes, seed=seed)
-    title = f"tempo {profile.name}, {minutes:g} min"
+    plan = library.plan(paths, profile_name, minutes=minutes, seed=seed, **_profile_kwargs(kwargs))
+    _report_skipped(plan.scan)
+    seq, profile = plan.sequence, plan.profile
+    title = f"tempo {profile.name}, {plan.minutes:g} min"
     if output == "-":
         from .playlist import PlaylistEntry
 
@@ -558,12 +539,9 @@ from .tags import MIN_TAG_CONFIDENCE  # noqa: E402  (mutagen only inside functio
 @click.option("--decimals", type=click.IntRange(0, 1), default=0, show_default=True,
               help="Decimals in the tag where the format allows them (Vorbis comments: FLAC, "
                    "OGG, Opus); ID3 TBPM and MP4 tmpo are always integers.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes for files not yet analysed. [default: number of CPUs]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON Lines).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def tag(paths, write, force, min_confidence, decimals, db_path, jobs, as_json, quiet):
+@library_options
+def tag(paths, write, force, min_confidence, decimals, as_json, library, quiet):
     """Write the analysed BPM into the files' own tags (a dry run unless --write).
 
     MP3 gets an ID3v2.3 TBPM frame (v2.3 so that Windows shows it), FLAC/OGG/Opus a Vorbis
@@ -584,9 +562,6 @@ def tag(paths, write, force, min_confidence, decimals, db_path, jobs, as_json, q
     """
     import json
 
-    from .library import ProgressPrinter
-    from .tagging import tag_files
-
     def show(plan):
         if as_json:
             click.echo(json.dumps(plan.to_dict(), ensure_ascii=False))
@@ -596,10 +571,8 @@ def tag(paths, write, force, min_confidence, decimals, db_path, jobs, as_json, q
         click.echo(f"{old:>6} -> {new:<6} {click.format_filename(plan.path)}  "
                    f"[{plan.action}{why}]")
 
-    progress = None if quiet else ProgressPrinter(sys.stderr)
-    report = tag_files(paths, write=write, force=force, min_confidence=min_confidence,
-                       decimals=decimals, db_path=db_path, jobs=jobs, progress=progress,
-                       on_plan=show)
+    report = library.tag(paths, write=write, force=force, min_confidence=min_confidence,
+                         decimals=decimals, on_plan=show)
     for f in report.failures:
         click.echo(f"failed: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
     todo = report.count("written") if write else report.count("write")

@@ -50,6 +50,9 @@ def _analyze_task(path: str, settings: AnalysisSettings | None = None) -> TrackA
         return FileFailure(path=path, kind=err.kind, message=err.message)
     except (KeyboardInterrupt, SystemExit):
         raise
+    except MemoryError:
+        return FileFailure(path=path, kind="memory", message=(
+            "ran out of memory while analysing this file; it is tried again on the next run"))
     except BaseException as err:  # noqa: BLE001 - see docstring
         return FileFailure(path=path, kind="internal",
                            message=f"unexpected {type(err).__name__}: {err} (please report this)")
@@ -105,6 +108,7 @@ class _Worker:
     item: str | None = None
     started: float = 0.0
     spawned: float = field(default_factory=time.monotonic)
+    log_path: str | None = None
 
 
 def _exit_with_parent() -> None:
@@ -123,19 +127,49 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="tempo-parent-watch", daemon=True).start()
 
 
-def _quiet_c_stderr() -> None:
+def _capture_c_stderr(log_path: str | None) -> None:
     """Send what C decoders print on file descriptor 2 (mpg123's "Illegal Audio-MPEG-Header"
-    notes on every damaged MP3) to /dev/null, so it does not tear the parent's progress bar;
-    Python's own ``sys.stderr`` (tracebacks, warnings) keeps the real stderr."""
+    notes on every damaged MP3, glibc's or ffmpeg's last words before an abort) to ``log_path``
+    instead of the terminal, so it does not tear the parent's progress bar, and so that the
+    parent can quote it when this process dies (see :func:`_c_last_words`). Python's own
+    ``sys.stderr`` (tracebacks, warnings) keeps the real stderr. The log is emptied before each
+    item (:func:`_reset_c_stderr`), so it only ever holds what the current file caused."""
     try:
         sys.stderr.flush()
         real = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
+        target = os.open(log_path or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(target, 2)
+        os.close(target)
         sys.stderr = open(real, "w", buffering=1, errors="backslashreplace")
     except (OSError, ValueError):
         pass
+
+
+def _reset_c_stderr() -> None:
+    try:
+        os.ftruncate(2, 0)
+        os.lseek(2, 0, os.SEEK_SET)
+    except OSError:
+        pass  # /dev/null, or no capture
+
+
+#: Bytes of a dead worker's C stderr quoted in its failure message.
+LAST_WORDS_BYTES = 400
+
+
+def _c_last_words(log_path: str | None) -> str:
+    """The last lines a dead worker's C libraries printed (empty when none), on one line."""
+    if not log_path:
+        return ""
+    try:
+        with open(log_path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - LAST_WORDS_BYTES))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " / ".join(lines[-3:])
 
 
 @contextlib.contextmanager
@@ -152,13 +186,13 @@ def _thread_env(threads: int) -> Iterator[None]:
             os.environ.pop(var, None)
 
 
-def _worker_main(conn, fn, initializer, threads: int = 1) -> None:
+def _worker_main(conn, fn, initializer, threads: int = 1, log_path: str | None = None) -> None:
     """Worker loop: receive a path, send back fn(path); stop on None or a closed pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     for var in _THREAD_VARS:  # N workers x M BLAS threads would oversubscribe the CPUs
         os.environ.setdefault(var, str(threads))
     _exit_with_parent()
-    _quiet_c_stderr()
+    _capture_c_stderr(log_path)
     if initializer is not None:
         initializer()
     conn.send(("ready", None))
@@ -169,6 +203,7 @@ def _worker_main(conn, fn, initializer, threads: int = 1) -> None:
             return
         if item is None:
             return
+        _reset_c_stderr()
         result = fn(item)
         try:
             conn.send(("done", result))
@@ -176,13 +211,37 @@ def _worker_main(conn, fn, initializer, threads: int = 1) -> None:
             return  # the scan is gone (killed): nobody to tell
 
 
+def _death(code: int | None, last_words: str) -> tuple[str, str]:
+    """(kind, message) for a worker that died with exit status ``code``."""
+    import signal as signal_mod
+
+    if code is not None and code < 0:
+        try:
+            name = signal_mod.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        how = f"killed by {name}"
+    else:
+        how = f"exit code {code}"
+    if code == -signal_mod.SIGKILL:
+        kind, why = "memory", "probably out of memory (the kernel's OOM killer sends SIGKILL)"
+    else:
+        kind, why = "crash", "a crash in a decoder or a library it uses"
+    message = f"the analysis process died ({how}), {why}"
+    if last_words:
+        message += f"; it said: {last_words}"
+    return kind, message + "; tried again on the next run"
+
+
 class ProcessExecutor:
     """A pool of worker processes with a per-item time limit.
 
     Each worker gets one item at a time through its own pipe. A worker that exceeds
     ``timeout_s`` on an item is killed and replaced, and the item yields
-    ``FileFailure(kind="timeout")``; a worker that dies (segfault, out of memory) yields
-    ``FileFailure(kind="crash")``. Results come in completion order.
+    ``FileFailure(kind="timeout")``; a worker that dies yields ``FileFailure(kind="crash")``
+    (``"memory"`` when it was killed by SIGKILL, which on Linux is the out-of-memory killer),
+    quoting what its C libraries printed last. These kinds are transient: not cached, retried on
+    the next run. Results come in completion order.
     """
 
     def __init__(self, jobs: int, *, timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -198,24 +257,43 @@ class ProcessExecutor:
         if start_method == "forkserver" and initializer is _warm_up:
             self._ctx.set_forkserver_preload(["tempo.executors", *WARM_UP_MODULES])
         self._workers: list[_Worker] = []
+        self._log_dir: str | None = None
+
+    def _log_path(self) -> str | None:
+        """A fresh file for one worker's C stderr, in a private folder removed by close()."""
+        import tempfile
+
+        try:
+            if self._log_dir is None:
+                self._log_dir = tempfile.mkdtemp(prefix="tempo-workers-")
+            fd, path = tempfile.mkstemp(dir=self._log_dir, suffix=".stderr")
+            os.close(fd)
+            return path
+        except OSError:
+            return None  # no temporary space: C messages go to /dev/null as before
 
     def _spawn(self, fn) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         # One thread per worker even with --jobs 1: the analysis gains nothing from a second
         # BLAS thread, which only spins (measured: 40 songs in 8.0 s with 1 thread, 11.1 s with 2).
         threads = 1
-        proc = self._ctx.Process(target=_worker_main, args=(child_conn, fn, self.initializer, threads),
+        log_path = self._log_path()
+        proc = self._ctx.Process(target=_worker_main,
+                                 args=(child_conn, fn, self.initializer, threads, log_path),
                                  daemon=True, name="tempo-worker")
         with _thread_env(threads):  # a forkserver starting now keeps this environment
             proc.start()
         child_conn.close()
-        return _Worker(process=proc, conn=parent_conn)
+        return _Worker(process=proc, conn=parent_conn, log_path=log_path)
 
     def _kill(self, w: _Worker) -> None:
         if w.process.is_alive():
             w.process.kill()
         w.process.join(5)
         w.conn.close()
+        if w.log_path:
+            with contextlib.suppress(OSError):
+                os.remove(w.log_path)
 
     def run(self, fn: Callable[[str], object], items: Iterable[str]) -> Iterator[tuple[str, object]]:
         source = iter(items)  # pulled lazily: the caller may decide per item (see _ScanRun)
@@ -269,9 +347,7 @@ class ProcessExecutor:
                         # the worker died (its pipe closed): wait for its exit status
                         w.process.join(5)
                         code = w.process.exitcode
-                        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-                        failure = ("crash", f"the analysis process died ({how}), perhaps out of memory "
-                                            "or a crash in a decoder")
+                        failure = _death(code, _c_last_words(w.log_path))
                     elif now >= deadline:
                         failure = ("timeout", f"analysis took longer than {self.timeout_s:g} s; "
                                               "the file was skipped (raise the limit with --timeout)")
@@ -306,3 +382,8 @@ class ProcessExecutor:
                 w.process.join(2)
             self._kill(w)
         self._workers = []
+        if self._log_dir is not None:
+            import shutil
+
+            shutil.rmtree(self._log_dir, ignore_errors=True)
+            self._log_dir = None

@@ -148,79 +148,208 @@ class ScanResult:
                 "elapsed_s": round(self.elapsed_s, 3)}
 
 
+@dataclass(frozen=True)
+class LibraryOptions:
+    """How a library is read: the options every command that reads the library shares.
+
+    ``db_path``: the cache database (default :func:`tempo.cache.default_db_path`);
+    ``use_cache=False`` analyses everything and stores nothing. ``jobs``: worker processes
+    (default: the number of CPUs). ``timeout_s``: time limit per file, after which its worker is
+    replaced and the file reported as failed (kind "timeout", not cached). ``extensions`` and
+    ``hidden``: which files a folder search finds. ``retry_failed``: analyse files that failed
+    before even if unchanged. ``trust_tags``: let each file's own BPM tag choose the beat level
+    or replace an unrelated estimate (:func:`tempo.tags.apply_tag_tempo`), a read-time view: the
+    cache keeps what the audio says.
+    """
+
+    db_path: str | None = None
+    use_cache: bool = True
+    jobs: int | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    extensions: tuple[str, ...] = AUDIO_EXTENSIONS
+    hidden: bool = False
+    retry_failed: bool = False
+    trust_tags: bool = False
+    settings: AnalysisSettings = AnalysisSettings()
+
+    def __post_init__(self):
+        if self.jobs is not None and self.jobs < 1:
+            raise TempoError(f"jobs={self.jobs} must be at least 1")
+        if self.timeout_s <= 0:
+            raise TempoError(f"timeout={self.timeout_s} s must be positive")
+        object.__setattr__(self, "extensions", normalize_extensions(self.extensions))
+        if self.db_path is not None:
+            object.__setattr__(self, "db_path", os.fspath(self.db_path))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A planned workout: the profile as resolved for ``minutes``, the chosen sequence of tracks
+    (:class:`tempo.ranking.Sequence`) and the scan it was chosen from."""
+
+    profile: object
+    minutes: float
+    sequence: object
+    scan: ScanResult
+
+
+class Library:
+    """The one owner of a music library: cache, analysis settings, executor, retry policy and
+    read-time views (trust-tags). Every command goes through it.
+
+    >>> lib = Library(LibraryOptions(db_path="tempo.sqlite", jobs=2))
+    >>> result = lib.scan(["~/Music"])                      # doctest: +SKIP
+    >>> plan = lib.plan(["~/Music"], "montage", minutes=45)  # doctest: +SKIP
+
+    ``progress(done, total, path)`` is called as files not answered by the cache are settled.
+    ``executor``: anything with ``run(fn, paths) -> iterator of (path, TrackAnalysis |
+    FileFailure)`` and ``close()`` (default: a :class:`~tempo.executors.ProcessExecutor` of
+    ``options.jobs`` workers, started only when something needs analysing).
+    """
+
+    def __init__(self, options: LibraryOptions | None = None, *, progress: Progress | None = None,
+                 executor=None):
+        self.options = options or LibraryOptions()
+        self.progress = progress
+        self.executor = executor
+
+    # -- analyses -------------------------------------------------------------------------------
+
+    def view(self, track: TrackAnalysis) -> TrackAnalysis:
+        """A track as the commands see it: the cached analysis with the read-time views applied."""
+        if self.options.trust_tags:
+            from .tags import apply_tag_tempo
+
+            track = apply_tag_tempo(track)
+        return track
+
+    def scan(self, paths: Iterable[str | os.PathLike], *, strict: bool = False,
+             view: bool = True) -> ScanResult:
+        """Find audio files under ``paths`` and return the analysis of each, analysing only what
+        the cache does not already hold for this file state, analyzer version and settings.
+
+        Every result is committed as soon as it arrives, so an interrupted scan resumes where it
+        stopped when run again. Files new to the cache whose content (fingerprint) is already
+        known (moved, renamed, copied, or a copy earlier in this scan) are not decoded again.
+        Permanent failures are remembered (and reported again until the file changes or
+        ``retry_failed``); transient ones (timeout, crash, out of memory) are retried on the next
+        run. ``strict``: raise TempoError after the scan (its results are stored) if any file
+        failed. ``view=False`` returns the analyses as cached, without read-time views.
+        """
+        from .cache import Cache
+
+        opts = self.options
+        t0 = time.perf_counter()
+        entries = _walk(paths, extensions=opts.extensions, hidden=opts.hidden)
+        with Cache.open(opts.db_path if opts.use_cache else ":memory:") as cache:
+            run = _ScanRun(cache, opts.settings, self.progress)
+            todo: list[tuple[str, os.stat_result]] = []
+            with cache.reading():
+                for path, st in entries:
+                    hit = cache.get(path, st.st_size, st.st_mtime_ns, opts.settings)
+                    if hit is not None:
+                        run.tracks.append(hit)
+                        run.reused += 1
+                        continue
+                    if not opts.retry_failed:
+                        failure = cache.get_failure(path, st.st_size, st.st_mtime_ns, opts.settings)
+                        if failure is not None and not failure.transient:  # (older versions stored them)
+                            run.failures.append(failure)
+                            run.known_failed += 1
+                            continue
+                    todo.append((path, st))
+            if todo:
+                cache.acquire_writer()
+                executor = self.executor or ProcessExecutor(opts.jobs or default_jobs(),
+                                                            timeout_s=opts.timeout_s)
+                run.analyse(todo, executor)
+        tracks = sorted(run.tracks, key=lambda a: a.path)
+        if view:
+            tracks = [self.view(t) for t in tracks]
+        failures = sorted(run.failures, key=lambda f: f.path)
+        result = ScanResult(tracks=tracks, failures=failures, found=len(entries),
+                            analysed=run.analysed, reused=run.reused + run.moved,
+                            failed=len(failures), elapsed_s=time.perf_counter() - t0,
+                            known_failed=run.known_failed, moved=run.moved,
+                            from_tags=sum(1 for t in tracks if t.tempo.source != "audio"))
+        if strict and failures:
+            first = failures[0]
+            raise TempoError(f"{len(failures)} of {len(entries)} files could not be analysed, first "
+                             f"{first.path}: {first.kind}: {first.message}",
+                             hint="`tempo scan --failed` lists them")
+        return result
+
+    def tracks(self, paths: Iterable[str | os.PathLike]) -> ScanResult:
+        """Like :meth:`scan`, for commands that need at least one analysed track: raises
+        TempoError naming the paths when there is none."""
+        paths = [os.fspath(p) for p in paths]
+        result = self.scan(paths)
+        if not result.tracks:
+            raise TempoError("no analysed audio files found", path=", ".join(paths),
+                             hint="check the path; `tempo scan --failed` lists files that failed")
+        return result
+
+    def failures(self, under: Iterable[str | os.PathLike] = ()) -> list[FileFailure]:
+        """Files that failed in earlier scans (below ``under`` when given)."""
+        from .cache import Cache
+
+        with Cache.open(self.options.db_path) as cache:
+            return cache.failures(under=[os.fspath(u) for u in under], settings=self.options.settings)
+
+    def playlist_tracks(self, playlist_path: str) -> tuple[list[TrackAnalysis], ScanResult]:
+        """The analysed tracks of a playlist file, in the playlist's order (entries analysed
+        through the cache); entries that are missing or failed are left out of the list and
+        reported in the scan result (missing ones as failures of kind "missing")."""
+        from .plot import read_playlist  # MERGE: tempo.playlist
+
+        entries = read_playlist(playlist_path)
+        present = [p for p in entries if os.path.exists(p)]
+        missing = [FileFailure(path=p, kind="missing", message="no such file (listed in "
+                               f"{os.path.basename(playlist_path)})") for p in entries
+                   if not os.path.exists(p)]
+        result = self.scan(present) if present else ScanResult([], [], 0, 0, 0, 0, 0.0)
+        if missing:
+            failures = sorted(result.failures + missing, key=lambda f: f.path)
+            result = replace(result, failures=failures, failed=len(failures),
+                             found=result.found + len(missing))
+        by_path = {t.path: t for t in result.tracks}
+        tracks = [by_path[p] for p in (os.path.abspath(e) for e in entries) if p in by_path]
+        return tracks, result
+
+    # -- what the commands make of them ---------------------------------------------------------
+
+    def plan(self, paths: Iterable[str | os.PathLike], profile: str = "montage", *,
+             minutes: float | None = None, seed: int | None = None, **profile_options) -> Plan:
+        """Choose and order tracks under ``paths`` for a workout profile (a built-in name or a
+        TOML file) over ``minutes`` (default: the profile's own length; see
+        :func:`tempo.profiles.resolve_profile`)."""
+        from .profiles import resolve_profile
+        from .ranking import build_sequence
+
+        resolved, minutes = resolve_profile(profile, minutes=minutes, **profile_options)
+        result = self.tracks(paths)
+        seq = build_sequence(result.tracks, resolved, minutes=minutes, seed=seed)
+        return Plan(profile=resolved, minutes=minutes, sequence=seq, scan=result)
+
+    def tag(self, paths: Iterable[str | os.PathLike], **kwargs):
+        """Plan (and with ``write=True`` write) BPM tags: see :func:`tempo.tagging.tag_files`."""
+        from .tagging import tag_files
+
+        return tag_files(paths, library=self, **kwargs)
+
+
 def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | None = None,
          jobs: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
          settings: AnalysisSettings | None = None, hidden: bool = False,
          extensions: Iterable[str] = AUDIO_EXTENSIONS, retry_failed: bool = False,
          progress: Progress | None = None, strict: bool = False, use_cache: bool = True,
          executor=None, trust_tags: bool = False) -> ScanResult:
-    """Find audio files under ``paths`` and return the analysis of each, analysing only what
-    the cache does not already hold for this file state, analyzer version and settings.
-
-    ``db_path``: the cache database (default :func:`tempo.cache.default_db_path`);
-    ``use_cache=False`` analyses everything and stores nothing. ``jobs``: worker processes
-    (default: the number of CPUs). ``timeout_s``: time limit per file, after which its worker is
-    replaced and the file recorded as failed (kind "timeout"). ``retry_failed``: analyse files
-    that failed before even if unchanged. ``progress(done, total, path)`` is called as files
-    not answered by the cache are settled (total = their number). ``strict``: raise TempoError
-    after the scan (its results are stored) if any file failed. ``executor``: anything with
-    ``run(fn, paths) -> iterator of (path, TrackAnalysis | FileFailure)`` and ``close()``.
-    ``trust_tags``: let each file's own BPM tag choose the beat level or replace an unrelated
-    estimate (:func:`tempo.tags.apply_tag_tempo`); applied to the returned tracks only, the cache
-    keeps what the audio says.
-
-    Every result is committed as soon as it arrives, so an interrupted scan resumes where it
-    stopped when run again. Files new to the cache whose content (fingerprint) is already known
-    (moved, renamed, copied, or a copy earlier in this scan) are not decoded again.
-    """
-    from .cache import Cache
-
-    t0 = time.perf_counter()
-    settings = settings or AnalysisSettings()
-    if jobs is not None and jobs < 1:
-        raise TempoError(f"jobs={jobs} must be at least 1")
-    if timeout_s <= 0:
-        raise TempoError(f"timeout={timeout_s} s must be positive")
-    entries = _walk(paths, extensions=extensions, hidden=hidden)
-    with Cache.open(db_path if use_cache else ":memory:") as cache:
-        run = _ScanRun(cache, settings, progress)
-        todo: list[tuple[str, os.stat_result]] = []
-        with cache.reading():
-            for path, st in entries:
-                hit = cache.get(path, st.st_size, st.st_mtime_ns, settings)
-                if hit is not None:
-                    run.tracks.append(hit)
-                    run.reused += 1
-                    continue
-                if not retry_failed:
-                    failure = cache.get_failure(path, st.st_size, st.st_mtime_ns, settings)
-                    if failure is not None:
-                        run.failures.append(failure)
-                        run.known_failed += 1
-                        continue
-                todo.append((path, st))
-        if todo:
-            cache.acquire_writer()
-            if executor is None:
-                executor = ProcessExecutor(jobs or default_jobs(), timeout_s=timeout_s)
-            run.analyse(todo, executor)
-    tracks = sorted(run.tracks, key=lambda a: a.path)
-    if trust_tags:
-        from .tags import apply_tag_tempo
-
-        tracks = [apply_tag_tempo(t) for t in tracks]
-    failures = sorted(run.failures, key=lambda f: f.path)
-    result = ScanResult(tracks=tracks, failures=failures, found=len(entries), analysed=run.analysed,
-                        reused=run.reused + run.moved, failed=len(failures),
-                        elapsed_s=time.perf_counter() - t0, known_failed=run.known_failed,
-                        moved=run.moved,
-                        from_tags=sum(1 for t in tracks if t.tempo.source != "audio"))
-    if strict and failures:
-        first = failures[0]
-        raise TempoError(f"{len(failures)} of {len(entries)} files could not be analysed, first "
-                         f"{first.path}: {first.kind}: {first.message}",
-                         hint="`tempo scan --failed` lists them")
-    return result
+    """``Library(LibraryOptions(...), progress=..., executor=...).scan(paths, strict=...)`` in
+    one call (see :class:`LibraryOptions` for the options and :meth:`Library.scan`)."""
+    options = LibraryOptions(db_path=db_path, use_cache=use_cache, jobs=jobs, timeout_s=timeout_s,
+                             extensions=tuple(extensions), hidden=hidden, retry_failed=retry_failed,
+                             trust_tags=trust_tags, settings=settings or AnalysisSettings())
+    return Library(options, progress=progress, executor=executor).scan(paths, strict=strict)
 
 
 class _ScanRun:
@@ -301,7 +430,8 @@ class _ScanRun:
             self.moved += 1
         elif isinstance(outcome, FileFailure):
             failure = replace(outcome, path=path)
-            self.unsaved_failures.append((failure, st))
+            if not failure.transient:
+                self.unsaved_failures.append((failure, st))
             self.failures.append(failure)
         else:  # the file analysed for this content changed meanwhile: not recorded, retried next time
             self.failures.append(FileFailure(path=path, kind="changed", message=(
@@ -317,7 +447,8 @@ class _ScanRun:
             self.analysed += 1
             shared = outcome if unchanged else None
         else:
-            self.unsaved_failures.append((outcome, st))
+            if not outcome.transient:  # a timeout or a crash says nothing lasting about the file
+                self.unsaved_failures.append((outcome, st))
             self.failures.append(outcome)
             shared = outcome
         self.done += 1

@@ -205,13 +205,28 @@ class TrackAnalysis:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
+#: Failure kinds that say nothing lasting about the file itself: the analysis ran out of time,
+#: its process died or ran out of memory, or the scan was interrupted. They are reported but never
+#: cached, so the next run (perhaps with a higher --timeout) simply tries the file again.
+TRANSIENT_KINDS = frozenset({"timeout", "crash", "memory", "interrupted", "changed"})
+
+
 @dataclass(frozen=True)
 class FileFailure:
-    """One file that could not be analysed: its path, the error kind and a one-line message."""
+    """One file that could not be analysed: its path, the error kind and a one-line message.
+
+    A failure is *permanent* (the file cannot be decoded or analysed: kinds such as "decode",
+    "empty", "analysis", "internal"), remembered in the cache until the file changes; or
+    *transient* (:data:`TRANSIENT_KINDS`), retried on the next run.
+    """
 
     path: str
     kind: str
     message: str
 
+    @property
+    def transient(self) -> bool:
+        return self.kind in TRANSIENT_KINDS
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return dict(asdict(self), transient=self.transient)

@@ -1,7 +1,8 @@
 """``tempo tag``: analyse through the cache, plan each file's BPM tag, write it when asked.
 
 After a file is tagged its size and mtime change but its audio does not, so the cached analysis
-is stored again under the new file state: tagging a library never forces a re-analysis.
+is stored again under the new file state, with the new tag: tagging a library never forces a
+re-analysis, and ``--trust-tags`` afterwards sees the tag the file now holds.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass, field, replace
 
 from .errors import TagError
 from .models import FileFailure
-from .tags import MIN_TAG_CONFIDENCE, TagPlan, plan_bpm_tag, read_bpm_tag, write_bpm_tag
+from .tags import (MIN_TAG_CONFIDENCE, TagPlan, parse_bpm, plan_bpm_tag, read_bpm_tag,
+                   write_bpm_tag)
 
 
 @dataclass
@@ -28,34 +30,44 @@ class TagReport:
 
 
 def tag_files(paths: Iterable[str], *, write: bool = False, force: bool = False,
-              min_confidence: float = MIN_TAG_CONFIDENCE, decimals: int = 0,
-              db_path: str | None = None, jobs: int | None = None, progress=None,
-              on_plan: Callable[[TagPlan], None] | None = None, scan_fn=None) -> TagReport:
-    """Plan (and with ``write=True`` write) the BPM tag of every audio file under ``paths``."""
-    from .cache import Cache, fingerprint
-    from .library import scan
+              min_confidence: float = MIN_TAG_CONFIDENCE, decimals: int = 0, library=None,
+              on_plan: Callable[[TagPlan], None] | None = None) -> TagReport:
+    """Plan (and with ``write=True`` write) the BPM tag of every audio file under ``paths``.
 
-    result = (scan_fn or scan)(paths, db_path=db_path, jobs=jobs, progress=progress)
+    Files are analysed through ``library`` (a :class:`tempo.library.Library`; default: the
+    default cache). The estimate written is the audio's own, whatever read-time views the library
+    applies. Each written file's analysis is stored again at once under its new size and mtime
+    with the tag it now carries, so the cache keeps telling the truth about the file and an
+    interruption loses nothing already written.
+    """
+    from .cache import Cache, fingerprint
+    from .library import Library
+
+    library = library or Library()
+    result = library.scan(paths, view=False)
     report = TagReport(failures=list(result.failures), written=write)
-    rekeyed = []
-    for ta in result.tracks:
-        plan = plan_bpm_tag(ta, existing=read_bpm_tag(ta.path), force=force,
-                            min_confidence=min_confidence, decimals=decimals)
-        if write and plan.action == "write":
-            try:
-                write_bpm_tag(ta.path, plan.new)
-            except TagError as err:
-                report.failures.append(FileFailure(ta.path, err.kind, err.message))
-                plan = replace(plan, action="failed", reason=err.message)
-            else:
-                plan = replace(plan, action="written")
-                st = os.stat(ta.path)
-                moved = replace(ta, size=st.st_size, mtime_ns=st.st_mtime_ns)
-                rekeyed.append((moved, fingerprint(ta.path, st.st_size)))
-        report.plans.append(plan)
-        if on_plan:
-            on_plan(plan)
-    if rekeyed:
-        with Cache.open(db_path) as cache:
-            cache.put_many(rekeyed)
+    cache = Cache.open(library.options.db_path) if write and library.options.use_cache else None
+    try:
+        for ta in result.tracks:
+            plan = plan_bpm_tag(ta, existing=read_bpm_tag(ta.path), force=force,
+                                min_confidence=min_confidence, decimals=decimals)
+            if write and plan.action == "write":
+                try:
+                    write_bpm_tag(ta.path, plan.new)
+                except TagError as err:
+                    report.failures.append(FileFailure(ta.path, err.kind, err.message))
+                    plan = replace(plan, action="failed", reason=err.message)
+                else:
+                    plan = replace(plan, action="written")
+                    if cache is not None:
+                        st = os.stat(ta.path)
+                        now = replace(ta, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                      tags=replace(ta.tags, bpm=parse_bpm(plan.new)))
+                        cache.put(now, fingerprint=fingerprint(ta.path, st.st_size))
+            report.plans.append(plan)
+            if on_plan:
+                on_plan(plan)
+    finally:
+        if cache is not None:
+            cache.close()
     return report

@@ -43,13 +43,13 @@ def fake_library(tmp_path, monkeypatch):
     failure = FileFailure(os.path.join(root, "broken.mp3"), "decode", "not an audio file")
     calls = []
 
-    def fake_scan(paths, **kwargs):
-        calls.append((list(paths), kwargs))
+    def fake_scan(self, paths, **kwargs):
+        calls.append((list(paths), dict(vars(self.options), **kwargs)))
         return tempo.library.ScanResult(tracks=list(tracks), failures=[failure],
                                         found=len(tracks) + 1, analysed=0, reused=len(tracks),
                                         failed=1, elapsed_s=0.0)
 
-    monkeypatch.setattr(tempo.library, "scan", fake_scan)
+    monkeypatch.setattr(tempo.library.Library, "scan", fake_scan)
     return root, tracks, calls
 
 
