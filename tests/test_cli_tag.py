@@ -57,6 +57,14 @@ def test_write_then_keep_existing_then_force(runner, music, tmp_path):
     rescan = runner.invoke(cli, ["scan", str(music), "--db", db, "--json", "-q"])
     summary = json.loads(rescan.stdout)
     assert summary["analysed"] == 0 and summary["reused"] == 2
+    # ... and what it reuses is the file as it is now: its new size, mtime and BPM tag
+    from tempo.cache import Cache
+
+    with Cache.open(db) as cache:
+        for plan in plans:
+            st = os.stat(plan["path"])
+            held = cache.get(plan["path"], st.st_size, st.st_mtime_ns)
+            assert held is not None and held.tags.bpm == float(plan["new"])
 
     # an existing, different tag is kept without --force ...
     path = plans[0]["path"]
