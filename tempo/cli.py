@@ -50,10 +50,14 @@ _LIBRARY_OPTIONS = (
     click.option("--trust-tags", is_flag=True, help=(
         "Use each file's own BPM tag where it knows better: to choose half or double time, or "
         "as the tempo when ours is unrelated (JSON: tempo.source is 'tag-level' or 'tag').")),
+    click.option("--bpm-range", "bpm_range", metavar="LO-HI",
+                 help="Preferred tempo range, at least an octave wide (e.g. 87-174): a track read "
+                      "outside it takes its own half/double (or 3/2, 2/3) reading inside it. "
+                      "[default: $TEMPO_BPM_RANGE, else bpm_range in the config file, else none]"),
     click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
 )
 _LIBRARY_KEYS = ("db_path", "jobs", "timeout_s", "extensions", "hidden", "retry_failed",
-                 "trust_tags", "quiet")
+                 "trust_tags", "bpm_range", "quiet")
 
 
 def library_options(f):
@@ -63,11 +67,13 @@ def library_options(f):
 
     @functools.wraps(f)
     def command(*args, **kwargs):
+        from .corrections import default_range
         from .library import Library, LibraryOptions, ProgressPrinter
 
         given = {k: kwargs.pop(k) for k in _LIBRARY_KEYS}
         quiet = given.pop("quiet")
         given["extensions"] = given["extensions"] or AUDIO_EXTENSIONS
+        given["bpm_range"] = default_range(given["bpm_range"])
         progress = None if quiet else ProgressPrinter(sys.stderr)
         return f(*args, library=Library(LibraryOptions(**given), progress=progress), quiet=quiet,
                  **kwargs)
@@ -115,7 +121,7 @@ def cli():
 
 ROW_FIELDS = ("path", "bpm", "confidence", "stable", "drift", "energy", "loudness_lufs",
               "onset_rate", "duration_s", "artist", "title", "album", "tag_bpm", "candidates",
-              "format", "sample_rate", "channels", "error_kind", "error")
+              "bpm_source", "raw_bpm", "format", "sample_rate", "channels", "error_kind", "error")
 
 
 def _fmt(value, spec: str = "") -> str:
@@ -124,9 +130,14 @@ def _fmt(value, spec: str = "") -> str:
     return format(value, spec) if spec else str(value)
 
 
+#: Marks after the BPM in tables: where a tempo other than the audio's estimate came from.
+SOURCE_MARKS = {"audio": " ", "user": "*", "range": "~", "tag-level": "t", "tag": "t"}
+
+
 def _table_line(ta) -> str:
     stable = "yes" if ta.tempo.stable else f"no ({ta.tempo.drift:.0%})"
-    return (f"{_fmt(ta.bpm, '6.1f'):>6}  {ta.confidence:4.2f}  {stable:<9} {ta.energy:6.2f}"
+    mark = SOURCE_MARKS.get(ta.tempo.source, "?")
+    return (f"{_fmt(ta.bpm, '6.1f'):>6}{mark} {ta.confidence:4.2f}  {stable:<9} {ta.energy:6.2f}"
             f"  {_fmt(ta.loudness_lufs, '6.1f'):>6}  {ta.duration_s:7.1f}  "
             f"{click.format_filename(ta.path)}")
 
@@ -149,8 +160,10 @@ def analyze(paths, as_json, as_csv, no_cache, library, quiet):
     goes on.
 
     \b
-    Columns: BPM (0.1 resolution), CONF (confidence 0-1), STABLE (no if the tempo moves more
-    than 4%, with the drift), ENERGY (0-1), LUFS (integrated loudness), LENGTH_S, FILE.
+    Columns: BPM (0.1 resolution; marked * when you fixed it with `tempo fix`, ~ when
+    --bpm-range chose it, t when --trust-tags did), CONF (confidence 0-1), STABLE (no if the
+    tempo moves more than 4%, with the drift), ENERGY (0-1), LUFS (integrated loudness),
+    LENGTH_S, FILE.
     Exit status: 0 when every file was analysed, 1 when any failed (or a path does not exist).
 
     \b
@@ -584,6 +597,119 @@ def tag(paths, write, force, min_confidence, decimals, as_json, library, quiet):
     click.echo(summary, err=True)
     if report.failures:
         sys.exit(1)
+
+
+# --- fix: the listener's tempo ------------------------------------------------------------------
+
+#: Tracks less confident than this are offered by `tempo fix --review`.
+REVIEW_BELOW = 0.5
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--bpm", type=float, help="The track's tempo, as you tap it.")
+@click.option("--double", is_flag=True, help="Twice the tempo tempo shows now.")
+@click.option("--half", is_flag=True, help="Half the tempo tempo shows now.")
+@click.option("--clear", is_flag=True, help="Forget the correction: the estimate stands again.")
+@click.option("--list", "list_fixes", is_flag=True, help="List the stored corrections and exit.")
+@click.option("--review", is_flag=True,
+              help="Walk through the low-confidence tracks under PATHS one by one and fix them "
+                   "from the keyboard.")
+@click.option("--below", type=click.FloatRange(0, 1), default=REVIEW_BELOW, show_default=True,
+              help="--review: offer tracks whose confidence is below this.")
+@click.option("--export", "export_to", metavar="FILE.csv",
+              help="Write every correction to a CSV file (to move them to another machine).")
+@click.option("--import", "import_from", metavar="FILE.csv", type=click.Path(dir_okay=False),
+              help="Read corrections from a CSV file written by --export.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON Lines).")
+@library_options
+def fix(paths, bpm, double, half, clear, list_fixes, review, below, export_to, import_from,
+        as_json, library, quiet):
+    """Settle the beat level of tracks yourself; every command then uses your tempo.
+
+    A correction is stored in the cache under the file's content, so it survives re-scans, moves,
+    renames and new versions of tempo; `tempo tag --write` writes it into the file. Tables mark
+    a corrected tempo with *, and JSON says tempo.source "user" (tempo.raw_bpm keeps the
+    estimate).
+
+    \b
+    Examples:
+      tempo fix "Artist/Song.mp3" --bpm 92
+      tempo fix ~/Music/HipHop --half          # every track there is read double
+      tempo fix ~/Music --review               # go through the unsure ones
+      tempo fix --list
+      tempo fix --export corrections.csv       # then on another machine: --import
+    """
+    import json
+
+    chosen = sum([bpm is not None, double, half, clear, list_fixes, review,
+                  export_to is not None, import_from is not None])
+    if chosen != 1:
+        raise click.UsageError("say exactly one of --bpm, --double, --half, --clear, --list, "
+                               "--review, --export, --import")
+    if list_fixes:
+        for c in library.corrections():
+            click.echo(json.dumps({"path": c.path, "bpm": c.new_bpm}, ensure_ascii=False)
+                       if as_json else f"{c.new_bpm:6.1f}  {click.format_filename(c.path)}")
+        return
+    if export_to is not None:
+        n = library.export_corrections(export_to)
+        click.echo(f"wrote {n} corrections to {click.format_filename(export_to)}", err=True)
+        return
+    if import_from is not None:
+        n, skipped = library.import_corrections(import_from)
+        for line in skipped:
+            click.echo(f"skipped: {line}", err=True)
+        click.echo(f"imported {n} corrections", err=True)
+        return
+    if not paths:
+        raise click.UsageError("give the files or folders to fix")
+    if review:
+        _review(library, paths, below)
+        return
+    for c in library.fix(paths, bpm=bpm, double=double, half=half, clear=clear):
+        if as_json:
+            click.echo(json.dumps(c.to_dict(), ensure_ascii=False))
+        else:
+            click.echo(f"{_fmt(c.old_bpm, '.1f'):>6} -> {_fmt(c.new_bpm, '.1f'):<6} "
+                       f"{click.format_filename(c.path)}  [{c.action}]")
+
+
+def _review(library, paths, below: float) -> None:
+    """Ask, track by track, for the tempo of the low-confidence tracks under PATHS."""
+    todo = library.to_review(paths, below=below)
+    if not todo:
+        click.echo(f"nothing to review: every track is at least {below:g} confident or fixed",
+                   err=True)
+        return
+    click.echo(f"{len(todo)} tracks below confidence {below:g}. Answer: 2 (double), "
+               "h (half), a number (the tempo), Enter (keep), q (quit).", err=True)
+    fixed = 0
+    for n, t in enumerate(todo, 1):
+        cands = ", ".join(f"{b:g}" for b, _ in t.tempo.candidates[:4]) or "-"
+        click.echo(f"\n[{n}/{len(todo)}] {t.display_name}\n  {click.format_filename(t.path)}\n"
+                   f"  BPM {_fmt(t.bpm, '.1f')}  confidence {t.confidence:.2f}  candidates {cands}",
+                   err=True)
+        while True:
+            answer = click.prompt("  tempo", default="", show_default=False, err=True).strip().lower()
+            try:
+                if answer in ("", "s", "skip", "k", "keep"):
+                    break
+                if answer in ("q", "quit"):
+                    click.echo(f"stopped: {fixed} fixed", err=True)
+                    return
+                if answer in ("2", "x2", "*2", "d", "double"):
+                    library.fix([t.path], double=True)
+                elif answer in ("h", "/2", "half", "0.5"):
+                    library.fix([t.path], half=True)
+                else:
+                    library.fix([t.path], bpm=float(answer))
+            except ValueError:
+                click.echo("  answer 2, h, a number, Enter or q", err=True)
+                continue
+            fixed += 1
+            break
+    click.echo(f"\n{fixed} of {len(todo)} fixed", err=True)
 
 
 # --- plot (owner: lead) -------------------------------------------------------------------------
