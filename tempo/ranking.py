@@ -152,17 +152,30 @@ def _min(seconds: float) -> str:
 
 # --------------------------------------------------------------------------- scoring
 
+def fitting_ratios(bpm: float | None, segment: Segment, *, ratios: Seq[float] | None = None,
+                   tolerance_pct: float | None = None) -> list[tuple[float, float]]:
+    """The rule "does this track fit this segment", in one place: ``(ratio, effective BPM)``
+    for each ratio (the segment's own, or ``ratios``) at which ``bpm`` lies in the segment's
+    accepted span (its ramp's span plus ``tolerance_pct``, by default its own tolerance), in
+    the order of the ratios. Empty when nothing fits or the track has no tempo."""
+    if not bpm or bpm <= 0:
+        return []
+    if tolerance_pct is None:
+        lo, hi = segment.min_bpm, segment.max_bpm
+    else:
+        tol = tolerance_pct / 100
+        lo = min(segment.bpm_start, segment.bpm_end) * (1 - tol)
+        hi = max(segment.bpm_start, segment.bpm_end) * (1 + tol)
+    return [(r, bpm * r) for r in (segment.ratios if ratios is None else ratios)
+            if lo <= bpm * r <= hi]
+
+
 def best_ratio(track: TrackAnalysis, segment: Segment, target_bpm: float | None = None
                ) -> tuple[float, float] | None:
     """(ratio, effective BPM) of the allowed ratio that fits the segment closest to the target
     (or to the segment's span when no target is given); None when no ratio fits."""
-    if not track.bpm or track.bpm <= 0:
-        return None
     best = None
-    for ratio in segment.ratios:
-        eff = track.bpm * ratio
-        if not segment.min_bpm <= eff <= segment.max_bpm:
-            continue
+    for ratio, eff in fitting_ratios(track.bpm, segment):
         dev = abs(eff - target_bpm) if target_bpm is not None else _outside(
             eff, segment.bpm_start, segment.bpm_end)
         key = (dev, ratio != 1.0, ratio)
@@ -302,11 +315,9 @@ def _artist(t: TrackAnalysis) -> str | None:
 
 def _fits_minutes(tracks: Seq[TrackAnalysis], seg: Segment, ratios: Seq[float],
                   tolerance_pct: float | None = None) -> float:
-    tol = (seg.tolerance_pct if tolerance_pct is None else tolerance_pct) / 100
-    lo = min(seg.bpm_start, seg.bpm_end) * (1 - tol)
-    hi = max(seg.bpm_start, seg.bpm_end) * (1 + tol)
+    """Seconds of ``tracks`` that fit ``seg`` at one of ``ratios`` (and ``tolerance_pct``)."""
     return sum(t.duration_s for t in tracks
-               if t.bpm and any(lo <= t.bpm * r <= hi for r in ratios))
+               if fitting_ratios(t.bpm, seg, ratios=ratios, tolerance_pct=tolerance_pct))
 
 
 def _suggestions(pool: Seq[TrackAnalysis], seg: Segment, profile: Profile) -> tuple[str, ...]:
@@ -537,10 +548,8 @@ def _candidates(pool: Seq[TrackAnalysis], seg: Segment, seg_len: float,
     """(track, [(ratio, effective bpm) that fit], fixed score, fixed parts, artist, energy
     percentile) per fitting track."""
     out = []
-    lo, hi, ratios = seg.min_bpm, seg.max_bpm, seg.ratios
     for t in pool:
-        bpm = t.tempo.bpm
-        fits = [(r, bpm * r) for r in ratios if lo <= bpm * r <= hi]
+        fits = fitting_ratios(t.bpm, seg)
         if fits:
             fixed = _fixed_parts(t, seg_len)
             out.append((t, fits, sum(fixed), fixed, _artist(t), energy.get(t.path, 0.5)))
