@@ -375,8 +375,9 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
       the segment's end than it starts, so a fully filled playlist lands within half a track of
       the requested length;
     - no track twice; the same artist is not placed back to back when another track fits;
-    - in monotonic profiles the effective tempo never falls while the arc rises (and never rises
-      while it falls), and a rising segment leaves the tempi above the next segment's start to
+    - in monotonic profiles the effective tempo never falls while the arc rises and never rises
+      after the turn (no track after the climax, or after the rising stretch's last track, is
+      faster than it), and a rising segment leaves the tempi above the next segment's start to
       it; with ``climax`` the last rising segment ends on its fastest, most intense fitting
       track. When a segment runs dry, unused tracks that fit between neighbours (keeping the
       order) fill the time;
@@ -407,8 +408,6 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
         seg_end_abs += seg_len
         # an earlier shortfall shortens the playlist rather than stretching this segment
         target_end = min(seg_end_abs, draft.cursor + seg_len)
-        if plan.falling(i) and i == plan.last_rising + 1:
-            draft.phase_start = True
         key = (seg, seg_len)
         if key not in cand_cache:
             cand_cache[key] = _candidates(pool, seg, seg_len, energy)
@@ -477,21 +476,19 @@ def _plan_segments(profile: Profile, minutes: float, pool: Seq[TrackAnalysis]) -
 
 @dataclass
 class _Draft:
-    """The playlist being built: matches in order, the segment index of each, the paths used,
-    the time filled so far (s), and whether the next track opens a falling stretch."""
+    """The playlist being built: matches in order, the segment index of each, the paths used
+    and the time filled so far (s)."""
 
     out: list[Match] = field(default_factory=list)
     seg_of: list[int] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     cursor: float = 0.0
-    phase_start: bool = True  # the first track of a falling stretch may drop freely
 
     def place(self, m: Match, i: int) -> None:
         self.out.append(m)
         self.seg_of.append(i)
         self.used.add(m.path)
         self.cursor += m.track.duration_s
-        self.phase_start = False
 
 
 def _pick_climax(draft: _Draft, plan: _Plan, i: int, cands: Seq[tuple]
@@ -543,7 +540,6 @@ def _fill_segment(draft: _Draft, plan: _Plan, i: int, cands: Seq[tuple], target_
     while True:
         cursor = draft.cursor
         prev = out[-1] if out else None
-        check_order = prev is not None and not draft.phase_start
         smooth = prev is not None and (seg_of[-1] == i or continuous)
         first_anyway = placed_here == 0 and climax is None and cursor < target_end
         prev_artist = _artist(prev.track) if prev else None
@@ -557,7 +553,9 @@ def _fill_segment(draft: _Draft, plan: _Plan, i: int, cands: Seq[tuple], target_
             target = ramp_seg.target_bpm(frac)
             ratio, eff = fits[0] if len(fits) == 1 else min(
                 fits, key=lambda o: (abs(o[1] - target), o[0] != 1.0, o[0]))
-            if check_order:
+            # the order holds across the turn too: the first track after the climax (or the
+            # rising stretch's last track, when the peak found nothing) is not faster than it
+            if prev is not None:
                 if rising_phase and eff < prev.effective_bpm:
                     continue
                 if falling_phase and eff > prev.effective_bpm:

@@ -298,3 +298,44 @@ def test_sequencing_properties(lib, which, minutes, seed, shuffle):
     shuffle.shuffle(shuffled)
     again = build_sequence(shuffled, profile, minutes=minutes, seed=seed)
     assert [m.path for m in again.matches] == paths                 # deterministic
+
+
+# --------------------------------------------------------------------------- the turn of the arc
+
+def test_cooldown_never_rises_above_a_climax_from_the_build():
+    """Issue 13: with no track for the peak, the build's last track is the climax; a faster
+    track the build had no time for must not open the cool-down above it."""
+    lib = [track(0, 120, energy=0.3, duration_s=200), track(1, 129, energy=0.5, duration_s=300),
+           track(2, 134, energy=0.6, duration_s=420)]  # nothing reaches the peak (141+)
+    seq = build_sequence(lib, get_profile("montage", cooldown=True), minutes=18)
+    bpms = [m.effective_bpm for m in seq.matches]
+    c = seq.climax_index
+    assert c is not None and seq.matches[c].segment == "build"
+    assert bpms[: c + 1] == sorted(bpms[: c + 1])
+    assert all(b <= bpms[c] for b in bpms[c + 1:]), bpms
+
+
+TURN_PROFILES = [("montage", {"cooldown": True}), ("pyramid", {})]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lib=libraries(), which=st.sampled_from(TURN_PROFILES), minutes=st.floats(2, 90),
+       seed=st.one_of(st.none(), st.integers(0, 10)))
+def test_tempo_never_falls_before_the_turn_nor_rises_after_it(lib, which, minutes, seed):
+    profile = get_profile(which[0], **which[1])
+    try:
+        seq = build_sequence(lib, profile, minutes=minutes, seed=seed)
+    except PlaylistError:
+        return
+    bpms = [m.effective_bpm for m in seq.matches]
+    # the turn: the climax (montage), else the last track of the rising stretch (pyramid)
+    last_rising = max(i for i, s in enumerate(profile.segments) if s.direction > 0)
+    rising = {s.name for s in profile.segments[: last_rising + 1]}
+    turn = seq.climax_index
+    if turn is None:
+        turn = max((k for k, m in enumerate(seq.matches) if m.segment in rising), default=-1)
+    if turn < 0:  # nothing in the rising stretch: the falling one alone never rises
+        assert bpms == sorted(bpms, reverse=True)
+        return
+    assert bpms[: turn + 1] == sorted(bpms[: turn + 1])
+    assert bpms[turn:] == sorted(bpms[turn:], reverse=True)
