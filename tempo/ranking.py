@@ -25,10 +25,7 @@ from dataclasses import dataclass, field
 
 from .errors import PlaylistError
 from .models import TrackAnalysis
-from .profiles import ALLOWED_RATIOS, Profile, Segment
-
-#: Length asked of a playlist when none is given (minutes).
-DEFAULT_MINUTES = 45.0
+from .profiles import ALLOWED_RATIOS, DEFAULT_MINUTES, Profile, Segment
 #: Weights of the score parts; a perfect match scores their sum (1.0).
 W_TEMPO = 0.45
 W_ENERGY = 0.25
@@ -200,7 +197,10 @@ def score_track(track: TrackAnalysis, segment: Segment, *, fraction: float | Non
     With ``fraction`` (0..1, the point of the segment the track would play at) the tempo and
     energy are compared to the ramp's target there; without it, to the segment's whole span.
     ``segment_s`` (the segment's real length) lets ``length`` penalise tracks longer than it.
-    ``energy`` replaces the track's own energy (the sequencer passes its library percentile).
+    ``energy`` is the track's energy on the targets' scale: its percentile in the library
+    (:func:`energy_ranks`), which :func:`rank` and the sequencer pass. Without it the track's
+    own :attr:`~tempo.models.TrackAnalysis.energy` is compared, which is on another scale: only
+    for a library whose energies already spread over 0..1.
     """
     target_bpm = segment.target_bpm(fraction) if fraction is not None else None
     fit = best_ratio(track, segment, target_bpm)
