@@ -4,7 +4,7 @@ Conventions
 -----------
 - A track *fits* a segment when its analysed BPM times one of the segment's ratios (the
   *effective* tempo) lies in ``segment.min_bpm .. segment.max_bpm``. Tracks without a tempo never
-  fit.
+  fit. :func:`fitting` is that rule; everything else asks it.
 - Energy targets are percentiles of the library's energies (:func:`energy_ranks`): the arc
   asks for the quieter or the more intense tracks *of this library*.
 - A :class:`Match` score is the sum of named parts (``tempo_fit``, ``ratio``, ``energy_fit``,
@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import statistics
-from collections.abc import Iterable, Sequence as Seq
+from collections.abc import Iterable, Iterator, Sequence as Seq
 from dataclasses import dataclass, field
 
 from .errors import PlaylistError
@@ -149,22 +149,28 @@ def _min(seconds: float) -> str:
 
 # --------------------------------------------------------------------------- scoring
 
-def fitting_ratios(bpm: float | None, segment: Segment, *, ratios: Seq[float] | None = None,
-                   tolerance_pct: float | None = None) -> list[tuple[float, float]]:
-    """The rule "does this track fit this segment", in one place: ``(ratio, effective BPM)``
-    for each ratio (the segment's own, or ``ratios``) at which ``bpm`` lies in the segment's
-    accepted span (its ramp's span plus ``tolerance_pct``, by default its own tolerance), in
-    the order of the ratios. Empty when nothing fits or the track has no tempo."""
-    if not bpm or bpm <= 0:
-        return []
+def fitting(tracks: Iterable[TrackAnalysis], segment: Segment, *,
+            ratios: Seq[float] | None = None, tolerance_pct: float | None = None
+            ) -> Iterator[tuple[TrackAnalysis, list[tuple[float, float]]]]:
+    """The rule "does this track fit this segment", in one place: each of ``tracks`` whose
+    analysed BPM times one of the ratios (the segment's own, or ``ratios``) lies in the
+    segment's accepted span (its ramp's span plus ``tolerance_pct``, by default its own
+    tolerance), with the ``(ratio, effective BPM)`` pairs that fit, in the order of the ratios.
+    Tracks without a tempo never fit."""
     if tolerance_pct is None:
         lo, hi = segment.min_bpm, segment.max_bpm
     else:
         tol = tolerance_pct / 100
         lo = min(segment.bpm_start, segment.bpm_end) * (1 - tol)
         hi = max(segment.bpm_start, segment.bpm_end) * (1 + tol)
-    return [(r, bpm * r) for r in (segment.ratios if ratios is None else ratios)
-            if lo <= bpm * r <= hi]
+    ratios = segment.ratios if ratios is None else tuple(ratios)
+    for t in tracks:
+        bpm = t.tempo.bpm
+        if not bpm or bpm <= 0:
+            continue
+        fits = [(r, bpm * r) for r in ratios if lo <= bpm * r <= hi]
+        if fits:
+            yield t, fits
 
 
 def best_ratio(track: TrackAnalysis, segment: Segment, target_bpm: float | None = None
@@ -172,7 +178,7 @@ def best_ratio(track: TrackAnalysis, segment: Segment, target_bpm: float | None 
     """(ratio, effective BPM) of the allowed ratio that fits the segment closest to the target
     (or to the segment's span when no target is given); None when no ratio fits."""
     best = None
-    for ratio, eff in fitting_ratios(track.bpm, segment):
+    for ratio, eff in next((fits for _, fits in fitting((track,), segment)), []):
         dev = abs(eff - target_bpm) if target_bpm is not None else _outside(
             eff, segment.bpm_start, segment.bpm_end)
         key = (dev, ratio != 1.0, ratio)
@@ -316,8 +322,8 @@ def _artist(t: TrackAnalysis) -> str | None:
 def _fits_minutes(tracks: Seq[TrackAnalysis], seg: Segment, ratios: Seq[float],
                   tolerance_pct: float | None = None) -> float:
     """Seconds of ``tracks`` that fit ``seg`` at one of ``ratios`` (and ``tolerance_pct``)."""
-    return sum(t.duration_s for t in tracks
-               if fitting_ratios(t.bpm, seg, ratios=ratios, tolerance_pct=tolerance_pct))
+    return sum(t.duration_s for t, _ in fitting(tracks, seg, ratios=ratios,
+                                                tolerance_pct=tolerance_pct))
 
 
 def _suggestions(pool: Seq[TrackAnalysis], seg: Segment, profile: Profile) -> tuple[str, ...]:
@@ -614,11 +620,9 @@ def _candidates(pool: Seq[TrackAnalysis], seg: Segment, seg_len: float,
     """(track, [(ratio, effective bpm) that fit], fixed score, fixed parts, artist, energy
     percentile) per fitting track."""
     out = []
-    for t in pool:
-        fits = fitting_ratios(t.bpm, seg)
-        if fits:
-            fixed = _fixed_parts(t, seg_len)
-            out.append((t, fits, sum(fixed), fixed, _artist(t), energy.get(t.path, 0.5)))
+    for t, fits in fitting(pool, seg):
+        fixed = _fixed_parts(t, seg_len)
+        out.append((t, fits, sum(fixed), fixed, _artist(t), energy.get(t.path, 0.5)))
     return out
 
 
