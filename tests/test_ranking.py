@@ -12,7 +12,17 @@ from hypothesis import strategies as st
 from tempo.errors import PlaylistError
 from tempo.models import Tags, TempoEstimate, TrackAnalysis
 from tempo.profiles import Segment, get_profile, profile_from_dict
-from tempo.ranking import W_CONFIDENCE, build_sequence, energy_ranks, rank, score_track
+from tempo.ranking import (
+    W_CONFIDENCE,
+    best_ratio,
+    build_sequence,
+    energy_ranks,
+    fitting,
+    rank,
+    score_track,
+    unique_segments,
+    unmatched,
+)
 
 
 def track(i: int, bpm: float | None, *, energy: float = 0.6, duration_s: float = 210.0,
@@ -339,3 +349,42 @@ def test_tempo_never_falls_before_the_turn_nor_rises_after_it(lib, which, minute
         return
     assert bpms[: turn + 1] == sorted(bpms[: turn + 1])
     assert bpms[turn:] == sorted(bpms[turn:], reverse=True)
+
+
+# --------------------------------------------------------------------------- the fit rule
+
+def test_fit_rule_edges():
+    seg = Segment("run", 10, 170, 170, 3, ratios=(1.0, 2.0))
+    lib = [track(1, 170 * 0.97), track(2, 170 * 0.97 - 0.01), track(3, 85.0), track(4, None),
+           track(5, 175.1), track(6, 175.11)]
+    fits = dict((t.path, f) for t, f in fitting(lib, seg))
+    assert fits == {lib[0].path: [(1.0, 170 * 0.97)], lib[2].path: [(2.0, 170.0)],
+                    lib[4].path: [(1.0, 175.1)]}
+    # other ratios and a wider tolerance, as the shortfall suggestions ask
+    assert [t.path for t, _ in fitting(lib, seg, ratios=(1.0,))] == [lib[0].path, lib[4].path]
+    assert len(list(fitting(lib, seg, tolerance_pct=6))) == 5  # 159.8-180.2 BPM
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lib=libraries(), which=st.sampled_from(PROFILES))
+def test_one_fit_rule_everywhere(lib, which):
+    """Scoring, ranking, the unmatched list and the sequencer all accept exactly what
+    ``fitting`` accepts."""
+    profile = CUSTOM if which[0] == "custom" else get_profile(which[0], **which[1])
+    fit_any = set()
+    for seg in unique_segments(profile):
+        fit = {t.path for t, _ in fitting(lib, seg)}
+        fit_any |= fit
+        assert fit == {t.path for t in lib if best_ratio(t, seg) is not None}
+        assert fit == {t.path for t in lib if score_track(t, seg) is not None}
+        assert fit == {m.path for m in rank(lib, profile) if m.segment == seg.name} or any(
+            s.name == seg.name and s != seg for s in profile.segments)
+    assert {t.path for t in unmatched(lib, profile)} == {t.path for t in lib} - fit_any
+    try:
+        seq = build_sequence(lib, profile, minutes=30)
+    except PlaylistError:
+        assert not fit_any or all(not t.duration_s for t in lib)
+        return
+    for m in seq.matches:
+        segs = [s for s in profile.segments if s.name == m.segment]
+        assert any(m.path in {t.path for t, _ in fitting([m.track], s)} for s in segs)
