@@ -62,14 +62,16 @@ def arc_data(tracks: list[TrackAnalysis], profile, *, minutes: float | None = No
     :class:`~tempo.profiles.Profile` is drawn as given. The profile's timeline spans
     ``minutes``, by default the playlist.
     """
+    from .errors import ProfileError
     from .profiles import Profile, resolve_profile
 
     options = {k: v for k, v in options.items() if v is not None and v is not False}
     total_s = sum(t.duration_s for t in tracks) or 1.0
     if isinstance(profile, Profile):
         if options:
-            raise TempoError(f"options {', '.join('--' + k for k in options)} do not apply to "
-                             "a profile given as a Profile")
+            raise ProfileError(f"options {', '.join('--' + k for k in options)} do not apply "
+                               "to a profile given as a Profile",
+                               hint="pass the profile's name or file with the options")
         span_s = minutes * 60.0 if minutes is not None else total_s
     else:
         profile, planned = resolve_profile(
