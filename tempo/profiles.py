@@ -494,18 +494,3 @@ __all__ = [
     "get_profile", "list_profiles", "resolve_profile", "load_profile", "profile_from_dict", "profile_to_toml",
 ]
 
-
-def resolve_profile(name_or_path: str | None = None, *, minutes: float | None = None,
-                    **options) -> tuple[Profile, float]:
-    """The profile and the minutes to plan it over (TEMPORARY: replaced by the ranking branch)."""
-    from .ranking import DEFAULT_MINUTES
-
-    profile = get_profile(name_or_path, **options)
-    if profile.name == "hiit" and profile.source == "built-in":
-        if minutes is None:
-            return profile, profile.minutes
-        if options.get("rounds") is None:
-            options["rounds"] = hiit_rounds_for(minutes, work=options.get("work") or DEFAULT_WORK_MIN,
-                                                rest=options.get("rest") or DEFAULT_REST_MIN)
-            profile = get_profile(name_or_path, **options)
-    return profile, DEFAULT_MINUTES if minutes is None else minutes
