@@ -234,38 +234,7 @@ def _save(fig, out_png: str) -> str:
 
 # --- reading playlists ------------------------------------------------------------------------------
 
-def read_playlist(path: str) -> list[str]:
-    """Absolute paths of the entries of an M3U/M3U8, PLS or XSPF playlist, in order.
-
-    Relative entries resolve from the playlist's folder, as players do; file:// URIs are decoded.
-    """
-    from urllib.parse import unquote, urlparse
-
-    base = os.path.dirname(os.path.abspath(path))
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            text = fh.read()
-    except OSError as err:
-        raise TempoError(f"cannot read the playlist: {err.strerror or err}", path=path) from err
-    ext = os.path.splitext(path)[1].lower()
-    if ext == ".xspf":
-        import re
-
-        raw = [unquote(m) for m in re.findall(r"<location>\s*([^<]+?)\s*</location>", text)]
-    elif ext == ".pls":
-        raw = [line.split("=", 1)[1].strip() for line in text.splitlines()
-               if line.lower().startswith("file") and "=" in line]
-    else:
-        raw = [line.strip() for line in text.splitlines()
-               if line.strip() and not line.startswith("#")]
-    out = []
-    for entry in raw:
-        if entry.startswith("file://"):
-            entry = unquote(urlparse(entry).path)
-        out.append(os.path.normpath(os.path.join(base, entry)))
-    if not out:
-        raise TempoError("the playlist has no entries", path=path)
-    return out
+from .playlist import read_playlist  # noqa: E402  (moved; re-exported for callers)
 
 
 def plot_playlist(playlist_path: str, out_png: str, *, profile, db_path: str | None = None,

@@ -11,7 +11,7 @@ import sys
 import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlparse
+from urllib.parse import quote, unquote, urljoin, urlparse
 from urllib.request import url2pathname
 
 import pytest
@@ -23,6 +23,7 @@ from tempo.playlist import (
     PlaylistEntry,
     entry_path,
     format_for,
+    read_playlist,
     render,
     write_playlist,
 )
@@ -37,20 +38,37 @@ ENTRIES = [
 ]
 
 
+GOLDEN_MODES = {"relative": {}, "absolute": {"paths": "absolute"}, "uri": {"paths": "uri"},
+                "base": {"base": "/srv"}}
+
+
 @pytest.mark.skipif(os.sep != "/", reason="golden files use POSIX absolute paths")
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("absolute", [False, True], ids=["relative", "absolute"])
-def test_golden(fmt, absolute):
-    text = render(ENTRIES, fmt, base_dir="/srv/lists/workouts", absolute=absolute,
-                  title="tempo montage, 45 min")
-    golden = GOLDEN / f"playlist{'-absolute' if absolute else ''}.{fmt}"
+@pytest.mark.parametrize("mode", GOLDEN_MODES)
+def test_golden(fmt, mode):
+    text = render(ENTRIES, fmt, base_dir="/srv/lists/workouts", title="tempo montage, 45 min",
+                  **GOLDEN_MODES[mode])
+    golden = GOLDEN / f"playlist{'' if mode == 'relative' else '-' + mode}.{fmt}"
     if os.environ.get("TEMPO_REGEN_GOLDEN"):
         golden.parent.mkdir(exist_ok=True)
         golden.write_bytes(text.encode("utf-8"))
     assert text == golden.read_bytes().decode("utf-8")
     assert text.endswith("\n") and "\r" not in text
-    assert unicodedata.is_normalized("NFC", text)
-    assert NFD_NAME not in text
+    # titles are NFC; file names keep the bytes the file system has (raw or percent-encoded)
+    nfc = unicodedata.normalize("NFC", NFD_NAME)
+    assert (nfc.replace("&", "&amp;") if fmt == "xspf" else nfc) + " - Ça plane" in text
+    assert NFD_NAME + " - " not in text
+    if fmt == "xspf" or mode == "uri":
+        assert quote(NFD_NAME) in text
+    else:
+        assert f"{NFD_NAME}/Ça plane #1 (50% mix).mp3" in text
+
+
+def test_absolute_is_the_old_spelling_of_paths_absolute():
+    assert render(ENTRIES, "m3u8", base_dir="/x", absolute=True) == \
+        render(ENTRIES, "m3u8", base_dir="/x", paths="absolute")
+    with pytest.raises(PlaylistError, match="contradicts"):
+        render(ENTRIES, "m3u8", base_dir="/x", absolute=True, paths="uri")
 
 
 def test_m3u8_shape():
@@ -145,13 +163,18 @@ def test_playlist_in_another_tree_resolves_back_to_the_files(tmp_path, music, fm
     assert sorted(os.listdir(dest.parent)) == [dest.name]  # no temp file left behind
 
 
-def test_unicode_is_written_nfc(tmp_path):
+def test_file_names_keep_their_normalisation(tmp_path):
+    """An NFD name (as macOS writes them) only opens on Linux under its own bytes: the playlist
+    keeps them; the title is NFC."""
     folder = tmp_path / "music"
     folder.mkdir()
-    track = _track(folder / unicodedata.normalize("NFD", "Café.flac"), 1)
+    nfd = unicodedata.normalize("NFD", "Café.flac")
+    (folder / nfd).write_bytes(b"audio")
+    track = _track(folder / nfd, 1)
     text = write_playlist([track], str(tmp_path / "x.m3u8"))
-    assert text.splitlines()[-1] == "music/" + unicodedata.normalize("NFC", "Café.flac")
-    assert unquote("%C3%A9") in text
+    assert text.splitlines()[-1] == "music/" + nfd
+    assert (tmp_path / text.splitlines()[-1]).exists()
+    assert unicodedata.is_normalized("NFC", text.splitlines()[-2])
 
 
 def test_write_replaces_an_existing_playlist(tmp_path, music):
@@ -187,3 +210,164 @@ def test_file_name_that_is_not_utf8_keeps_its_bytes(tmp_path):
     write_playlist([_track(tmp_path / name, 1)], str(dest))
     line = dest.read_bytes().splitlines()[-1]
     assert line == b"caf\xe9.mp3" and (tmp_path / os.fsdecode(line)).exists()
+
+
+# --------------------------------------------------------------------------- path modes, reading
+
+#: Names players and URI decoders get wrong: URI syntax, a literal %XX, XML's &, both Unicode
+#: normalisations, a leading '#' (an M3U comment) and bytes that are not UTF-8.
+AWKWARD = ["two words.mp3", "Track #1.mp3", "What?.mp3", "a%41.mp3", "AC&DC <live>.mp3",
+           unicodedata.normalize("NFC", "Café ☃.mp3"), unicodedata.normalize("NFD", "Ça va.mp3"),
+           "#1 hit.mp3", "x:y.mp3", "plain.flac"]
+if sys.platform not in ("win32", "darwin"):
+    AWKWARD.append(os.fsdecode(b"caf\xe9 latin1.mp3"))  # a surrogate escape
+
+
+@pytest.fixture
+def awkward(tmp_path):
+    root = tmp_path / "music root"
+    paths = []
+    for i, name in enumerate(AWKWARD):
+        p = root / ("Artist & Co" if i % 2 else "#tag") / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"audio")
+        paths.append(str(p))
+    return root, paths
+
+
+ROUND_TRIP_MODES = {"relative": {}, "absolute": {"paths": "absolute"}, "uri": {"paths": "uri"},
+                    "base": "base"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("mode", ROUND_TRIP_MODES)
+def test_every_format_and_mode_reads_back_the_same_files(tmp_path, awkward, monkeypatch, fmt,
+                                                         mode):
+    root, paths = awkward
+    kwargs = {"base": str(root)} if mode == "base" else ROUND_TRIP_MODES[mode]
+    dest = tmp_path / "lists & co" / f"run #1.{fmt}"
+    write_playlist([PlaylistEntry(p, 60, os.path.basename(p)) for p in paths], str(dest),
+                   **kwargs)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    got = read_playlist(os.path.relpath(dest), base=str(root) if mode == "base" else None)
+    assert got == paths
+    assert all(os.path.exists(p) for p in got)
+    text = dest.read_bytes()
+    if mode == "uri" or (fmt == "xspf" and mode == "absolute"):
+        assert text.count(b"file:///") == len(paths)
+    if fmt == "xspf" or mode == "uri":  # URIs: no raw byte that URI syntax would misread
+        assert b"Track%20%231.mp3" in text and b"What%3F.mp3" in text and b"a%2541.mp3" in text
+    else:  # raw paths: the name itself
+        assert "Track #1.mp3".encode() in text and b"a%41.mp3" in text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_base_entries_are_relative_to_the_music_root(tmp_path, fmt):
+    root = tmp_path / "Music"
+    track = root / "Artist" / "Song #2.mp3"
+    dest = tmp_path / "mpd" / "playlists" / f"x.{fmt}"
+    text = write_playlist([PlaylistEntry(str(track), 60, "t")], str(dest), base=str(root))
+    want = "Artist/Song%20%232.mp3" if fmt == "xspf" else "Artist/Song #2.mp3"
+    assert want in text and str(tmp_path) not in text and "../" not in text
+    assert read_playlist(str(dest), base=str(root)) == [str(track)]
+
+
+def test_base_refuses_a_track_outside_the_root_and_other_modes(tmp_path):
+    e = [PlaylistEntry(str(tmp_path / "elsewhere" / "a.mp3"), 1, "a")]
+    with pytest.raises(PlaylistError, match="is not under the music root"):
+        render(e, "m3u8", base_dir=str(tmp_path), base=str(tmp_path / "Music"))
+    with pytest.raises(PlaylistError, match="makes entries relative"):
+        render(e, "m3u8", base_dir=str(tmp_path), base=str(tmp_path), paths="uri")
+    with pytest.raises(PlaylistError, match="unknown path mode"):
+        render(e, "m3u8", base_dir=str(tmp_path), paths="url")
+
+
+def test_uri_mode_percent_encodes_in_m3u_and_pls(tmp_path):
+    e = [PlaylistEntry("/srv/m/Track #1 & a%41?.mp3", 1, "a")]
+    for fmt in ("m3u8", "m3u", "pls"):
+        text = render(e, fmt, base_dir="/srv/lists", paths="uri")
+        assert "file:///srv/m/Track%20%231%20%26%20a%2541%3F.mp3" in text
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_bytes(text.encode("utf-8"))
+    return str(path)
+
+
+def test_xspf_from_another_tool_is_decoded_once(tmp_path):
+    """A spec-valid XSPF (relative references, file:// URIs, entities, a %25 that must stay a
+    literal percent, whitespace around the location); the old regex reader broke each of them."""
+    music = tmp_path / "music"
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<playlist version="1" xmlns="http://xspf.org/ns/0/"><trackList>
+ <track><location>music/Track%20%231.mp3</location></track>
+ <track><location>music/What%3F.mp3</location></track>
+ <track><location>
+   music/a%2541.mp3
+ </location></track>
+ <track><location>music/Rock%20&amp;%20Roll.mp3</location></track>
+ <track><title>no location</title></track>
+ <track><location>{(music / 'Ça & ça.mp3').as_uri()}</location></track>
+ <track><location>file://localhost{quote(str(music / 'x y.mp3'))}</location></track>
+ <track><location>http://example.com/stream?x=1&amp;y=2</location></track>
+</trackList></playlist>
+"""
+    got = read_playlist(_write(tmp_path / "a.xspf", xml))
+    assert got == [str(music / "Track #1.mp3"), str(music / "What?.mp3"),
+                   str(music / "a%41.mp3"), str(music / "Rock & Roll.mp3"),
+                   str(music / "Ça & ça.mp3"), str(music / "x y.mp3"),
+                   "http://example.com/stream?x=1&y=2"]
+
+
+def test_xspf_with_a_doctype_is_refused_before_any_entity_grows(tmp_path):
+    bomb = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY a "aaaaaaaaaa">'
+            + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">'
+                      for p, c in zip("abcdefgh", "bcdefghi"))
+            + ']>\n<playlist xmlns="http://xspf.org/ns/0/"><trackList><track>'
+              "<location>&i;</location></track></trackList></playlist>")
+    with pytest.raises(PlaylistError, match="DOCTYPE"):
+        read_playlist(_write(tmp_path / "bomb.xspf", bomb))
+
+
+@pytest.mark.parametrize("text,match", [("<playlist><trackList>", "not a valid XSPF"),
+                                        ("<html/>", "not an XSPF playlist")])
+def test_broken_xspf_names_the_file(tmp_path, text, match):
+    path = _write(tmp_path / "bad.xspf", text)
+    with pytest.raises(PlaylistError, match=match) as err:
+        read_playlist(path)
+    assert err.value.path == path
+
+
+def test_m3u_and_pls_raw_paths_and_file_uris(tmp_path):
+    m3u = ("\ufeff#EXTM3U\r\n#EXTINF:1,x\r\nsub/a%41 #1.mp3\r\n\r\n  #comment\r\n"
+           f"file://{quote(str(tmp_path / 'b c.mp3'))}\r\n/abs/What?.mp3\r\n")
+    assert read_playlist(_write(tmp_path / "x.m3u", m3u)) == [
+        str(tmp_path / "sub" / "a%41 #1.mp3"), str(tmp_path / "b c.mp3"), "/abs/What?.mp3"]
+    pls = "[playlist]\nFile2=two.mp3\nTitle2=x=y\nfile1 = one.mp3\nNumberOfEntries=2\n"
+    assert read_playlist(_write(tmp_path / "x.pls", pls)) == [
+        str(tmp_path / "one.mp3"), str(tmp_path / "two.mp3")]
+
+
+def test_reading_a_missing_or_empty_playlist(tmp_path):
+    with pytest.raises(PlaylistError, match="cannot read the playlist"):
+        read_playlist(str(tmp_path / "none.m3u8"))
+    with pytest.raises(PlaylistError, match="no entries"):
+        read_playlist(_write(tmp_path / "e.xspf",
+                             '<playlist xmlns="http://xspf.org/ns/0/"><trackList/></playlist>'))
+
+
+def test_plot_still_reads_playlists_through_the_playlist_module():
+    import tempo.plot
+
+    assert tempo.plot.read_playlist is read_playlist
+
+
+def test_titles_are_valid_text_in_every_format(tmp_path):
+    e = [PlaylistEntry("/m/a.mp3", 1, os.fsdecode(b"caf\xe9") + " \x07bell\x00 \u2028x")]
+    for fmt in FORMATS:
+        text = render(e, fmt, base_dir="/m")
+        text.encode("utf-8")  # no surrogate left
+        assert "caf\ufffd bell x" in text
+    ET.fromstring(render(e, "xspf", base_dir="/m"))
