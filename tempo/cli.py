@@ -471,18 +471,26 @@ def _clock(seconds: float) -> str:
               default=DEFAULT_MINUTES, show_default=True,
               help="Length of the workout (hiit: from the rounds unless given).")
 @click.option("--seed", type=int, default=None, help="Vary the choice among similar tracks.")
-@click.option("--absolute", is_flag=True, help="Absolute paths instead of paths relative to the playlist.")
+@click.option("--paths", "paths_mode", type=click.Choice(["relative", "absolute", "uri"]),
+              default=None, help="How entries name files: relative (to the playlist's folder, "
+              "or to --base), absolute, or uri (file:// URIs, which VLC needs for names with "
+              "#, ? or %). See docs/players.md.  [default: relative]")
+@click.option("--absolute", is_flag=True, help="Same as --paths absolute.")
+@click.option("--base", type=click.Path(file_okay=False, path_type=str), default=None,
+              metavar="DIR", help="Entries relative to the music root DIR (for MPD's "
+              "stored playlists, Navidrome, Jellyfin) instead of to the playlist's folder.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["m3u8", "m3u", "pls", "xspf"]),
               default=None, help="Playlist format. [default: from the extension, else m3u8]")
 @_library_options
-def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, db_path, jobs, hidden,
-             quiet, trust_tags, **kwargs):
+def playlist(paths, output, profile_name, minutes, seed, paths_mode, absolute, base, fmt, db_path,
+             jobs, hidden, quiet, trust_tags, **kwargs):
     """Make a workout playlist from the music under PATHS.
 
     Files are analysed through the cache (see `tempo scan`), scored against the profile's
     segments, and ordered to follow its arc over --minutes: the montage rises in tempo and energy
     to its fastest, most intense track at the end. Paths in the playlist are relative to its
-    folder unless --absolute. A segment the music cannot fill is reported on stderr with what
+    folder unless --paths or --base say otherwise (which player needs which: docs/players.md).
+    A segment the music cannot fill is reported on stderr with what
     would help; the playlist is still written when anything fits.
 
     \b
@@ -490,8 +498,19 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, db_path,
       tempo playlist ~/Music -o montage.m3u8
       tempo playlist ~/Music --profile cadence --spm 175 --minutes 30 -o run.m3u8
       tempo playlist ~/Music --profile hiit --rounds 8 -o - | mpv --playlist=-
+      tempo playlist ~/Music --paths uri -o ~/vlc-run.m3u8
+      tempo playlist ~/Music --base ~/Music -o ~/.mpd/playlists/run.m3u
     """
     import os
+
+    if absolute:
+        if paths_mode not in (None, "absolute"):
+            raise click.UsageError(f"--absolute means --paths absolute, not --paths {paths_mode}")
+        paths_mode = "absolute"
+    if base is not None and paths_mode not in (None, "relative"):
+        raise click.UsageError(f"--base makes entries relative to DIR; it cannot go with "
+                               f"--paths {paths_mode}")
+    where = {"paths": paths_mode, "base": base}
 
     from .playlist import format_for, render, write_playlist
     from .ranking import build_sequence
@@ -516,10 +535,13 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, db_path,
     if output == "-":
         from .playlist import PlaylistEntry
 
-        click.echo(render([PlaylistEntry.from_track(t) for t in seq.tracks], fmt,
-                          base_dir=os.getcwd(), absolute=absolute, title=title), nl=False)
+        text = render([PlaylistEntry.from_track(t) for t in seq.tracks], fmt,
+                      base_dir=os.getcwd(), title=title, **where)
+        out = click.get_binary_stream("stdout")  # bytes: a name that is not UTF-8 keeps them
+        out.write(text.encode("utf-8", "surrogateescape"))
+        out.flush()
     else:
-        write_playlist(seq.tracks, output, fmt=fmt, absolute=absolute, title=title)
+        write_playlist(seq.tracks, output, fmt=fmt, title=title, **where)
     # the summary goes to stderr when the playlist itself goes to stdout
     err = output == "-"
     if not quiet or not err:

@@ -371,3 +371,95 @@ def test_titles_are_valid_text_in_every_format(tmp_path):
         text.encode("utf-8")  # no surrogate left
         assert "caf\ufffd bell x" in text
     ET.fromstring(render(e, "xspf", base_dir="/m"))
+
+
+# --------------------------------------------------------------------------- the CLI
+
+@pytest.fixture
+def library(tmp_path, monkeypatch):
+    """`tempo.library.scan` returning 60 in-memory analyses with awkward names under tmp/Music."""
+    import random
+
+    import tempo.library
+
+    root = tmp_path / "Music"
+    rng = random.Random(7)
+    tracks = []
+    for i in range(60):
+        bpm = round(rng.uniform(100, 175), 1)
+        name = AWKWARD[i % len(AWKWARD)].replace(".", f" {i}.", 1)
+        tracks.append(TrackAnalysis(
+            path=str(root / f"Artist {i % 4}" / name), size=1, mtime_ns=1,
+            duration_s=rng.uniform(150, 240), tempo=TempoEstimate(bpm=bpm, confidence=0.9),
+            energy=min(1.0, max(0.0, (bpm - 60) / 130)), tags=Tags(title=f"Song {i}")))
+
+    def fake_scan(paths, **kwargs):
+        return tempo.library.ScanResult(tracks=list(tracks), failures=[], found=len(tracks),
+                                        analysed=0, reused=len(tracks), failed=0, elapsed_s=0.0)
+
+    monkeypatch.setattr(tempo.library, "scan", fake_scan)
+    return root, {t.path for t in tracks}
+
+
+def _cli(runner, *args):
+    from tempo.cli import cli
+
+    return runner.invoke(cli, ["playlist", "MUSIC", "--minutes", "20", "-q", *args])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_cli_paths_uri(runner, tmp_path, library, fmt):
+    root, paths = library
+    dest = tmp_path / "lists" / f"run.{fmt}"
+    res = _cli(runner, "-o", str(dest), "--paths", "uri")
+    assert res.exit_code == 0, res.output
+    got = read_playlist(str(dest))
+    assert len(got) >= 5 and set(got) <= paths
+    assert dest.read_text(encoding="utf-8", errors="surrogateescape").count("file:///") == len(got)
+
+
+def test_cli_base_and_stdout(runner, tmp_path, library):
+    root, paths = library
+    dest = tmp_path / "mpd" / "playlists" / "run.m3u"
+    res = _cli(runner, "-o", str(dest), "--base", str(root))
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in dest.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+             if not ln.startswith("#")]
+    assert lines and all(ln.startswith(("Artist ", "./#")) for ln in lines)
+    got = read_playlist(str(dest), base=str(root))
+    assert set(got) <= paths and len(got) == len(lines)
+    res = _cli(runner, "-o", "-", "--base", str(root))
+    assert res.exit_code == 0
+    # stdout gets the same bytes, a name that is not UTF-8 included
+    assert [os.fsdecode(ln) for ln in res.stdout_bytes.splitlines()
+            if not ln.startswith(b"#")] == lines
+
+
+def test_cli_absolute_is_still_paths_absolute(runner, tmp_path, library):
+    root, paths = library
+    a, b = tmp_path / "a" / "x.m3u8", tmp_path / "b" / "x.m3u8"
+    assert _cli(runner, "-o", str(a), "--absolute", "--seed", "1").exit_code == 0
+    assert _cli(runner, "-o", str(b), "--paths", "absolute", "--seed", "1").exit_code == 0
+    assert a.read_bytes() == b.read_bytes()
+    entries = [ln for ln in a.read_bytes().splitlines() if not ln.startswith(b"#")]
+    assert entries and all(ln.startswith(os.fsencode(str(root)) + b"/") for ln in entries)
+    assert set(read_playlist(str(a))) <= paths
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--absolute", "--paths", "uri"], "--absolute means --paths absolute"),
+    (["--base", "X", "--paths", "uri"], "--base makes entries relative"),
+    (["--paths", "url"], "Invalid value for '--paths'"),
+])
+def test_cli_contradictory_path_options(runner, tmp_path, library, args, message):
+    dest = tmp_path / "x.m3u8"
+    res = _cli(runner, "-o", str(dest), *args)
+    assert res.exit_code == 2 and message in res.stderr
+    assert not dest.exists()
+
+
+def test_cli_base_that_does_not_hold_the_tracks(runner, tmp_path, library):
+    dest = tmp_path / "x.m3u8"
+    res = _cli(runner, "-o", str(dest), "--base", str(tmp_path / "Other"))
+    assert res.exit_code == 1 and "is not under the music root" in res.stderr
+    assert not dest.exists()
