@@ -537,9 +537,9 @@ def playlist(paths, output, profile_name, minutes, seed, paths_mode, absolute, b
 
         text = render([PlaylistEntry.from_track(t) for t in seq.tracks], fmt,
                       base_dir=os.getcwd(), title=title, **where)
-        out = click.get_binary_stream("stdout")  # bytes: a name that is not UTF-8 keeps them
-        out.write(text.encode("utf-8", "surrogateescape"))
-        out.flush()
+        sys.stdout.flush()  # then bytes: a file name that is not UTF-8 keeps them
+        sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+        sys.stdout.buffer.flush()
     else:
         write_playlist(seq.tracks, output, fmt=fmt, title=title, **where)
     # the summary goes to stderr when the playlist itself goes to stdout
