@@ -512,7 +512,7 @@ def playlist(paths, output, profile_name, minutes, seed, paths_mode, absolute, b
                                f"--paths {paths_mode}")
     where = {"paths": paths_mode, "base": base}
 
-    from .playlist import format_for, render, write_playlist
+    from .playlist import format_for, render, vlc_misreads, write_playlist
     from .ranking import build_sequence
 
     profile = _get_profile(profile_name, kwargs)
@@ -541,7 +541,12 @@ def playlist(paths, output, profile_name, minutes, seed, paths_mode, absolute, b
         sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
         sys.stdout.buffer.flush()
     else:
-        write_playlist(seq.tracks, output, fmt=fmt, title=title, **where)
+        text = write_playlist(seq.tracks, output, fmt=fmt, title=title, **where)
+    misread = vlc_misreads(text, fmt)
+    if misread:
+        click.echo(f"note: {misread} file name(s) hold '#', '?', '%XX' or bytes that are not "
+                   "UTF-8: VLC cannot open them from raw paths (MPD and mpv can); for VLC use "
+                   "--paths uri or .xspf (see docs/players.md)", err=True)
     # the summary goes to stderr when the playlist itself goes to stdout
     err = output == "-"
     if not quiet or not err:

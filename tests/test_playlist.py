@@ -463,3 +463,31 @@ def test_cli_base_that_does_not_hold_the_tracks(runner, tmp_path, library):
     res = _cli(runner, "-o", str(dest), "--base", str(tmp_path / "Other"))
     assert res.exit_code == 1 and "is not under the music root" in res.stderr
     assert not dest.exists()
+
+
+def test_vlc_misreads_counts_raw_names_with_uri_syntax():
+    from tempo.playlist import vlc_misreads
+
+    names = ["/m/plain.mp3", "/m/two words & more.mp3", "/m/Ça.mp3", "/m/Track #1.mp3",
+             "/m/What?.mp3", "/m/a%41.mp3", "/m/#lead.mp3", os.fsdecode(b"/m/caf\xe9.mp3"),
+             "/m/100% pure.mp3"]
+    entries = [PlaylistEntry(n, 1, "t") for n in names]
+    for fmt in ("m3u8", "m3u", "pls"):
+        for mode in ("relative", "absolute"):
+            assert vlc_misreads(render(entries, fmt, base_dir="/x", paths=mode), fmt) == 5
+        assert vlc_misreads(render(entries, fmt, base_dir="/x", paths="uri"), fmt) == 0
+    assert vlc_misreads(render(entries, "xspf", base_dir="/x"), "xspf") == 0
+
+
+@pytest.mark.parametrize("args,noted", [([], True), (["--paths", "uri"], False),
+                                        (["--format", "xspf"], False)])
+def test_cli_notes_the_names_vlc_cannot_open(runner, tmp_path, library, args, noted):
+    from tempo.playlist import vlc_misreads
+
+    dest = tmp_path / "run.m3u8"
+    res = _cli(runner, "-o", str(dest), *args)
+    assert res.exit_code == 0, res.output
+    n = vlc_misreads(dest.read_bytes().decode("utf-8", "surrogateescape"), "m3u8")
+    assert ("VLC cannot open them from raw paths" in res.stderr) == noted
+    if noted:
+        assert n > 0 and f"note: {n} file name(s) hold" in res.stderr
