@@ -250,15 +250,19 @@ _URI_SYNTAX = re.compile(r"[#?]|%[0-9A-Fa-f]{2}")
 
 
 def vlc_misreads(text: str, fmt: str) -> int:
-    """How many raw-path entries of an M3U/M3U8/PLS playlist's ``text`` VLC 3 cannot open: it
-    reads raw paths as URI references, so ``#`` and ``?`` cut the name and ``%XX`` is decoded,
-    and a name that is not UTF-8 fails too (measured: docs/players.md). 0 for XSPF and URIs."""
+    """How many raw-path entries of an M3U/M3U8/PLS playlist's ``text`` VLC 3 cannot open
+    (measured: docs/players.md). It reads raw paths as URI references, so ``#`` and ``?`` cut
+    the name and ``%XX`` is decoded; in M3U/M3U8 (not PLS) a name that is not UTF-8 fails too.
+    0 for XSPF and for ``file://`` URIs, which VLC decodes right."""
     if fmt == "xspf":
         return 0
     locs = playlist_locations(text.encode("utf-8", "surrogateescape"), fmt)
     return sum(1 for loc in locs if not _is_uri(loc) and (
-        _URI_SYNTAX.search(loc) or loc != loc.encode("utf-8", "surrogateescape")
-        .decode("utf-8", "replace")))
+        _URI_SYNTAX.search(loc) or (fmt != "pls" and not _is_utf8(loc))))
+
+
+def _is_utf8(s: str) -> bool:
+    return s == s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -473,8 +473,9 @@ def test_vlc_misreads_counts_raw_names_with_uri_syntax():
              "/m/100% pure.mp3"]
     entries = [PlaylistEntry(n, 1, "t") for n in names]
     for fmt in ("m3u8", "m3u", "pls"):
-        for mode in ("relative", "absolute"):
-            assert vlc_misreads(render(entries, fmt, base_dir="/x", paths=mode), fmt) == 5
+        for mode in ("relative", "absolute"):  # VLC's PLS reader keeps non-UTF-8 bytes
+            assert vlc_misreads(render(entries, fmt, base_dir="/x", paths=mode), fmt) == \
+                (4 if fmt == "pls" else 5)
         assert vlc_misreads(render(entries, fmt, base_dir="/x", paths="uri"), fmt) == 0
     assert vlc_misreads(render(entries, "xspf", base_dir="/x"), "xspf") == 0
 
