@@ -161,7 +161,7 @@ def _open_to_others(root: str) -> None:
     os.chmod(home, 0o777)
 
 
-def _run_until(cmd: list[str], marker: str, timeout: float, idle: float = 3.0, **kw) -> str:
+def _run_until(cmd: list[str], marker: str, timeout: float, idle: float = 5.0, **kw) -> str:
     """Run ``cmd`` (its own process group) and return its output once it exits, or once a line
     holds ``marker``, or once it has been silent for ``idle`` seconds, or at ``timeout`` (then
     the group is killed: VLC 3 can hang on exit, silent, after it has opened a folder)."""

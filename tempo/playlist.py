@@ -14,7 +14,8 @@ Conventions
   M3U/M3U8/PLS entries in ``relative``/``absolute`` mode are raw paths (forward slashes, *not*
   percent-encoded); an M3U line that would start with ``#`` gets ``./`` so it is not a comment.
   XSPF ``<location>`` holds URIs, so there every mode is percent-encoded: a relative URI
-  reference for ``relative``, a ``file://`` URI for ``absolute`` and ``uri``.
+  reference for ``relative``, a ``file://`` URI for ``absolute`` and ``uri``. A name holding
+  a line break is written as a ``file://`` URI in M3U/PLS too (a raw line cannot hold it).
 - File names are written as the file system stores them: *not* Unicode-normalised (an NFD name
   on Linux only opens under its NFD bytes), and a name that is not valid UTF-8 keeps its bytes
   (raw in M3U/PLS, percent-encoded in URIs).
@@ -161,8 +162,9 @@ def entry_location(path: str, fmt: str, *, base_dir: str | None, paths: str = "r
     if fmt == "xspf":
         if rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
             return file_uri(path)
-        # a first segment holding ':' would read as a scheme
-        return ("./" if ":" in rel.split("/", 1)[0] else "") + _quote(rel)
+        return _quote(rel)  # ':' is encoded too, so no first segment reads as a scheme
+    if "\n" in rel or "\r" in rel:
+        return file_uri(path)  # a line break cannot be written raw in a line-based format
     if fmt in ("m3u8", "m3u") and rel.startswith("#"):
         return "./" + rel  # not a comment line
     return rel
@@ -257,7 +259,7 @@ def vlc_misreads(text: str, fmt: str) -> int:
     if fmt == "xspf":
         return 0
     locs = playlist_locations(text.encode("utf-8", "surrogateescape"), fmt)
-    return sum(1 for loc in locs if not _is_uri(loc) and (
+    return sum(1 for loc in locs if not _is_uri(loc, slashes=True) and (
         _URI_SYNTAX.search(loc) or (fmt != "pls" and not _is_utf8(loc))))
 
 
@@ -267,11 +269,13 @@ def _is_utf8(s: str) -> bool:
 
 # --- reading -------------------------------------------------------------------------------------
 
-def _is_uri(s: str) -> bool:
-    """``s`` starts with a URI scheme (``file:``, ``http:``...), not a drive letter (``C:``)."""
-    head, sep, _ = s.partition(":")
-    return bool(sep) and len(head) > 1 and head[0].isalpha() and \
-        all(c.isalnum() or c in "+-." for c in head)
+def _is_uri(s: str, *, slashes: bool = False) -> bool:
+    """``s`` starts with a URI scheme (``file:``, ``http:``...), not a drive letter (``C:``).
+    ``slashes``: only ``scheme://`` counts (raw M3U/PLS lines: "Intro: Part 1.mp3" is a path)."""
+    head, sep, rest = s.partition(":")
+    return bool(sep) and len(head) > 1 and head[0].isascii() and head[0].isalpha() and \
+        all(c.isascii() and (c.isalnum() or c in "+-.") for c in head) and \
+        (not slashes or rest.startswith("//"))
 
 
 def _uri_path(uri: str) -> str | None:
@@ -345,7 +349,7 @@ def resolve_location(loc: str, fmt: str, *, playlist_path: str, base: str | None
             loc = urljoin(file_uri(start) + "/", loc)
         path = _uri_path(loc)
         return loc if path is None else path
-    if _is_uri(loc):
+    if _is_uri(loc, slashes=True):
         path = _uri_path(loc)
         return loc if path is None else path
     if os.sep != "/":

@@ -492,3 +492,18 @@ def test_cli_notes_the_names_vlc_cannot_open(runner, tmp_path, library, args, no
     assert ("VLC cannot open them from raw paths" in res.stderr) == noted
     if noted:
         assert n > 0 and f"note: {n} file name(s) hold" in res.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="names with ':' or line breaks")
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_names_with_a_colon_or_a_line_break_read_back(tmp_path, fmt):
+    """'Intro: Part 1.mp3' is a raw path, not a URI with the scheme 'Intro'; a line break
+    cannot be written raw, so that entry becomes a file:// URI instead of two lines."""
+    paths = [tmp_path / "Intro: Part 1.mp3", tmp_path / "two\nlines.mp3", tmp_path / "c:d.mp3"]
+    for p in paths:
+        p.write_bytes(b"audio")
+    dest = tmp_path / f"x.{fmt}"
+    text = write_playlist([PlaylistEntry(str(p), 1, "t") for p in paths], str(dest))
+    assert read_playlist(str(dest)) == [str(p) for p in paths]
+    if fmt != "xspf":
+        assert "Intro: Part 1.mp3\n" in text and "two%0Alines.mp3" in text
