@@ -12,7 +12,9 @@ tempo write a playlist for each format x path mode, and asks each player which e
 - **mpv**: ``mpv --ao=null --vo=null --end=0.02 PLAYLIST``; an entry opened when its
   ``Playing:`` line is followed by an audio stream.
 - **VLC**: ``cvlc -vv -A dummy --play-and-exit PLAYLIST`` (under the user ``nobody`` when run as
-  root: VLC refuses root); an entry opened when the log says ``successfully opened`` for it.
+  root: VLC refuses root); an entry opened when the log says ``successfully opened`` for its own
+  file. A run stops at VLC's end marker or after 5 s of silence (VLC 3 can hang on exit after
+  a misread entry made it open a folder).
 - **MPD**: a real ``mpd`` on 127.0.0.1 (free port, temporary config, music_directory = the music
   root, null output), driven with ``mpc``. Two ways to hand it a playlist: a file in the music
   folder loaded by its path (``mpc load lists/x.m3u8``), and a *stored* playlist in its
