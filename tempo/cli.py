@@ -479,17 +479,26 @@ def _clock(seconds: float) -> str:
               default=None, help=f"Length of the workout. [default: {DEFAULT_MINUTES:g}; hiit: "
                                  "the length of its rounds]")
 @click.option("--seed", type=int, default=None, help="Vary the choice among similar tracks.")
-@click.option("--absolute", is_flag=True, help="Absolute paths instead of paths relative to the playlist.")
+@click.option("--paths", "paths_mode", type=click.Choice(["relative", "absolute", "uri"]),
+              default=None, help="How entries name files: relative (to the playlist's folder, "
+              "or to --base), absolute, or uri (file:// URIs, which VLC needs for names with "
+              "#, ? or %). See docs/players.md.  [default: relative]")
+@click.option("--absolute", is_flag=True, help="Same as --paths absolute.")
+@click.option("--base", type=click.Path(file_okay=False, path_type=str), default=None,
+              metavar="DIR", help="Entries relative to the music root DIR (for MPD's "
+              "stored playlists, Navidrome, Jellyfin) instead of to the playlist's folder.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["m3u8", "m3u", "pls", "xspf"]),
               default=None, help="Playlist format. [default: from the extension, else m3u8]")
 @library_options
-def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, library, quiet, **kwargs):
+def playlist(paths, output, profile_name, minutes, seed, paths_mode, absolute, base, fmt, library,
+             quiet, **kwargs):
     """Make a workout playlist from the music under PATHS.
 
     Files are analysed through the cache (see `tempo scan`), scored against the profile's
     segments, and ordered to follow its arc over --minutes: the montage rises in tempo and energy
     to its fastest, most intense track at the end. Paths in the playlist are relative to its
-    folder unless --absolute. A segment the music cannot fill is reported on stderr with what
+    folder unless --paths or --base say otherwise (which player needs which: docs/players.md).
+    A segment the music cannot fill is reported on stderr with what
     would help; the playlist is still written when anything fits.
 
     \b
@@ -497,10 +506,21 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, library,
       tempo playlist ~/Music -o montage.m3u8
       tempo playlist ~/Music --profile cadence --spm 175 --minutes 30 -o run.m3u8
       tempo playlist ~/Music --profile hiit --rounds 8 -o - | mpv --playlist=-
+      tempo playlist ~/Music --paths uri -o ~/vlc-run.m3u8
+      tempo playlist ~/Music --base ~/Music -o ~/.mpd/playlists/run.m3u
     """
     import os
 
-    from .playlist import format_for, render, write_playlist
+    if absolute:
+        if paths_mode not in (None, "absolute"):
+            raise click.UsageError(f"--absolute means --paths absolute, not --paths {paths_mode}")
+        paths_mode = "absolute"
+    if base is not None and paths_mode not in (None, "relative"):
+        raise click.UsageError(f"--base makes entries relative to DIR; it cannot go with "
+                               f"--paths {paths_mode}")
+    where = {"paths": paths_mode, "base": base}
+
+    from .playlist import format_for, render, vlc_misreads, write_playlist
 
     fmt = format_for(output, fmt)
     plan = library.plan(paths, profile_name, minutes=minutes, seed=seed, **_profile_kwargs(kwargs))
@@ -510,10 +530,18 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, library,
     if output == "-":
         from .playlist import PlaylistEntry
 
-        click.echo(render([PlaylistEntry.from_track(t) for t in seq.tracks], fmt,
-                          base_dir=os.getcwd(), absolute=absolute, title=title), nl=False)
+        text = render([PlaylistEntry.from_track(t) for t in seq.tracks], fmt,
+                      base_dir=os.getcwd(), title=title, **where)
+        sys.stdout.flush()  # then bytes: a file name that is not UTF-8 keeps them
+        sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+        sys.stdout.buffer.flush()
     else:
-        write_playlist(seq.tracks, output, fmt=fmt, absolute=absolute, title=title)
+        text = write_playlist(seq.tracks, output, fmt=fmt, title=title, **where)
+    misread = vlc_misreads(text, fmt)
+    if misread:
+        click.echo(f"note: {misread} file name(s) hold '#', '?', '%XX' or bytes that are not "
+                   "UTF-8: VLC cannot open them from raw paths (MPD and mpv can); for VLC use "
+                   "--paths uri or .xspf (see docs/players.md)", err=True)
     # the summary goes to stderr when the playlist itself goes to stdout
     err = output == "-"
     if not quiet or not err:
@@ -722,19 +750,22 @@ PLAYLIST_EXTENSIONS = (".m3u", ".m3u8", ".pls", ".xspf")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="PNG file to write (parent folders are created).")
 @_profile_options
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes for tracks not yet analysed. [default: number of CPUs]")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def plot(target, output, db_path, jobs, quiet, profile_name, **profile_kwargs):
+@click.option("-m", "--minutes", type=click.FloatRange(min=0, max=24 * 60, min_open=True),
+              default=None, help="The minutes the playlist was planned for. [default: its length]")
+@click.option("--base", type=click.Path(file_okay=False, path_type=str), default=None,
+              metavar="DIR", help="The music root of a playlist written with --base DIR.")
+@library_options
+def plot(target, output, minutes, base, library, quiet, profile_name, **profile_kwargs):
     """Draw a playlist's arc, or one track's tempo over time, as a PNG.
 
     \b
     TARGET is a playlist (.m3u8, .m3u, .pls, .xspf): each track's tempo (as played, after any
     half/double time) and energy along the playlist's timeline, against the target band of the
-    profile (--profile and its options, as for `tempo playlist`), stretched to the playlist's
-    length. Or TARGET is an audio file: its onset envelope, its tempo curve over time and the
-    tempo candidates with their strengths.
+    profile (--profile and its options, as for `tempo playlist`), planned for the playlist's
+    length: the picture shows what `tempo playlist` planned. Tracks are read through the cache
+    with the same options as the other commands (--bpm-range, --trust-tags, corrections).
+    Or TARGET is an audio file: its onset envelope, its tempo curve over time and the tempo
+    candidates with their strengths.
 
     \b
     Needs matplotlib: pip install 'tempo-montage[plot]'.
@@ -745,17 +776,16 @@ def plot(target, output, db_path, jobs, quiet, profile_name, **profile_kwargs):
       tempo plot run.m3u8 --profile cadence --spm 175 -o run.png
       tempo plot song.flac -o song.png
     """
-    from .library import ProgressPrinter
     from .plot import _matplotlib, plot_playlist, plot_track
 
     _matplotlib()  # fail early, before any analysis, when the extra is missing
     if target.lower().endswith(PLAYLIST_EXTENSIONS):
-        progress = None if quiet else ProgressPrinter(sys.stderr)
-        profile = _get_profile(profile_name, profile_kwargs)
-        path, data = plot_playlist(target, output, profile=profile, db_path=db_path, jobs=jobs,
-                                   progress=progress)
+        options = _profile_kwargs(profile_kwargs)
+        _profiles.resolve_profile(profile_name, **options)  # a bad profile fails before the scan
+        path, data = plot_playlist(target, output, profile=profile_name, profile_options=options,
+                                   minutes=minutes, library=library, base=base)
         click.echo(f"wrote {click.format_filename(path)}: {len(data.starts_s)} tracks against "
-                   f"profile {profile.name}")
+                   f"profile {data.profile}")
     else:
         path, data = plot_track(target, output)
         click.echo(f"wrote {click.format_filename(path)}: {data.label}")

@@ -475,13 +475,15 @@ class Library:
         with Cache.open(self.options.db_path) as cache:
             return cache.failures(under=[os.fspath(u) for u in under], settings=self.options.settings)
 
-    def playlist_tracks(self, playlist_path: str) -> tuple[list[TrackAnalysis], ScanResult]:
+    def playlist_tracks(self, playlist_path: str, *, base: str | None = None
+                        ) -> tuple[list[TrackAnalysis], ScanResult]:
         """The analysed tracks of a playlist file, in the playlist's order (entries analysed
         through the cache); entries that are missing or failed are left out of the list and
-        reported in the scan result (missing ones as failures of kind "missing")."""
-        from .plot import read_playlist  # MERGE: tempo.playlist
+        reported in the scan result (missing ones as failures of kind "missing"). ``base``:
+        the music root relative entries name (a playlist written with ``--base``)."""
+        from .playlist import read_playlist
 
-        entries = read_playlist(playlist_path)
+        entries = read_playlist(playlist_path, base=base)
         present = [p for p in entries if os.path.exists(p)]
         missing = [FileFailure(path=p, kind="missing", message="no such file (listed in "
                                f"{os.path.basename(playlist_path)})") for p in entries

@@ -271,60 +271,30 @@ def _save(fig, out_png: str) -> str:
 
 # --- reading playlists ------------------------------------------------------------------------------
 
-def read_playlist(path: str) -> list[str]:
-    """Absolute paths of the entries of an M3U/M3U8, PLS or XSPF playlist, in order.
-
-    Relative entries resolve from the playlist's folder, as players do; file:// URIs are decoded.
-    """
-    from urllib.parse import unquote, urlparse
-
-    base = os.path.dirname(os.path.abspath(path))
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            text = fh.read()
-    except OSError as err:
-        raise TempoError(f"cannot read the playlist: {err.strerror or err}", path=path) from err
-    ext = os.path.splitext(path)[1].lower()
-    if ext == ".xspf":
-        import re
-
-        raw = [unquote(m) for m in re.findall(r"<location>\s*([^<]+?)\s*</location>", text)]
-    elif ext == ".pls":
-        raw = [line.split("=", 1)[1].strip() for line in text.splitlines()
-               if line.lower().startswith("file") and "=" in line]
-    else:
-        raw = [line.strip() for line in text.splitlines()
-               if line.strip() and not line.startswith("#")]
-    out = []
-    for entry in raw:
-        if entry.startswith("file://"):
-            entry = unquote(urlparse(entry).path)
-        out.append(os.path.normpath(os.path.join(base, entry)))
-    if not out:
-        raise TempoError("the playlist has no entries", path=path)
-    return out
+from .playlist import read_playlist  # noqa: E402, F401  (moved; re-exported for callers)
 
 
 def plot_playlist(playlist_path: str, out_png: str, *, profile=None,
                   profile_options: dict | None = None, minutes: float | None = None,
-                  db_path: str | None = None, jobs: int | None = None, progress=None
-                  ) -> tuple[str, ArcData]:
-    """Draw a playlist's arc; tracks are analysed through the cache (found ones reused).
+                  library=None, base: str | None = None) -> tuple[str, ArcData]:
+    """Draw a playlist's arc; tracks are analysed through ``library`` (a
+    :class:`tempo.library.Library`, default: the default cache), so the read-time views that
+    shaped the playlist (corrections, --bpm-range, --trust-tags) shape the picture too.
 
     ``profile`` (a name or TOML file, default the default profile; or a Profile drawn as
     given), ``profile_options`` and ``minutes`` are resolved as ``tempo playlist`` resolves
     them, with the playlist's own length when ``minutes`` is None (see :func:`arc_data`).
+    ``base``: the music root of a playlist written with ``--base``.
     """
-    from .library import scan
+    from .library import Library
 
-    entries = read_playlist(playlist_path)
-    missing = [p for p in entries if not os.path.exists(p)]
+    library = library or Library()
+    tracks, result = library.playlist_tracks(playlist_path, base=base)
+    missing = [f.path for f in result.failures if f.kind == "missing"]
     if missing:
         raise TempoError(f"{len(missing)} playlist entries do not exist, e.g. {missing[0]}",
-                         path=playlist_path, hint="was the playlist moved away from its music?")
-    result = scan(entries, db_path=db_path, jobs=jobs, progress=progress)
-    by_path = {t.path: t for t in result.tracks}
-    tracks = [by_path[os.path.abspath(p)] for p in entries if os.path.abspath(p) in by_path]
+                         path=playlist_path, hint="was the playlist moved away from its music? "
+                         "(a playlist written with --base needs the same --base here)")
     if not tracks:
         raise TempoError("none of the playlist's tracks could be analysed", path=playlist_path)
     if profile is None:

@@ -16,6 +16,7 @@ from click.testing import CliRunner  # noqa: E402
 
 from tempo import Tags, TempoError, TempoEstimate, TrackAnalysis  # noqa: E402
 from tempo.cli import cli  # noqa: E402
+from tempo.library import Library, LibraryOptions  # noqa: E402
 from tempo.playlist import write_playlist  # noqa: E402
 from tempo.plot import (  # noqa: E402
     DPI,
@@ -252,14 +253,12 @@ def test_plot_playlist_draws_the_planned_hiit_rounds(tmp_path):
     playlist = tmp_path / "hiit.pls"  # PLS: no title, so only the tracks tell the length
     write_playlist(tracks, str(playlist))
     out, data = plot_playlist(str(playlist), str(tmp_path / "arc.png"), profile="hiit",
-                              db_path=db, jobs=1)
+                              library=Library(LibraryOptions(db_path=db, jobs=1)))
     assert [s for s, _, _ in data.segments] == ["warm-up"] + ["work", "rest"] * 3
     assert data.effective_bpms == tuple(round(m.effective_bpm, 2) for m in seq.matches)
     assert _png_size(out)[0] > 500
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py (the lead's) still builds the profile itself and "
-                   "passes a Profile to plot_playlist; pass the name and options instead")
 def test_cli_plot_draws_the_planned_hiit_rounds(tmp_path):
     from tempo.cache import Cache
 
