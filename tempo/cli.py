@@ -111,6 +111,7 @@ def cli():
       tempo analyze song.mp3      BPM, confidence, energy, loudness of files
       tempo rank ~/Music          the best tracks for each part of a profile
       tempo tag ~/Music --write   write the BPM into the files' tags
+      tempo fix song.mp3 --bpm 92 settle a track's tempo yourself (or --bpm-range 87-174)
       tempo plot montage.m3u8 -o arc.png    see the arc
 
     Run `tempo COMMAND --help` for each command's options and examples.
