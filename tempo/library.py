@@ -265,7 +265,7 @@ class Library:
     def _user_bpms(self, cache, tracks: list[TrackAnalysis]) -> dict[str, float]:
         """{path: the listener's tempo} for the tracks that have a correction: matched by content
         fingerprint (so it survives moves, renames and new analyzer versions), else by path."""
-        from .cache import fingerprint
+        from .cache import _key, fingerprint
 
         stored = cache.corrections()
         if not stored:
@@ -277,8 +277,6 @@ class Library:
             fp = cache.stored_fingerprint(t.path, self.options.settings) or fingerprint(t.path, t.size)
             bpm = by_fp.get(fp) if fp else None
             if bpm is None:
-                from .cache import _key
-
                 bpm = by_path.get(_key(t.path))
             if bpm is not None:
                 out[t.path] = bpm
