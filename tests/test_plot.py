@@ -113,11 +113,23 @@ def test_cli_plot_playlist_and_track(tmp_path, tempo_set):
     playlist = tmp_path / "pl" / "montage.m3u8"
     write_playlist(tracks, str(playlist))
     db = str(tmp_path / "c.sqlite")
-    result = runner.invoke(cli, ["plot", str(playlist), "-o", str(tmp_path / "arc.png"),
-                                 "--db", db, "--jobs", "1", "-q"])
+    import tempo.plot as plot_mod
+
+    with mock.patch.object(plot_mod, "render_arc", wraps=plot_mod.render_arc) as drawn:
+        result = runner.invoke(cli, ["plot", str(playlist), "-o", str(tmp_path / "arc.png"),
+                                     "--db", db, "--jobs", "1", "-q"])
     assert result.exit_code == 0, result.output
     assert "4 tracks against profile montage" in result.output
     assert _png_size(str(tmp_path / "arc.png"))[0] > 500
+    # what was drawn is the playlist's tracks as analysed, in the playlist's order and timeline
+    data = drawn.call_args.args[0]
+    from tempo.library import scan
+
+    analysed = {t.path: t for t in scan(picks, db_path=db, jobs=1).tracks}
+    assert data.bpms == tuple(analysed[p].bpm for p in picks)
+    assert data.durations_s == tuple(analysed[p].duration_s for p in picks)
+    assert data.starts_s[0] == 0 and all(
+        b == pytest.approx(a + d) for a, d, b in zip(data.starts_s, data.durations_s, data.starts_s[1:]))
     result = runner.invoke(cli, ["plot", picks[0], "-o", str(tmp_path / "track.png")])
     assert result.exit_code == 0, result.output
     assert os.path.getsize(tmp_path / "track.png") > 20_000
