@@ -115,7 +115,7 @@ def cli():
 
 ROW_FIELDS = ("path", "bpm", "confidence", "stable", "drift", "energy", "loudness_lufs",
               "onset_rate", "duration_s", "artist", "title", "album", "tag_bpm", "candidates",
-              "format", "sample_rate", "channels", "error_kind", "error")
+              "format", "sample_rate", "channels", "warnings", "error_kind", "error")
 
 
 def _fmt(value, spec: str = "") -> str:
@@ -126,9 +126,23 @@ def _fmt(value, spec: str = "") -> str:
 
 def _table_line(ta) -> str:
     stable = "yes" if ta.tempo.stable else f"no ({ta.tempo.drift:.0%})"
+    note = f"  [{'; '.join(ta.warnings)}]" if ta.warnings else ""
     return (f"{_fmt(ta.bpm, '6.1f'):>6}  {ta.confidence:4.2f}  {stable:<9} {ta.energy:6.2f}"
             f"  {_fmt(ta.loudness_lufs, '6.1f'):>6}  {ta.duration_s:7.1f}  "
-            f"{click.format_filename(ta.path)}")
+            f"{click.format_filename(ta.path)}{note}")
+
+
+def _report_warnings(tracks, limit: int | None = None) -> int:
+    """``warning: FILE: truncated: ...`` on stderr for analysed files with warnings (the first
+    ``limit`` of them); returns how many files have warnings."""
+    warned = [t for t in tracks if t.warnings]
+    for t in warned[:limit]:
+        for w in t.warnings:
+            click.echo(f"warning: {click.format_filename(t.path)}: {w}", err=True)
+    if limit is not None and len(warned) > limit:
+        click.echo(f"... and {len(warned) - limit} more files with warnings "
+                   "(tempo analyze --json shows them)", err=True)
+    return len(warned)
 
 
 TABLE_HEADER = "   BPM  CONF  STABLE    ENERGY    LUFS  LENGTH_S  FILE"
@@ -139,19 +153,24 @@ TABLE_HEADER = "   BPM  CONF  STABLE    ENERGY    LUFS  LENGTH_S  FILE"
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @click.option("--no-cache", is_flag=True, help="Analyse afresh; neither read nor fill the cache.")
+@click.option("--strict", is_flag=True,
+              help="Exit with status 1 also when a file has warnings (truncated, too short).")
 @library_options
-def analyze(paths, as_json, as_csv, no_cache, library, quiet):
+def analyze(paths, as_json, as_csv, no_cache, strict, library, quiet):
     """Estimate BPM, confidence, stability, energy and loudness of audio files.
 
     PATHS are files or folders (searched recursively; audio extensions, any case). Results go
     through the same cache as `tempo scan`, so files analysed before are shown at once. A file
     that cannot be analysed gets one line on stderr naming it and the reason, and the rest
-    goes on.
+    goes on. A file that was analysed but is truncated (less audio than its header declares),
+    damaged or too short for a tempo gets a warning: in brackets after it in the table, on
+    stderr, and in the "warnings" field of --json and --csv.
 
     \b
     Columns: BPM (0.1 resolution), CONF (confidence 0-1), STABLE (no if the tempo moves more
     than 4%, with the drift), ENERGY (0-1), LUFS (integrated loudness), LENGTH_S, FILE.
-    Exit status: 0 when every file was analysed, 1 when any failed (or a path does not exist).
+    Exit status: 0 when every file was analysed, 1 when any failed (or a path does not exist),
+    or with --strict when any has warnings.
 
     \b
     Examples:
@@ -194,8 +213,12 @@ def analyze(paths, as_json, as_csv, no_cache, library, quiet):
             writer.writerow(item.to_row())
         else:
             click.echo(_table_line(item))
+    warned = _report_warnings(result.tracks)
     if result.failures:
         click.echo(f"{len(result.failures)} of {result.found} files failed", err=True)
+        sys.exit(1)
+    if strict and warned:
+        click.echo(f"{warned} of {result.found} files have warnings (--strict)", err=True)
         sys.exit(1)
 
 
@@ -206,7 +229,8 @@ def analyze(paths, as_json, as_csv, no_cache, library, quiet):
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--failed", "list_failed", is_flag=True,
               help="List files that failed in earlier scans (below PATHS if given) and exit.")
-@click.option("--strict", is_flag=True, help="Exit with status 1 if any file failed.")
+@click.option("--strict", is_flag=True,
+              help="Exit with status 1 if any file failed or has warnings (truncated, too short).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or --failed list) as JSON.")
 @library_options
 def scan(paths, list_failed, strict, as_json, library, quiet):
@@ -216,9 +240,12 @@ def scan(paths, list_failed, strict, as_json, library, quiet):
     stored as each file finishes: an interrupted scan resumes when run again. A file that moved
     is recognised by its content and not decoded again.
 
+    Files that were analysed but are truncated, damaged or too short for a tempo are listed as
+    warnings (`tempo analyze --json` shows them all).
+
     \b
     Exit status: 0 (also when some files failed, unless --strict), 1 on --strict with failures
-    or an unusable cache, 130 when interrupted.
+    or warnings, or an unusable cache, 130 when interrupted.
 
     \b
     Examples:
@@ -246,10 +273,11 @@ def scan(paths, list_failed, strict, as_json, library, quiet):
             click.echo(f"failed: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
         if len(result.failures) > len(shown):
             click.echo(f"... and {len(result.failures) - len(shown)} more (tempo scan --failed)", err=True)
+        _report_warnings(result.tracks, limit=SCAN_FAILURES_SHOWN)
         if not result.found:
             click.echo("warning: no audio files found (check the paths, or --ext / --hidden)", err=True)
     click.echo(json.dumps(result.to_dict()) if as_json else result.summary())
-    if strict and result.failures:
+    if strict and (result.failures or result.warned):
         sys.exit(1)
 
 

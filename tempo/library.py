@@ -118,7 +118,8 @@ class ScanResult:
     ``tracks``: every successfully analysed file under the paths, sorted by path (from the cache
     or freshly analysed). ``failures``: files that could not be analysed, sorted by path (new
     ones and, unless retried, those recorded by earlier scans: ``known_failed`` of them).
-    ``found == analysed + reused + failed``.
+    ``found == analysed + reused + failed``. ``warned``: analysed tracks that carry warnings
+    (truncated, damaged, too short; see ``TrackAnalysis.warnings``).
     """
 
     tracks: list[TrackAnalysis]
@@ -131,12 +132,15 @@ class ScanResult:
     known_failed: int = 0
     moved: int = 0
     from_tags: int = 0
+    warned: int = 0
 
     def summary(self) -> str:
         text = (f"found {self.found}, analysed {self.analysed}, reused {self.reused}, "
                 f"failed {self.failed} in {self.elapsed_s:.1f} s")
         if self.known_failed:
             text += f" ({self.known_failed} failed before; --retry-failed tries them again)"
+        if self.warned:
+            text += f"; {self.warned} with warnings"
         if self.from_tags:
             text += f"; {self.from_tags} tempos from BPM tags"
         return text
@@ -144,7 +148,7 @@ class ScanResult:
     def to_dict(self) -> dict:
         return {"found": self.found, "analysed": self.analysed, "reused": self.reused,
                 "failed": self.failed, "known_failed": self.known_failed, "moved": self.moved,
-                "from_tags": self.from_tags,
+                "from_tags": self.from_tags, "warned": self.warned,
                 "elapsed_s": round(self.elapsed_s, 3)}
 
 
@@ -234,7 +238,7 @@ class Library:
         Permanent failures are remembered (and reported again until the file changes or
         ``retry_failed``); transient ones (timeout, crash, out of memory) are retried on the next
         run. ``strict``: raise TempoError after the scan (its results are stored) if any file
-        failed. ``view=False`` returns the analyses as cached, without read-time views.
+        failed or has warnings (truncated, too short). ``view=False`` returns the analyses as cached, without read-time views.
         """
         from .cache import Cache
 
@@ -271,12 +275,18 @@ class Library:
                             analysed=run.analysed, reused=run.reused + run.moved,
                             failed=len(failures), elapsed_s=time.perf_counter() - t0,
                             known_failed=run.known_failed, moved=run.moved,
-                            from_tags=sum(1 for t in tracks if t.tempo.source != "audio"))
+                            from_tags=sum(1 for t in tracks if t.tempo.source != "audio"),
+                            warned=sum(1 for t in tracks if t.warnings))
         if strict and failures:
             first = failures[0]
             raise TempoError(f"{len(failures)} of {len(entries)} files could not be analysed, first "
                              f"{first.path}: {first.kind}: {first.message}",
                              hint="`tempo scan --failed` lists them")
+        if strict and result.warned:
+            first = next(t for t in tracks if t.warnings)
+            raise TempoError(f"{result.warned} of {len(entries)} files have warnings, first "
+                             f"{first.path}: {first.warnings[0]}",
+                             hint="`tempo analyze --json` shows them")
         return result
 
     def tracks(self, paths: Iterable[str | os.PathLike]) -> ScanResult:
