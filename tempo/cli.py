@@ -14,6 +14,7 @@ import click
 from . import __version__
 from .errors import TempoError
 from .models import FileFailure
+from .textsafe import json_line, safe, safe_path
 
 
 class TempoGroup(click.Group):
@@ -23,7 +24,7 @@ class TempoGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TempoError as err:
-            raise click.ClickException(str(err)) from err
+            raise click.ClickException(safe(str(err))) from err
 
 
 # --- the library options, declared once -------------------------------------------------------
@@ -80,7 +81,7 @@ def library_options(f):
 def _report_skipped(result) -> None:
     """One line per file a command had to leave out, and how many."""
     for f in result.failures:
-        click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+        click.echo(f"skipped: {safe_path(f.path)}: {f.kind}: {safe(f.message)}", err=True)
     if result.failures:
         click.echo(f"{len(result.failures)} of {result.found} files could not be analysed and "
                    "were left out", err=True)
@@ -126,10 +127,10 @@ def _fmt(value, spec: str = "") -> str:
 
 def _table_line(ta) -> str:
     stable = "yes" if ta.tempo.stable else f"no ({ta.tempo.drift:.0%})"
-    note = f"  [{'; '.join(ta.warnings)}]" if ta.warnings else ""
+    note = f"  [{safe('; '.join(ta.warnings))}]" if ta.warnings else ""
     return (f"{_fmt(ta.bpm, '6.1f'):>6}  {ta.confidence:4.2f}  {stable:<9} {ta.energy:6.2f}"
             f"  {_fmt(ta.loudness_lufs, '6.1f'):>6}  {ta.duration_s:7.1f}  "
-            f"{click.format_filename(ta.path)}{note}")
+            f"{safe_path(ta.path)}{note}")
 
 
 def _report_warnings(tracks, limit: int | None = None) -> int:
@@ -138,7 +139,7 @@ def _report_warnings(tracks, limit: int | None = None) -> int:
     warned = [t for t in tracks if t.warnings]
     for t in warned[:limit]:
         for w in t.warnings:
-            click.echo(f"warning: {click.format_filename(t.path)}: {w}", err=True)
+            click.echo(f"warning: {safe_path(t.path)}: {safe(w)}", err=True)
     if limit is not None and len(warned) > limit:
         click.echo(f"... and {len(warned) - limit} more files with warnings "
                    "(tempo analyze --json shows them)", err=True)
@@ -202,13 +203,13 @@ def analyze(paths, as_json, as_csv, no_cache, strict, library, quiet):
         click.echo(TABLE_HEADER)
     for path, item in rows:
         if isinstance(item, FileFailure):
-            click.echo(f"error: {click.format_filename(path)}: {item.message}", err=True)
+            click.echo(f"error: {safe_path(path)}: {safe(item.message)}", err=True)
             if as_json:
-                click.echo(json.dumps({"path": path, "error": item.to_dict()}))
+                click.echo(json_line({"path": path, "error": item.to_dict()}))
             elif writer:
                 writer.writerow({"path": path, "error_kind": item.kind, "error": item.message})
         elif as_json:
-            click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
+            click.echo(json_line(item.to_dict()))
         elif writer:
             writer.writerow(item.to_row())
         else:
@@ -257,8 +258,8 @@ def scan(paths, list_failed, strict, as_json, library, quiet):
 
     if list_failed:
         for f in library.failures(under=paths):
-            click.echo(json.dumps(f.to_dict()) if as_json else
-                       f"{click.format_filename(f.path)}: {f.kind}: {f.message}")
+            click.echo(json_line(f.to_dict()) if as_json else
+                       f"{safe_path(f.path)}: {f.kind}: {safe(f.message)}")
         return
     if not paths:
         raise click.UsageError("give at least one folder or file to scan (or --failed)")
@@ -270,7 +271,7 @@ def scan(paths, list_failed, strict, as_json, library, quiet):
     if not quiet:
         shown = result.failures[:SCAN_FAILURES_SHOWN]
         for f in shown:
-            click.echo(f"failed: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+            click.echo(f"failed: {safe_path(f.path)}: {f.kind}: {safe(f.message)}", err=True)
         if len(result.failures) > len(shown):
             click.echo(f"... and {len(result.failures) - len(shown)} more (tempo scan --failed)", err=True)
         _report_warnings(result.tracks, limit=SCAN_FAILURES_SHOWN)
@@ -304,7 +305,7 @@ def cache_info(db_path, as_json):
     if as_json:
         click.echo(json.dumps(info.to_dict()))
         return
-    click.echo(f"path: {click.format_filename(info.path)}")
+    click.echo(f"path: {safe_path(info.path)}")
     click.echo(f"size: {info.size_bytes / 1e6:.1f} MB")
     click.echo(f"tracks: {info.tracks}")
     click.echo(f"failures: {info.failures}")
@@ -335,11 +336,11 @@ def cache_clear(db_path, yes):
 
     path = db_path or default_db_path()
     if not yes:
-        click.confirm(f"delete {click.format_filename(path)}?", abort=True, err=True)
+        click.confirm(f"delete {safe_path(path)}?", abort=True, err=True)
     if clear(path):
-        click.echo(f"deleted {click.format_filename(path)}")
+        click.echo(f"deleted {safe_path(path)}")
     else:
-        click.echo(f"nothing to delete: {click.format_filename(path)} does not exist")
+        click.echo(f"nothing to delete: {safe_path(path)} does not exist")
 
 
 # --- profiles, rank, playlist (owner: playlist) --------------------------------------------------
@@ -461,14 +462,14 @@ def rank(paths, profile_name, limit, explain, as_json, as_csv, library, quiet, *
         segment = m.segment
         row = m.to_dict()
         if as_json:
-            click.echo(json.dumps(dict(row, rank=n), ensure_ascii=False))
+            click.echo(json_line(dict(row, rank=n)))
         elif writer:
             writer.writerow({**{k: row.get(k) for k in RANK_FIELDS}, "rank": n,
                              **{f"score_{k}": v for k, v in row["parts"].items()}})
         else:
             ratio = {0.5: "1/2x", 1.0: "1x", 2.0: "2x"}.get(m.ratio, f"{m.ratio:g}x")
             click.echo(f"{n:4d}  {m.score:5.2f}  {m.track.bpm:5.1f}  {ratio:>5}  "
-                       f"{m.effective_bpm:7.1f}  {m.track.energy:6.2f}  {m.track.display_name}")
+                       f"{m.effective_bpm:7.1f}  {m.track.energy:6.2f}  {safe(m.track.display_name)}")
             if explain:
                 click.echo("        " + "  ".join(f"{k}={v:+.2f}" for k, v in m.parts))
     if not matches:
@@ -537,17 +538,17 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, library,
         for i, m in enumerate(seq.matches, 1):
             mark = "  <- climax" if seq.climax_index == i - 1 else ""
             click.echo(f"{i:4d}  {_clock(start):>5}  {m.track.bpm:5.1f}  {m.effective_bpm:7.1f}"
-                       f"  {m.track.energy:6.2f}  {m.segment:<9}  {m.track.display_name}{mark}",
+                       f"  {m.track.energy:6.2f}  {m.segment:<9}  {safe(m.track.display_name)}{mark}",
                        err=err)
             start += m.track.duration_s
     for s in seq.shortfalls:
-        click.echo(f"warning: {s.message}", err=True)
+        click.echo(f"warning: {safe(s.message)}", err=True)
         for tip in s.suggestions:
-            click.echo(f"  try: {tip}", err=True)
+            click.echo(f"  try: {safe(tip)}", err=True)
     if seq.skipped_no_tempo:
         click.echo(f"note: {seq.skipped_no_tempo} track(s) without a detectable tempo were left out",
                    err=True)
-    where = "stdout" if output == "-" else click.format_filename(output)
+    where = "stdout" if output == "-" else safe_path(output)
     click.echo(f"wrote {where}: {len(seq.matches)} tracks, {_clock(seq.duration_s)} "
                f"(asked {_clock(seq.requested_s)}), profile {profile.name}", err=err)
 
@@ -592,17 +593,17 @@ def tag(paths, write, force, min_confidence, decimals, as_json, library, quiet):
 
     def show(plan):
         if as_json:
-            click.echo(json.dumps(plan.to_dict(), ensure_ascii=False))
+            click.echo(json_line(plan.to_dict()))
             return
-        old, new = plan.old or "-", plan.new or "-"
-        why = f": {plan.reason}" if plan.reason else ""
-        click.echo(f"{old:>6} -> {new:<6} {click.format_filename(plan.path)}  "
+        old, new = safe(plan.old or "-"), safe(plan.new or "-")
+        why = f": {safe(plan.reason)}" if plan.reason else ""
+        click.echo(f"{old:>6} -> {new:<6} {safe_path(plan.path)}  "
                    f"[{plan.action}{why}]")
 
     report = library.tag(paths, write=write, force=force, min_confidence=min_confidence,
                          decimals=decimals, on_plan=show)
     for f in report.failures:
-        click.echo(f"failed: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+        click.echo(f"failed: {safe_path(f.path)}: {f.kind}: {safe(f.message)}", err=True)
     todo = report.count("written") if write else report.count("write")
     verb = "written" if write else "to write"
     summary = (f"{todo} {verb}, {report.count('unchanged')} unchanged, "
@@ -656,11 +657,11 @@ def plot(target, output, db_path, jobs, quiet, profile_name, **profile_kwargs):
         profile = _get_profile(profile_name, profile_kwargs)
         path, data = plot_playlist(target, output, profile=profile, db_path=db_path, jobs=jobs,
                                    progress=progress)
-        click.echo(f"wrote {click.format_filename(path)}: {len(data.starts_s)} tracks against "
+        click.echo(f"wrote {safe_path(path)}: {len(data.starts_s)} tracks against "
                    f"profile {profile.name}")
     else:
         path, data = plot_track(target, output)
-        click.echo(f"wrote {click.format_filename(path)}: {data.label}")
+        click.echo(f"wrote {safe_path(path)}: {safe(data.label)}")
 
 
 def main():

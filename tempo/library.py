@@ -511,7 +511,9 @@ class ProgressPrinter:
         elapsed = max(time.monotonic() - self.t0, 1e-9)
         rate = done / elapsed
         eta = _fmt_duration((total - done) / rate) if rate > 0 else "?"
-        return f"{self.label} {done}/{total}  {rate:.1f} files/s  ETA {eta}", os.path.basename(path)
+        from .textsafe import safe
+
+        return f"{self.label} {done}/{total}  {rate:.1f} files/s  ETA {eta}", safe(os.path.basename(path))
 
     def __call__(self, done: int, total: int, path: str) -> None:
         head, name = self.line(done, total, path)
