@@ -12,7 +12,8 @@ Conventions
 - WAL journal: readers never block the one writer. The writer (the scanning process; workers
   only analyse) commits in small transactions, so a crash or ``kill -9`` loses at most the
   files in flight. A lock file beside the database (``<db>.lock``, ``flock``) lets only one scan
-  write at a time; a second one stops with a message instead of analysing the same files twice.
+  write at a time; a second one waits for it (``--wait``) instead of analysing the same files
+  twice, then stops with a message (``tempo scan``) or works from what is cached (the others).
 - Every sqlite3 error becomes a :class:`CacheError` that names the database file and the fix.
 """
 
@@ -26,7 +27,7 @@ import re
 import sqlite3
 import stat as stat_mod
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from .errors import CacheError
@@ -42,6 +43,8 @@ DB_ENV = "TEMPO_DB"
 FINGERPRINT_CHUNK_BYTES = 64 * 1024
 #: How long a reader or writer waits for a lock held by another connection (s).
 BUSY_TIMEOUT_S = 30.0
+#: Seconds between attempts to take the writer lock while another scan holds it.
+LOCK_POLL_S = 0.2
 #: Rows written per transaction by ``put_many``.
 BATCH_ROWS = 500
 #: Hint appended to errors about a damaged or foreign database file.
@@ -77,6 +80,18 @@ CREATE TABLE IF NOT EXISTS failures (
     PRIMARY KEY (path, analyzer_version, settings_hash)
 );
 """
+
+
+class CacheBusyError(CacheError):
+    """Another scan holds the cache's writer lock (and kept it past the wait). ``holder`` is its
+    process id as text ("?" when unknown)."""
+
+    kind = "busy"
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None,
+                 holder: str = "?"):
+        self.holder = holder
+        super().__init__(message, path=path, hint=hint)
 
 
 def default_db_path() -> str:
@@ -297,11 +312,15 @@ class Cache:
     def lock_path(self) -> str:
         return self.path + ".lock"
 
-    def acquire_writer(self) -> None:
-        """Become the only scan writing to this database, or raise CacheError naming the holder.
+    def acquire_writer(self, *, wait_s: float = 0.0,
+                       on_wait: Callable[[str, float], None] | None = None) -> None:
+        """Become the only scan writing to this database, waiting up to ``wait_s`` seconds for
+        another one to finish; then raise :class:`CacheBusyError` naming the holder.
 
+        ``on_wait(holder_pid, wait_s)`` is called once when the wait begins (to tell the user).
         The lock is an ``flock`` on ``<db>.lock``: the kernel drops it when the process dies, even
-        by ``kill -9``, so a crashed scan never blocks the next one.
+        by ``kill -9``, so a crashed scan never blocks the next one. Readers take no lock at all:
+        with the WAL journal they read the last committed state while a scan writes.
         """
         if self._lock_fd is not None or self.path == ":memory:":
             return
@@ -314,17 +333,30 @@ class Cache:
         except OSError as err:
             raise CacheError(f"cannot create the lock file {self.lock_path} ({err.strerror or err})",
                              path=self.path, hint=_WRITABLE_HINT) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        deadline = time.monotonic() + max(0.0, wait_s)
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                pass
             try:
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             except OSError:
                 holder = "?"
-            os.close(fd)
-            raise CacheError(f"another tempo scan (pid {holder}) is writing to this cache",
-                             path=self.path,
-                             hint="wait for it to finish, or give this run its own cache with --db PATH") from None
+            now = time.monotonic()
+            if now >= deadline:
+                os.close(fd)
+                waited = f" (waited {wait_s:g} s)" if wait_s > 0 else ""
+                raise CacheBusyError(f"another tempo scan (pid {holder}) is writing to this cache{waited}",
+                                     path=self.path, holder=holder,
+                                     hint="wait for it to finish (--wait SECONDS waits longer), or give "
+                                          "this run its own cache with --db PATH") from None
+            if not told and on_wait is not None:
+                on_wait(holder, wait_s)
+                told = True
+            time.sleep(min(LOCK_POLL_S, deadline - now))
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._lock_fd = fd

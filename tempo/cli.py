@@ -29,7 +29,7 @@ class TempoGroup(click.Group):
 
 # --- the library options, declared once -------------------------------------------------------
 
-from .library import AUDIO_EXTENSIONS, DEFAULT_TIMEOUT_S  # noqa: E402  (no numpy: cheap)
+from .library import AUDIO_EXTENSIONS, DEFAULT_TIMEOUT_S, DEFAULT_WAIT_S  # noqa: E402  (no numpy: cheap)
 
 _DB_HELP = "Cache database file. [default: $TEMPO_DB, else tempo.sqlite in the user cache folder]"
 
@@ -51,10 +51,15 @@ _LIBRARY_OPTIONS = (
     click.option("--trust-tags", is_flag=True, help=(
         "Use each file's own BPM tag where it knows better: to choose half or double time, or "
         "as the tempo when ours is unrelated (JSON: tempo.source is 'tag-level' or 'tag').")),
+    click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=DEFAULT_WAIT_S,
+                 show_default=True, metavar="SECONDS",
+                 help="How long to wait for another tempo scan writing to the same cache when "
+                      "files need analysing; then `tempo scan` stops, the other commands use what "
+                      "is cached and name the files left out."),
     click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
 )
 _LIBRARY_KEYS = ("db_path", "jobs", "timeout_s", "extensions", "hidden", "retry_failed",
-                 "trust_tags", "quiet")
+                 "trust_tags", "wait_s", "quiet")
 
 
 def library_options(f):
@@ -70,8 +75,9 @@ def library_options(f):
         quiet = given.pop("quiet")
         given["extensions"] = given["extensions"] or AUDIO_EXTENSIONS
         progress = None if quiet else ProgressPrinter(sys.stderr)
-        return f(*args, library=Library(LibraryOptions(**given), progress=progress), quiet=quiet,
-                 **kwargs)
+        notice = None if quiet else (lambda text: click.echo(f"note: {text}", err=True))
+        library = Library(LibraryOptions(**given), progress=progress, notice=notice)
+        return f(*args, library=library, quiet=quiet, **kwargs)
 
     for opt in reversed(_LIBRARY_OPTIONS):
         command = opt(command)
@@ -79,9 +85,15 @@ def library_options(f):
 
 
 def _report_skipped(result) -> None:
-    """One line per file a command had to leave out, and how many."""
+    """One line per file a command had to leave out, and how many (one line for all the files
+    left out while another scan held the cache)."""
     for f in result.failures:
-        click.echo(f"skipped: {safe_path(f.path)}: {f.kind}: {safe(f.message)}", err=True)
+        if f.kind != "busy":
+            click.echo(f"skipped: {safe_path(f.path)}: {f.kind}: {safe(f.message)}", err=True)
+    if result.busy:
+        click.echo(f"note: another tempo scan is writing to the cache: {result.busy} files not "
+                   "analysed yet were left out, the rest is from the cache (run again when it has "
+                   "finished, or wait longer with --wait SECONDS)", err=True)
     if result.failures:
         click.echo(f"{len(result.failures)} of {result.found} files could not be analysed and "
                    "were left out", err=True)
@@ -264,7 +276,7 @@ def scan(paths, list_failed, strict, as_json, library, quiet):
     if not paths:
         raise click.UsageError("give at least one folder or file to scan (or --failed)")
     try:
-        result = library.scan(paths)
+        result = library.scan(paths, must_write=True)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: finished files are saved; run the same command to resume", err=True)
         sys.exit(130)

@@ -35,6 +35,8 @@ AUDIO_EXTENSIONS = (
     ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc",
     ".m4a", ".mp4", ".aac", ".alac", ".wma", ".webm", ".mka",
 )
+#: Seconds a command waits for another scan that is writing to the same cache (``--wait``).
+DEFAULT_WAIT_S = 60.0
 #: Seconds between plain progress lines when stderr is not a terminal.
 PROGRESS_INTERVAL_S = 10.0
 
@@ -119,7 +121,8 @@ class ScanResult:
     or freshly analysed). ``failures``: files that could not be analysed, sorted by path (new
     ones and, unless retried, those recorded by earlier scans: ``known_failed`` of them).
     ``found == analysed + reused + failed``. ``warned``: analysed tracks that carry warnings
-    (truncated, damaged, too short; see ``TrackAnalysis.warnings``).
+    (truncated, damaged, too short; see ``TrackAnalysis.warnings``). ``busy``: files left out
+    (failures of kind "busy") because another scan held the cache past ``wait_s``.
     """
 
     tracks: list[TrackAnalysis]
@@ -133,6 +136,7 @@ class ScanResult:
     moved: int = 0
     from_tags: int = 0
     warned: int = 0
+    busy: int = 0
 
     def summary(self) -> str:
         text = (f"found {self.found}, analysed {self.analysed}, reused {self.reused}, "
@@ -141,6 +145,9 @@ class ScanResult:
             text += f" ({self.known_failed} failed before; --retry-failed tries them again)"
         if self.warned:
             text += f"; {self.warned} with warnings"
+        if self.busy:
+            text += (f"; {self.busy} not analysed while another scan was writing to the cache "
+                     "(the rest is from the cache)")
         if self.from_tags:
             text += f"; {self.from_tags} tempos from BPM tags"
         return text
@@ -148,7 +155,7 @@ class ScanResult:
     def to_dict(self) -> dict:
         return {"found": self.found, "analysed": self.analysed, "reused": self.reused,
                 "failed": self.failed, "known_failed": self.known_failed, "moved": self.moved,
-                "from_tags": self.from_tags, "warned": self.warned,
+                "from_tags": self.from_tags, "warned": self.warned, "busy": self.busy,
                 "elapsed_s": round(self.elapsed_s, 3)}
 
 
@@ -163,7 +170,9 @@ class LibraryOptions:
     ``hidden``: which files a folder search finds. ``retry_failed``: analyse files that failed
     before even if unchanged. ``trust_tags``: let each file's own BPM tag choose the beat level
     or replace an unrelated estimate (:func:`tempo.tags.apply_tag_tempo`), a read-time view: the
-    cache keeps what the audio says.
+    cache keeps what the audio says. ``wait_s``: how long a command that has files to analyse
+    waits for another scan writing to the same cache; then ``tempo scan`` stops with an error
+    and the other commands work from what is cached (the rest reported as kind "busy").
     """
 
     db_path: str | None = None
@@ -174,6 +183,7 @@ class LibraryOptions:
     hidden: bool = False
     retry_failed: bool = False
     trust_tags: bool = False
+    wait_s: float = DEFAULT_WAIT_S
     settings: AnalysisSettings = AnalysisSettings()
 
     def __post_init__(self):
@@ -181,6 +191,8 @@ class LibraryOptions:
             raise TempoError(f"jobs={self.jobs} must be at least 1")
         if self.timeout_s <= 0:
             raise TempoError(f"timeout={self.timeout_s} s must be positive")
+        if not self.wait_s >= 0:
+            raise TempoError(f"wait={self.wait_s} s must be 0 or more")
         object.__setattr__(self, "extensions", normalize_extensions(self.extensions))
         if self.db_path is not None:
             object.__setattr__(self, "db_path", os.fspath(self.db_path))
@@ -208,14 +220,16 @@ class Library:
     ``progress(done, total, path)`` is called as files not answered by the cache are settled.
     ``executor``: anything with ``run(fn, paths) -> iterator of (path, TrackAnalysis |
     FileFailure)`` and ``close()`` (default: a :class:`~tempo.executors.ProcessExecutor` of
-    ``options.jobs`` workers, started only when something needs analysing).
+    ``options.jobs`` workers, started only when something needs analysing). ``notice(text)``
+    receives one-line messages for the user (e.g. that the scan waits for another one).
     """
 
     def __init__(self, options: LibraryOptions | None = None, *, progress: Progress | None = None,
-                 executor=None):
+                 executor=None, notice: Callable[[str], None] | None = None):
         self.options = options or LibraryOptions()
         self.progress = progress
         self.executor = executor
+        self.notice = notice
 
     # -- analyses -------------------------------------------------------------------------------
 
@@ -228,7 +242,7 @@ class Library:
         return track
 
     def scan(self, paths: Iterable[str | os.PathLike], *, strict: bool = False,
-             view: bool = True) -> ScanResult:
+             view: bool = True, must_write: bool = False) -> ScanResult:
         """Find audio files under ``paths`` and return the analysis of each, analysing only what
         the cache does not already hold for this file state, analyzer version and settings.
 
@@ -238,32 +252,46 @@ class Library:
         Permanent failures are remembered (and reported again until the file changes or
         ``retry_failed``); transient ones (timeout, crash, out of memory) are retried on the next
         run. ``strict``: raise TempoError after the scan (its results are stored) if any file
-        failed or has warnings (truncated, too short). ``view=False`` returns the analyses as cached, without read-time views.
+        failed or has warnings (truncated, too short). When files need analysing while another
+        scan writes to the cache, the scan waits up to ``options.wait_s`` for it; then, with
+        ``must_write`` (``tempo scan``), raises :class:`~tempo.cache.CacheBusyError`, otherwise
+        answers from the cache and reports the rest as failures of kind "busy" (``busy``).
+        ``view=False`` returns the analyses as cached, without read-time views.
         """
-        from .cache import Cache
+        from .cache import Cache, CacheBusyError
 
         opts = self.options
         t0 = time.perf_counter()
         entries = _walk(paths, extensions=opts.extensions, hidden=opts.hidden)
         with Cache.open(opts.db_path if opts.use_cache else ":memory:") as cache:
             run = _ScanRun(cache, opts.settings, self.progress)
-            todo: list[tuple[str, os.stat_result]] = []
-            with cache.reading():
-                for path, st in entries:
-                    hit = cache.get(path, st.st_size, st.st_mtime_ns, opts.settings)
-                    if hit is not None:
-                        run.tracks.append(hit)
-                        run.reused += 1
-                        continue
-                    if not opts.retry_failed:
-                        failure = cache.get_failure(path, st.st_size, st.st_mtime_ns, opts.settings)
-                        if failure is not None and not failure.transient:  # (older versions stored them)
-                            run.failures.append(failure)
-                            run.known_failed += 1
-                            continue
-                    todo.append((path, st))
+            todo = run.lookup(entries, retry_failed=opts.retry_failed)
             if todo:
-                cache.acquire_writer()
+                waited = []
+
+                def on_wait(holder: str, wait_s: float) -> None:
+                    waited.append(holder)
+                    if self.notice is not None:
+                        self.notice(f"waiting up to {wait_s:g} s for another tempo scan (pid {holder}) "
+                                    f"to finish writing to the cache ({len(todo)} files to analyse; "
+                                    "--wait SECONDS)")
+
+                try:
+                    cache.acquire_writer(wait_s=opts.wait_s, on_wait=on_wait)
+                except CacheBusyError as err:
+                    if must_write:
+                        raise
+                    # work from what is cached, including what the other scan stored meanwhile
+                    todo = run.lookup(todo, retry_failed=opts.retry_failed)
+                    run.failures += [FileFailure(path=p, kind="busy", message=(
+                        f"not analysed: another tempo scan (pid {err.holder}) was writing to the "
+                        "cache; run again when it has finished")) for p, _ in todo]
+                    run.busy = len(todo)
+                    todo = []
+                else:
+                    if waited:  # the other scan may have analysed some of them meanwhile
+                        todo = run.lookup(todo, retry_failed=opts.retry_failed)
+            if todo:
                 executor = self.executor or ProcessExecutor(opts.jobs or default_jobs(),
                                                             timeout_s=opts.timeout_s)
                 run.analyse(todo, executor)
@@ -276,7 +304,7 @@ class Library:
                             failed=len(failures), elapsed_s=time.perf_counter() - t0,
                             known_failed=run.known_failed, moved=run.moved,
                             from_tags=sum(1 for t in tracks if t.tempo.source != "audio"),
-                            warned=sum(1 for t in tracks if t.warnings))
+                            warned=sum(1 for t in tracks if t.warnings), busy=run.busy)
         if strict and failures:
             first = failures[0]
             raise TempoError(f"{len(failures)} of {len(entries)} files could not be analysed, first "
@@ -373,7 +401,7 @@ class _ScanRun:
         self.cache, self.settings, self.progress = cache, settings, progress
         self.tracks: list[TrackAnalysis] = []
         self.failures: list[FileFailure] = []
-        self.reused = self.analysed = self.moved = self.known_failed = 0
+        self.reused = self.analysed = self.moved = self.known_failed = self.busy = 0
         self.stats: dict[str, os.stat_result] = {}
         self.fps: dict[str, str | None] = {}
         self.first_of: dict[str, str] = {}  # fingerprint -> the path analysed for it in this scan
@@ -382,6 +410,27 @@ class _ScanRun:
         self.unsaved_copies: list[tuple[TrackAnalysis, str | None]] = []
         self.unsaved_failures: list[tuple[FileFailure, os.stat_result]] = []
         self.done = self.total = 0
+
+    def lookup(self, entries, *, retry_failed: bool) -> list[tuple[str, os.stat_result]]:
+        """Settle from the cache what it knows (tracks, and permanent failures unless
+        ``retry_failed``); returns the entries that still need analysing. One read transaction:
+        with the WAL journal it never waits for a scan that is writing."""
+        todo: list[tuple[str, os.stat_result]] = []
+        with self.cache.reading():
+            for path, st in entries:
+                hit = self.cache.get(path, st.st_size, st.st_mtime_ns, self.settings)
+                if hit is not None:
+                    self.tracks.append(hit)
+                    self.reused += 1
+                    continue
+                if not retry_failed:
+                    failure = self.cache.get_failure(path, st.st_size, st.st_mtime_ns, self.settings)
+                    if failure is not None and not failure.transient:  # (older versions stored them)
+                        self.failures.append(failure)
+                        self.known_failed += 1
+                        continue
+                todo.append((path, st))
+        return todo
 
     def analyse(self, todo: list[tuple[str, os.stat_result]], executor) -> None:
         self.stats = dict(todo)

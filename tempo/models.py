@@ -213,9 +213,10 @@ class TrackAnalysis:
 
 
 #: Failure kinds that say nothing lasting about the file itself: the analysis ran out of time,
-#: its process died or ran out of memory, or the scan was interrupted. They are reported but never
-#: cached, so the next run (perhaps with a higher --timeout) simply tries the file again.
-TRANSIENT_KINDS = frozenset({"timeout", "crash", "memory", "interrupted", "changed"})
+#: its process died or ran out of memory, or the scan was interrupted, or another scan held the
+#: cache ("busy"). They are reported but never cached, so the next run (perhaps with a higher
+#: --timeout) simply tries the file again.
+TRANSIENT_KINDS = frozenset({"timeout", "crash", "memory", "interrupted", "changed", "busy"})
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,161 @@ def test_progress_line_escapes_names(tmp_path):
     out = io.StringIO()
     ProgressPrinter(out, tty=True)(1, 2, "/m/a\x1b[2J\r.mp3")
     assert "a\\x1b[2J\\r.mp3" in out.getvalue() and "\x1b" not in out.getvalue()
+
+
+# -- 3. concurrent use --------------------------------------------------------------------------
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_HOLD_WRITER = """
+import sys, time
+from tempo.cache import Cache
+with Cache.open(sys.argv[1]) as cache:
+    cache.acquire_writer()
+    conn = cache._conn
+    conn.execute("BEGIN IMMEDIATE")   # a write transaction left open, as in a scan's commit
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('busy', 'yes')")
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+    conn.execute("COMMIT")
+"""
+
+
+def _hold_writer(db: str, seconds: float) -> subprocess.Popen:
+    """Another process that holds the cache's writer lock and an open write transaction."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_WRITER, db, str(seconds)],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+@pytest.fixture()
+def two_songs(tmp_path, fixtures_mod):
+    y = fixtures_mod.drum_pattern(128.0, duration_s=8.0, sr=SR, seed=4)
+    a = fixtures_mod.write_audio(str(tmp_path / "music" / "a.wav"), y, SR)
+    b = fixtures_mod.write_audio(str(tmp_path / "music" / "b.wav"), y[::-1].copy(), SR)
+    return str(tmp_path / "music"), a, b
+
+
+def test_readers_do_not_wait_for_a_writer(runner, tmp_path, two_songs):
+    folder, a, b = two_songs
+    db = str(tmp_path / "c.sqlite")
+    assert runner.invoke(cli, ["scan", folder, "--db", db, "-j", "1", "-q"]).exit_code == 0
+    proc = _hold_writer(db, 30)
+    try:
+        t0 = time.monotonic()
+        res = runner.invoke(cli, ["analyze", folder, "--db", db, "--json", "-q"])
+        assert res.exit_code == 0, res.stderr
+        assert time.monotonic() - t0 < 10  # not the 30 s the writer holds on
+        assert {json.loads(x)["path"] for x in res.stdout.splitlines()} == {a, b}
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_commands_wait_then_use_the_cache_and_scan_errors(runner, tmp_path, two_songs):
+    folder, a, b = two_songs
+    db = str(tmp_path / "c.sqlite")
+    assert runner.invoke(cli, ["scan", a, "--db", db, "-j", "1", "-q"]).exit_code == 0
+    proc = _hold_writer(db, 60)
+    try:
+        # analyze: waits (and says so), then shows what is cached and names the file left out
+        res = runner.invoke(cli, ["analyze", folder, "--db", db, "--wait", "0.5", "-j", "1"])
+        assert res.exit_code == 1
+        assert f"pid {proc.pid}" in res.stderr and "waiting up to 0.5 s" in res.stderr
+        assert a in res.stdout and b not in res.stdout
+        assert f"error: {b}: not analysed: another tempo scan (pid {proc.pid})" in res.stderr
+        # rank: works from the cache with one clear note
+        res = runner.invoke(cli, ["rank", folder, "--db", db, "--wait", "0.2", "-j", "1"])
+        assert res.exit_code == 0, res.stderr
+        assert "1 files not analysed yet were left out" in res.stderr
+        # scan: waits, then a clear error naming the holder and the fix
+        res = runner.invoke(cli, ["scan", folder, "--db", db, "--wait", "0.3", "-j", "1"])
+        assert res.exit_code == 1
+        assert f"another tempo scan (pid {proc.pid}) is writing to this cache (waited 0.3 s)" in res.stderr
+        assert "--wait SECONDS" in res.stderr
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_wait_that_ends_in_time_analyses(runner, tmp_path, two_songs):
+    folder, a, b = two_songs
+    db = str(tmp_path / "c.sqlite")
+    assert runner.invoke(cli, ["scan", a, "--db", db, "-j", "1", "-q"]).exit_code == 0
+    proc = _hold_writer(db, 1.5)
+    try:
+        res = runner.invoke(cli, ["scan", folder, "--db", db, "--wait", "60", "-j", "1", "--json"])
+        assert res.exit_code == 0, res.stderr
+        assert "waiting up to 60 s" in res.stderr
+        summary = json.loads(res.stdout)
+        assert summary["analysed"] == 1 and summary["reused"] == 1 and summary["busy"] == 0
+    finally:
+        proc.wait()
+
+
+_TAG_LOOP = """
+import sys
+from tempo.tags import write_bpm_tag
+for i in range(int(sys.argv[3])):
+    write_bpm_tag(sys.argv[1], sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("ext", [".mp3", ".flac"])
+def test_concurrent_tag_writes_never_leave_a_half_written_file(tmp_path, fixtures_mod, ext):
+    """Two processes tag one file over and over while this one reads it: every read sees a
+    whole file (tags parse, the audio is all there), and no temporary copy is left behind."""
+    import mutagen
+
+    from tempo.audio import AudioStream
+    from tempo.tags import read_bpm_tag
+
+    y = fixtures_mod.drum_pattern(120.0, duration_s=6.0, sr=SR, seed=6)
+    path = fixtures_mod.write_audio(str(tmp_path / f"song{ext}"), y, SR)
+    with AudioStream(path) as s:
+        frames = sum(len(b) for b in s.blocks())
+    env = dict(os.environ, PYTHONPATH=REPO)
+    procs = [subprocess.Popen([sys.executable, "-c", _TAG_LOOP, path, value, "25"], env=env)
+             for value in ("100", "101")]
+    reads = 0
+    while any(p.poll() is None for p in procs):
+        assert mutagen.File(path) is not None
+        assert read_bpm_tag(path) in (None, "100", "101")
+        reads += 1
+    assert [p.wait() for p in procs] == [0, 0]
+    assert read_bpm_tag(path) in ("100", "101") and reads > 0
+    with AudioStream(path) as s:
+        assert sum(len(b) for b in s.blocks()) == frames
+    assert os.listdir(tmp_path) == [os.path.basename(path)]
+
+
+def test_two_tag_runs_on_one_folder(tmp_path, fixtures_mod):
+    """Two real `tempo tag --write --force` processes on one folder: both succeed, every file
+    holds a BPM tag and decodes whole, nothing temporary is left."""
+    from tempo.tags import read_bpm_tag
+
+    folder = tmp_path / "music"
+    for i in range(6):
+        y = fixtures_mod.drum_pattern(100.0 + 10 * i, duration_s=5.0, sr=SR, seed=i)
+        fixtures_mod.write_audio(str(folder / f"s{i}.flac"), y, SR)
+    env = dict(os.environ, PYTHONPATH=REPO)
+    db = str(tmp_path / "c.sqlite")
+    assert subprocess.run([sys.executable, "-m", "tempo", "scan", str(folder), "--db", db, "-j", "1",
+                           "-q"], env=env).returncode == 0
+    procs = [subprocess.Popen([sys.executable, "-m", "tempo", "tag", str(folder), "--write", "--force",
+                               "--min-confidence", "0", "--db", db, "-j", "1", "-q",
+                               "--decimals", d], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for d in ("0", "1")]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    names = sorted(os.listdir(folder))
+    assert names == [f"s{i}.flac" for i in range(6)]
+    for name in names:
+        assert read_bpm_tag(str(folder / name)) is not None
+        assert tempo.analyze_file(str(folder / name)).duration_s == pytest.approx(5.0, abs=0.01)
