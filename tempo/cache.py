@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 import stat as stat_mod
 import time
@@ -154,6 +155,20 @@ class PruneResult:
     old_version: int
 
 
+#: Free bytes under which an I/O error of the cache is reported as a full disk.
+LOW_SPACE_BYTES = 4 * 1024 * 1024
+
+
+def _free_bytes(path: str) -> int | None:
+    """Free bytes on the file system holding ``path`` (None when unknown or in memory)."""
+    if path == ":memory:":
+        return None
+    try:
+        return shutil.disk_usage(os.path.dirname(path) or ".").free
+    except OSError:
+        return None
+
+
 def _is_readonly_error(err: sqlite3.Error) -> bool:
     text = str(err).lower()
     return any(s in text for s in ("readonly", "read-only", "unable to open", "permission"))
@@ -169,11 +184,15 @@ class Cache:
         self.path = path
         self._lock_fd: int | None = None
         self._conn: sqlite3.Connection | None = None
+        #: True when the database could only be opened for reading (a read-only file, folder or
+        #: file system): lookups work, storing raises CacheError naming the place and the fix.
+        self.read_only = False
         try:
             self._connect()
-        except CacheError:
+        except CacheError as err:
             self.close()
-            raise
+            if "read-only" not in err.message or not self._open_read_only():
+                raise err from None
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None) -> "Cache":
@@ -218,6 +237,28 @@ class Cache:
             except sqlite3.Error as err:
                 raise self._error(err) from None
 
+    def _open_read_only(self) -> bool:
+        """Open an existing database that cannot be written, for reading only (True on success).
+
+        A WAL database needs its ``-shm`` index beside it; where the folder cannot be written
+        either, SQLite is told the file is immutable (nothing can change it there)."""
+        path = self.path
+        if path == ":memory:" or not os.path.isfile(path):
+            return False
+        from urllib.parse import quote
+
+        folder_writable = os.access(os.path.dirname(path), os.W_OK)
+        uri = f"file:{quote(path)}?mode=ro" + ("" if folder_writable else "&immutable=1")
+        try:
+            self._conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                         check_same_thread=False)
+            self._check_schema()
+        except (sqlite3.Error, CacheError):
+            self.close()
+            return False
+        self.read_only = True
+        return True
+
     def _error(self, err: sqlite3.Error, doing: str = "open") -> CacheError:
         """Translate a sqlite3 error into a CacheError naming the file and the fix."""
         if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
@@ -227,9 +268,19 @@ class Cache:
         if "locked" in str(err).lower() or "busy" in str(err).lower():
             return CacheError(f"the cache database stayed locked for {BUSY_TIMEOUT_S:.0f} s ({err})",
                               path=self.path, hint="wait for the other tempo command to finish, or use --db")
-        if "full" in str(err).lower():
-            return CacheError(f"cannot {doing} the cache database: the disk is full ({err})", path=self.path,
-                              hint="free some space, or " + _WRITABLE_HINT.replace("choose a writable", "choose another"))
+        text = str(err).lower()
+        free = _free_bytes(self.path)
+        if "full" in text or ("i/o" in text and free is not None and free < LOW_SPACE_BYTES):
+            # SQLite reports a full disk as SQLITE_FULL, or (growing the WAL index) as an I/O error
+            room = f"{free // 1024} KB free; " if free is not None else ""
+            return CacheError(f"cannot {doing} the cache database: the disk holding it is full "
+                              f"({room}{err})", path=self.path,
+                              hint="free some space there, or choose another location with --db PATH "
+                                   "or TEMPO_DB; what was stored before is kept")
+        if "i/o" in text:
+            return CacheError(f"cannot {doing} the cache database: the disk reported an error ({err})",
+                              path=self.path, hint="check the disk; or " + _WRITABLE_HINT.replace(
+                                  "choose a writable", "choose another"))
         if _is_readonly_error(err):
             return CacheError(f"cannot {doing} the cache database: the location is read-only or "
                               f"not accessible ({err})", path=self.path, hint=_WRITABLE_HINT)
@@ -259,6 +310,10 @@ class Cache:
     @contextlib.contextmanager
     def _write(self, doing: str = "write to") -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT), sqlite3 errors translated."""
+        if self.read_only:
+            raise CacheError(f"cannot {doing} the cache database: it is read-only (file, folder or "
+                             "file system); it can be read but nothing new stored", path=self.path,
+                             hint=_WRITABLE_HINT + ", or make it writable")
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -324,6 +379,9 @@ class Cache:
         """
         if self._lock_fd is not None or self.path == ":memory:":
             return
+        if self.read_only:
+            with self._write("write to"):
+                pass  # raises the read-only CacheError
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: rely on SQLite's own locking

@@ -337,3 +337,138 @@ def test_two_tag_runs_on_one_folder(tmp_path, fixtures_mod):
     for name in names:
         assert read_bpm_tag(str(folder / name)) is not None
         assert tempo.analyze_file(str(folder / name)).duration_s == pytest.approx(5.0, abs=0.01)
+
+
+# -- 4. full disks and read-only places ---------------------------------------------------------
+
+import contextlib  # noqa: E402
+import shutil  # noqa: E402
+import sqlite3  # noqa: E402
+
+
+@contextlib.contextmanager
+def _small_fs(path, size="1m"):
+    """A real, size-limited file system (tmpfs) at ``path``; skips where mounting is not
+    permitted (not root, or a container without CAP_SYS_ADMIN)."""
+    os.makedirs(path, exist_ok=True)
+    try:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                              capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip("cannot run mount")
+    if done.returncode != 0:
+        pytest.skip("mounting a tmpfs is not permitted here")
+    try:
+        yield str(path)
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=10)
+
+
+def _fill(folder: str, leave: int) -> str:
+    """Fill the file system of ``folder`` until about ``leave`` bytes are free."""
+    filler = os.path.join(folder, "filler")
+    free = shutil.disk_usage(folder).free
+    with open(filler, "wb") as fh:
+        with contextlib.suppress(OSError):
+            fh.write(b"\0" * max(0, free - leave))
+    return filler
+
+
+@pytest.fixture(scope="module")
+def many_songs(tmp_path_factory, fixtures_mod):
+    folder = tmp_path_factory.mktemp("many")
+    y = fixtures_mod.drum_pattern(128.0, duration_s=4.0, sr=8000, seed=7)
+    for i in range(30):
+        fixtures_mod.write_audio(str(folder / f"s{i:02d}.wav"), y * (0.4 + i / 60), 8000)
+    return str(folder)
+
+
+def test_cache_on_a_full_disk(runner, tmp_path, many_songs):
+    with _small_fs(tmp_path / "fs") as fs:
+        db = os.path.join(fs, "cache", "tempo.sqlite")
+        first = [os.path.join(many_songs, f"s0{i}.wav") for i in range(2)]
+        assert runner.invoke(cli, ["scan", *first, "--db", db, "-j", "1", "-q"]).exit_code == 0
+        filler = _fill(fs, leave=60_000)
+        res = runner.invoke(cli, ["scan", many_songs, "--db", db, "-j", "1", "-q"])
+        assert res.exit_code == 1
+        assert f"Error: {db}: cannot " in res.stderr and "the disk holding it is full" in res.stderr
+        assert "free some space there, or choose another location with --db" in res.stderr
+        os.remove(filler)
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            stored = {r[0] for r in conn.execute("SELECT path FROM tracks")}
+        assert set(first) <= stored  # what was stored before is kept
+        # with room again, the same command finishes the job
+        res = runner.invoke(cli, ["scan", many_songs, "--db", db, "-j", "1", "--json", "-q"])
+        assert res.exit_code == 0 and json.loads(res.stdout)["found"] == 30
+
+
+def test_playlist_on_a_full_disk_keeps_the_old_one(runner, tmp_path, many_songs):
+    db = str(tmp_path / "c.sqlite")
+    assert runner.invoke(cli, ["scan", many_songs, "--db", db, "-j", "1", "-q"]).exit_code == 0
+    with _small_fs(tmp_path / "fs", size="256k") as fs:
+        out = os.path.join(fs, "run.m3u8")
+        with open(out, "w") as fh:
+            fh.write("#EXTM3U\nold.mp3\n")
+        _fill(fs, leave=0)
+        res = runner.invoke(cli, ["playlist", many_songs, "--db", db, "-o", out, "-q"])
+        assert res.exit_code == 1
+        assert f"{out}: cannot write playlist: No space left on device" in res.stderr
+        assert "free some space there or write elsewhere" in res.stderr
+        with open(out) as fh:
+            assert fh.read() == "#EXTM3U\nold.mp3\n"
+        assert sorted(os.listdir(fs)) == ["filler", "run.m3u8"]  # no temporary file left
+
+
+def test_read_only_cache_reads_and_refuses_to_store(runner, tmp_path, many_songs):
+    with _small_fs(tmp_path / "fs") as fs:
+        db = os.path.join(fs, "tempo.sqlite")
+        one = os.path.join(many_songs, "s00.wav")
+        assert runner.invoke(cli, ["scan", one, "--db", db, "-j", "1", "-q"]).exit_code == 0
+        subprocess.run(["mount", "-o", "remount,ro", fs], check=True)
+        # what is cached is still there to read
+        res = runner.invoke(cli, ["analyze", one, "--db", db, "--json", "-q"])
+        assert res.exit_code == 0, res.stderr
+        assert json.loads(res.stdout)["path"] == one
+        # storing anything new: a clear error naming the place and the fix
+        res = runner.invoke(cli, ["scan", many_songs, "--db", db, "-j", "1", "-q"])
+        assert res.exit_code == 1
+        assert f"{db}: cannot write to the cache database: it is read-only" in res.stderr
+        assert "--db PATH" in res.stderr
+        res = runner.invoke(cli, ["scan", one, "--db", os.path.join(fs, "new", "t.sqlite")])
+        assert res.exit_code == 1 and "Read-only file system" in res.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files")
+def test_read_only_cache_file(runner, tmp_path, many_songs):
+    db = str(tmp_path / "tempo.sqlite")
+    one = os.path.join(many_songs, "s00.wav")
+    assert runner.invoke(cli, ["scan", one, "--db", db, "-j", "1", "-q"]).exit_code == 0
+    os.chmod(db, 0o444)
+    res = runner.invoke(cli, ["analyze", one, "--db", db, "-q"])
+    assert res.exit_code == 0, res.stderr
+    res = runner.invoke(cli, ["scan", many_songs, "--db", db, "-j", "1", "-q"])
+    assert res.exit_code == 1 and "read-only" in res.stderr
+
+
+def test_playlist_write_beyond_the_file_size_limit(tmp_path):
+    """Without a small file system: RLIMIT_FSIZE in a child process makes the write fail
+    (EFBIG); the error names the file, the old playlist stays whole, no temporary is left."""
+    out = tmp_path / "p.m3u8"
+    out.write_text("#EXTM3U\nold.mp3\n")
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))\n"
+        "from tempo.playlist import PlaylistEntry, write_playlist\n"
+        "from tempo.errors import TempoError\n"
+        "entries = [PlaylistEntry(f'/m/{i:05d}.mp3', 200.0, f'Song {i}') for i in range(100)]\n"
+        "try:\n"
+        "    write_playlist(entries, sys.argv[1])\n"
+        "except TempoError as err:\n"
+        "    print(err)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=REPO), timeout=60)
+    assert f"{out}: cannot write playlist: File too large" in done.stdout, done.stderr
+    assert out.read_text() == "#EXTM3U\nold.mp3\n"
+    assert os.listdir(tmp_path) == ["p.m3u8"]

@@ -291,7 +291,7 @@ def test_cli_scan_options(lib, tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads(res.output) | {"elapsed_s": 0} == {
         "found": 3, "analysed": 3, "reused": 0, "failed": 0, "known_failed": 0, "moved": 0, "from_tags": 0,
-        "elapsed_s": 0}
+        "warned": 0, "busy": 0, "elapsed_s": 0}
     res = runner.invoke(cli, ["scan", str(folder), "--db", db, "--ext", "flac", "--ext", "ogg,opus"])
     assert res.exit_code == 0 and res.stdout.startswith("found 0,")
     assert "warning: no audio files found" in res.stderr
