@@ -41,6 +41,11 @@ PYAV_FIRST = (".ogg", ".oga", ".opus")
 #: more than both of these (lossy codecs pad or trim a few milliseconds; headers round).
 TRUNCATION_MIN_MISSING_S = 1.0
 TRUNCATION_MIN_MISSING_FRACTION = 0.02
+#: Sample rates and channel counts tempo reads; beyond them a header is taken to be corrupt (a
+#: 1 Hz file would be resampled 11,025-fold, a 65,535-channel one metered channel by channel).
+MIN_SAMPLE_RATE = 1000
+MAX_SAMPLE_RATE = 768_000
+MAX_CHANNELS = 64
 #: Bytes of a file's start searched for the RIFF/AIFF chunks that declare its length.
 HEADER_SCAN_BYTES = 1 << 20
 
@@ -116,6 +121,7 @@ class AudioStream:
                 duration_s = max(duration_s, declared / sf_.samplerate)
         self.info = AudioInfo(self.path, fmt, int(sf_.samplerate), int(sf_.channels),
                               duration_s, "soundfile")
+        self._check_layout()
         return True
 
     def _open_av(self):
@@ -126,25 +132,48 @@ class AudioStream:
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
             raise DecodeError("not a readable audio file", path=self.path,
                               hint=f"the decoder said: {_short(err)}") from err
-        if not container.streams.audio:
+        try:
+            if not container.streams.audio:
+                raise DecodeError("no audio stream in the file", path=self.path)
+            stream = container.streams.audio[0]
+            # a damaged header can leave the stream without a codec context, whose properties
+            # then raise AttributeError (PyAV) instead of returning 0
+            rate = int(stream.rate or stream.codec_context.sample_rate or 0)
+            channels = int(stream.channels or stream.codec_context.channels or 0)
+            if rate <= 0 or channels <= 0:
+                raise DecodeError("audio stream has no sample rate or channels", path=self.path)
+            duration_s = 0.0
+            if stream.duration is not None and stream.time_base is not None:
+                duration_s = float(stream.duration * stream.time_base)
+            elif container.duration:
+                duration_s = container.duration / 1_000_000
+            fmt = (stream.codec_context.name or container.format.name or "").lower()
+        except (AttributeError, ValueError, TypeError, OverflowError, av.FFmpegError) as err:
             container.close()
-            raise DecodeError("no audio stream in the file", path=self.path)
-        stream = container.streams.audio[0]
-        rate = int(stream.rate or stream.codec_context.sample_rate or 0)
-        channels = int(stream.channels or stream.codec_context.channels or 0)
-        if rate <= 0 or channels <= 0:
+            raise DecodeError("not a readable audio file", path=self.path,
+                              hint=f"the decoder said: {_short(err)}") from err
+        except DecodeError:
             container.close()
-            raise DecodeError("audio stream has no sample rate or channels", path=self.path)
-        duration_s = 0.0
-        if stream.duration is not None and stream.time_base is not None:
-            duration_s = float(stream.duration * stream.time_base)
-        elif container.duration:
-            duration_s = container.duration / 1_000_000
+            raise
         if not 0.0 <= duration_s < 1e9:  # a corrupt header's negative or absurd length
             duration_s = 0.0
         self._av = container
-        fmt = (stream.codec_context.name or container.format.name or "").lower()
         self.info = AudioInfo(self.path, fmt, rate, channels, duration_s, "av")
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        """Refuse sample rates and channel counts no real file has (a corrupt header), before
+        a resampler or meter sizes itself from them."""
+        info = self.info
+        problem = None
+        if not MIN_SAMPLE_RATE <= info.sample_rate <= MAX_SAMPLE_RATE:
+            problem = (f"unsupported sample rate {info.sample_rate} Hz (tempo reads "
+                       f"{MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz)")
+        elif not 1 <= info.channels <= MAX_CHANNELS:
+            problem = f"unsupported channel count {info.channels} (tempo reads 1 to {MAX_CHANNELS})"
+        if problem:
+            self.close()
+            raise DecodeError(problem, path=self.path, hint="the file's header may be corrupt")
 
     def __enter__(self) -> "AudioStream":
         return self
@@ -233,7 +262,8 @@ class AudioStream:
         try:
             for frame in self._av.decode(stream):
                 arr = _frame_to_float(frame.to_ndarray(), frame.format.name,
-                                      frame.format.is_planar, channels)
+                                      frame.format.is_planar, channels,
+                                      len(frame.layout.channels) or channels)
                 if arr.size == 0:
                     continue
                 decoded_any = True
@@ -252,12 +282,19 @@ class AudioStream:
             yield np.concatenate(pending)
 
 
-def _frame_to_float(arr: np.ndarray, fmt: str, planar: bool, channels: int) -> np.ndarray:
-    """PyAV frame array -> float32 (frames, channels)."""
+def _frame_to_float(arr: np.ndarray, fmt: str, planar: bool, channels: int,
+                    frame_channels: int | None = None) -> np.ndarray:
+    """PyAV frame array -> float32 (frames, channels). A frame with another channel count than
+    the stream declared (a damaged MP3 switching between mono and stereo) is mixed to mono and
+    spread over ``channels``, so every block has the stream's shape."""
+    frame_channels = frame_channels or channels
     if planar:
         arr = arr.T  # (channels, frames) -> (frames, channels)
     else:
-        arr = arr.reshape(-1, channels)
+        arr = arr.reshape(-1, frame_channels)
+    if arr.shape[1] != channels:
+        mono = arr.astype(np.float64).mean(axis=1, keepdims=True).astype(arr.dtype)
+        arr = np.repeat(mono, channels, axis=1)
     if arr.dtype.kind == "f":
         out = arr.astype(np.float32, copy=False)
     elif fmt.startswith("u8"):

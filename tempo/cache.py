@@ -180,13 +180,14 @@ class Cache:
     ``path=":memory:"`` gives a throw-away cache (nothing is stored between runs).
     """
 
+    #: True when the database could only be opened for reading (a read-only file, folder or
+    #: file system): lookups work, storing raises CacheError naming the place and the fix.
+    read_only = False
+
     def __init__(self, path: str):
         self.path = path
         self._lock_fd: int | None = None
         self._conn: sqlite3.Connection | None = None
-        #: True when the database could only be opened for reading (a read-only file, folder or
-        #: file system): lookups work, storing raises CacheError naming the place and the fix.
-        self.read_only = False
         try:
             self._connect()
         except CacheError as err:

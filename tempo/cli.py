@@ -29,7 +29,9 @@ class TempoGroup(click.Group):
 
 # --- the library options, declared once -------------------------------------------------------
 
-from .library import AUDIO_EXTENSIONS, DEFAULT_TIMEOUT_S, DEFAULT_WAIT_S  # noqa: E402  (no numpy: cheap)
+from .library import (  # noqa: E402  (no numpy: cheap)
+    AUDIO_EXTENSIONS, DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIMEOUT_S, DEFAULT_WAIT_S,
+)
 
 _DB_HELP = "Cache database file. [default: $TEMPO_DB, else tempo.sqlite in the user cache folder]"
 
@@ -56,10 +58,14 @@ _LIBRARY_OPTIONS = (
                  help="How long to wait for another tempo scan writing to the same cache when "
                       "files need analysing; then `tempo scan` stops, the other commands use what "
                       "is cached and name the files left out."),
+    click.option("--memory-limit", "memory_limit_mb", type=click.IntRange(min=0),
+                 default=DEFAULT_MEMORY_LIMIT_MB, show_default=True, metavar="MB",
+                 help="Address space each worker process may use; a file that needs more is "
+                      "skipped as 'memory' (tried again on the next run). 0: no limit."),
     click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
 )
 _LIBRARY_KEYS = ("db_path", "jobs", "timeout_s", "extensions", "hidden", "retry_failed",
-                 "trust_tags", "wait_s", "quiet")
+                 "trust_tags", "wait_s", "memory_limit_mb", "quiet")
 
 
 def library_options(f):

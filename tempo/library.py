@@ -25,7 +25,7 @@ from functools import partial
 
 from .errors import TempoError
 from .executors import (  # noqa: F401  (re-exported: the executors lived here before)
-    DEFAULT_TIMEOUT_S, START_METHOD, WARM_UP_MODULES, WORKER_START_TIMEOUT_S, InProcessExecutor,
+    DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIMEOUT_S, START_METHOD, WARM_UP_MODULES, WORKER_START_TIMEOUT_S, InProcessExecutor,
     ProcessExecutor, _analyze_task, default_jobs,
 )
 from .models import AnalysisSettings, FileFailure, TrackAnalysis
@@ -173,6 +173,8 @@ class LibraryOptions:
     cache keeps what the audio says. ``wait_s``: how long a command that has files to analyse
     waits for another scan writing to the same cache; then ``tempo scan`` stops with an error
     and the other commands work from what is cached (the rest reported as kind "busy").
+    ``memory_limit_mb``: address space each worker process may use (0: no limit); a file that
+    needs more fails alone as kind "memory".
     """
 
     db_path: str | None = None
@@ -184,6 +186,7 @@ class LibraryOptions:
     retry_failed: bool = False
     trust_tags: bool = False
     wait_s: float = DEFAULT_WAIT_S
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     settings: AnalysisSettings = AnalysisSettings()
 
     def __post_init__(self):
@@ -193,6 +196,8 @@ class LibraryOptions:
             raise TempoError(f"timeout={self.timeout_s} s must be positive")
         if not self.wait_s >= 0:
             raise TempoError(f"wait={self.wait_s} s must be 0 or more")
+        if self.memory_limit_mb < 0:
+            raise TempoError(f"memory limit={self.memory_limit_mb} MB must be 0 (none) or more")
         object.__setattr__(self, "extensions", normalize_extensions(self.extensions))
         if self.db_path is not None:
             object.__setattr__(self, "db_path", os.fspath(self.db_path))
@@ -293,7 +298,8 @@ class Library:
                         todo = run.lookup(todo, retry_failed=opts.retry_failed)
             if todo:
                 executor = self.executor or ProcessExecutor(opts.jobs or default_jobs(),
-                                                            timeout_s=opts.timeout_s)
+                                                            timeout_s=opts.timeout_s,
+                                                            memory_limit_mb=opts.memory_limit_mb)
                 run.analyse(todo, executor)
         tracks = sorted(run.tracks, key=lambda a: a.path)
         if view:

@@ -472,3 +472,46 @@ def test_playlist_write_beyond_the_file_size_limit(tmp_path):
     assert f"{out}: cannot write playlist: File too large" in done.stdout, done.stderr
     assert out.read_text() == "#EXTM3U\nold.mp3\n"
     assert os.listdir(tmp_path) == ["p.m3u8"]
+
+
+# -- 5. a memory ceiling per worker ---------------------------------------------------------------
+
+def _greedy(path):
+    """A task that wants 8 GB, as a decoder trusting a corrupt header might."""
+    import numpy as np
+
+    try:
+        block = np.ones(8 * 1024 ** 3 // 8)
+    except MemoryError:
+        from tempo.models import FileFailure
+
+        return FileFailure(path=path, kind="memory", message="out of memory")
+    return float(block[0])
+
+
+def test_a_worker_over_its_memory_ceiling_fails_alone():
+    from tempo.executors import ProcessExecutor
+
+    pool = ProcessExecutor(1, timeout_s=60, initializer=None, memory_limit_mb=1024)
+    outcomes = dict(pool.run(_greedy, ["a.wav", "b.wav"]))
+    for path in ("a.wav", "b.wav"):  # the worker survives its MemoryError and goes on
+        assert outcomes[path].kind == "memory" and outcomes[path].transient
+        assert "1024 MB; raise it with --memory-limit" in outcomes[path].message
+
+
+def test_memory_limit_option_reaches_the_workers(runner, tmp_path, monkeypatch):
+    from tempo import executors
+
+    seen = []
+    real = executors.ProcessExecutor.__init__
+
+    def spy(self, jobs, **kwargs):
+        seen.append(kwargs.get("memory_limit_mb"))
+        real(self, jobs, **kwargs)
+
+    monkeypatch.setattr(executors.ProcessExecutor, "__init__", spy)
+    (tmp_path / "x.wav").write_bytes(b"RIFF....WAVEjunk")
+    runner.invoke(cli, ["scan", str(tmp_path), "--db", str(tmp_path / "c.sqlite"), "-j", "1",
+                        "--memory-limit", "1500", "-q"])
+    assert seen == [1500]
+    assert runner.invoke(cli, ["scan", str(tmp_path), "--memory-limit", "-1"]).exit_code == 2

@@ -236,10 +236,11 @@ def test_second_scan_stops_with_a_clear_message_while_one_writes(lib, tmp_path):
     db = tmp_path / "c.sqlite"
     with Cache.open(db) as holder:
         holder.acquire_writer()
-        res = CliRunner().invoke(cli, ["scan", str(folder), "--db", str(db), "--quiet"])
+        res = CliRunner().invoke(cli, ["scan", str(folder), "--db", str(db), "--quiet", "--wait", "0"])
     assert res.exit_code == 1
     assert res.output == (f"Error: {db}: another tempo scan (pid {os.getpid()}) is writing to this "
-                          "cache (wait for it to finish, or give this run its own cache with --db PATH)\n")
+                          "cache (wait for it to finish (--wait SECONDS waits longer), or give this run "
+                          "its own cache with --db PATH)\n")
 
 
 def test_two_scans_at_once_do_not_corrupt(tmp_path, fixtures_mod):
