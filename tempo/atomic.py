@@ -32,6 +32,22 @@ def _with_fix(err: OSError) -> OSError:
     return type(err)(err.errno, f"{err.strerror} ({fix})", err.filename)
 
 
+#: Longest file name most file systems take (bytes); a temporary name stays within it.
+NAME_MAX = 255
+
+
+def _temp_prefix(dest: str) -> str:
+    """"." + the destination's name + ".", shortened so that the temporary file's whole name
+    (prefix, 8 random characters, ".tmp") fits in NAME_MAX bytes even when the destination's
+    own name is as long as the file system allows."""
+    name = os.path.basename(dest)
+    room = NAME_MAX - len(".") - len(".") - 8 - len(".tmp")
+    raw = os.fsencode(name)
+    if len(raw) > room:  # cut at a byte count, dropping a character cut in two
+        name = raw[:room].decode("utf-8", "ignore") or "tempo"
+    return "." + name + "."
+
+
 def atomic_write_bytes(dest: str, data: bytes) -> None:
     try:
         _atomic_write_bytes(dest, data)
@@ -42,8 +58,7 @@ def atomic_write_bytes(dest: str, data: bytes) -> None:
 def _atomic_write_bytes(dest: str, data: bytes) -> None:
     parent = os.path.dirname(os.path.abspath(dest))
     os.makedirs(parent, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix="." + os.path.basename(dest) + ".",
-                               suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=_temp_prefix(dest), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

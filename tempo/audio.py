@@ -63,13 +63,28 @@ class AudioInfo:
     backend: str
 
 
+#: libsndfile keeps a file's name in a 1,024-byte buffer and refuses longer paths ("Supplied
+#: filename too long"); such files are handed to it as an open file descriptor instead.
+SNDFILE_PATH_MAX = 1000
+
+
 def _soundfile_open(path: str):
     import soundfile as sf
 
+    raw = os.fsencode(path)  # bytes: a name that is not valid UTF-8 (surrogate-escaped) opens too
+    if len(raw) < SNDFILE_PATH_MAX:
+        try:
+            return sf.SoundFile(raw)
+        except sf.SoundFileError:
+            return None
     try:
-        # bytes: a file name that is not valid UTF-8 (surrogate-escaped in str) opens too
-        return sf.SoundFile(os.fsencode(path))
-    except sf.SoundFileError:
+        fd = os.open(raw, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return sf.SoundFile(fd, closefd=True)
+    except (sf.SoundFileError, RuntimeError, TypeError):
+        os.close(fd)
         return None
 
 

@@ -515,3 +515,70 @@ def test_memory_limit_option_reaches_the_workers(runner, tmp_path, monkeypatch):
                         "--memory-limit", "1500", "-q"])
     assert seen == [1500]
     assert runner.invoke(cli, ["scan", str(tmp_path), "--memory-limit", "-1"]).exit_code == 2
+
+
+# -- 6. limits on absurd input -------------------------------------------------------------------
+
+def test_a_header_declaring_a_day(runner, tmp_path):
+    """A WAV whose header declares 24 hours but holds 4 s: analysed with bounded work (only what
+    is there is decoded) and reported as truncated."""
+    import struct
+
+    import numpy as np
+
+    sr = 8000
+    t = np.arange(4 * sr) / sr
+    pcm = (np.sin(2 * np.pi * 2 * t) * (np.sin(2 * np.pi * 220 * t)) * 9000).astype("<i2").tobytes()
+    declared = 24 * 3600 * sr * 2
+    header = (b"RIFF" + struct.pack("<I", (36 + declared) & 0xFFFFFFFF) + b"WAVE" + b"fmt " +
+              struct.pack("<IHHIIHH", 16, 1, 1, sr, sr * 2, 2, 16) + b"data" + struct.pack("<I", declared))
+    path = tmp_path / "day.wav"
+    path.write_bytes(header + pcm)
+    res = runner.invoke(cli, ["analyze", str(path), "--db", str(tmp_path / "c.sqlite"), "--json", "-q"])
+    assert res.exit_code == 0, res.stderr
+    row = json.loads(res.stdout)
+    assert row["duration_s"] == pytest.approx(4.0, abs=0.01)
+    assert row["warnings"] == ["truncated: 4.0 s of 86400 s decoded"]
+
+
+def test_names_and_paths_at_the_os_limit(runner, tmp_path, fixtures_mod):
+    """A file name of 255 bytes (NAME_MAX) deep in a path of about 4,000 bytes (PATH_MAX is
+    4,096 on Linux) is found and analysed; a playlist with a 255-byte name is written (its
+    temporary file's name is shortened to fit)."""
+    deep = str(tmp_path)
+    while len(os.fsencode(deep)) < 4096 - 2 * 256:
+        deep = os.path.join(deep, "d" * min(250, 4096 - 2 * 256 - len(os.fsencode(deep))))
+    os.makedirs(deep)
+    name = "é" * 125 + ".flac"  # 250 + 5 bytes
+    assert len(os.fsencode(name)) == 255
+    y = fixtures_mod.drum_pattern(128.0, duration_s=8.0, sr=SR, seed=8)
+    # (libsndfile itself cannot open paths over 1,024 bytes: write short, then move)
+    path = os.path.join(deep, name)
+    os.rename(fixtures_mod.write_audio(str(tmp_path / "short.flac"), y, SR), path)
+    assert len(os.fsencode(path)) > 3800
+    from tempo.audio import AudioStream
+
+    with AudioStream(path) as stream:  # libsndfile too, through a file descriptor
+        assert stream.info.backend == "soundfile" and stream.info.duration_s == pytest.approx(8.0)
+    db = str(tmp_path / "c.sqlite")
+    res = runner.invoke(cli, ["analyze", str(tmp_path), "--db", db, "--json", "-q", "-j", "1"])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["path"] == path
+    out = str(tmp_path / ("p" * 250 + ".m3u8")[-255:])
+    assert len(os.fsencode(os.path.basename(out))) == 255
+    res = runner.invoke(cli, ["playlist", str(tmp_path), "--db", db, "-o", out, "--minutes", "1",
+                              "--absolute", "-q"])
+    assert res.exit_code == 0, res.stderr
+    with open(out, encoding="utf-8") as fh:
+        assert path in fh.read().splitlines()
+
+
+def test_long_playlist_names_fit_their_temporary_file(tmp_path):
+    from tempo.atomic import NAME_MAX, _temp_prefix, atomic_write_bytes
+
+    for name in ("x" * 255, "ü" * 127 + "y", "short.m3u8"):
+        prefix = _temp_prefix(str(tmp_path / name))
+        assert len(os.fsencode(prefix)) + 8 + len(".tmp") <= NAME_MAX
+        if len(os.fsencode(name)) <= NAME_MAX:
+            atomic_write_bytes(str(tmp_path / name), b"ok\n")
+            assert (tmp_path / name).read_bytes() == b"ok\n"
