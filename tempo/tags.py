@@ -50,6 +50,8 @@ def read_tags(path: str | os.PathLike) -> Tags:
         f = mutagen.File(path, easy=not id3_chunk)
     except (mutagen.MutagenError, OSError, ValueError, KeyError, IndexError, EOFError):
         return Tags()
+    except MemoryError:  # a tag block declaring gigabytes (mutagen reads what it declares)
+        return Tags()
     if f is None or f.tags is None:
         return Tags()
     tags = f.tags
@@ -151,7 +153,7 @@ def read_bpm_tag(path: str | os.PathLike) -> str | None:
     path = os.fspath(path)
     try:
         f = mutagen.File(path)
-    except (mutagen.MutagenError, OSError, ValueError, EOFError):
+    except (mutagen.MutagenError, OSError, ValueError, EOFError, MemoryError):
         return None
     if f is None or f.tags is None:
         return None
@@ -225,12 +227,18 @@ def _write_copy(real: str, kind: str, value: str, folder: str) -> None:
         shutil.copy2(real, tmp)
         _write_bpm(tmp, kind, value)
         os.replace(tmp, real)
-    except (mutagen.MutagenError, OSError, ValueError, EOFError) as err:
-        raise TagError(f"cannot write the BPM tag: {err}", path=real,
+    except (mutagen.MutagenError, OSError, ValueError, EOFError, MemoryError) as err:
+        raise TagError(f"cannot write the BPM tag: {_why(err)}", path=real,
                        hint="the file may be corrupt or in use") from err
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _why(err: BaseException) -> str:
+    if isinstance(err, MemoryError):
+        return "its tag block declares an absurd size (out of memory reading it)"
+    return str(err)
 
 
 def _write_bpm(path: str, kind: str, value: str) -> None:
