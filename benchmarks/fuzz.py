@@ -508,11 +508,11 @@ def _outcome(row: dict) -> str:
 
 
 def fuzz(n: int, seed: int, *, timeout_s: float = 20.0, memory_limit_mb: int | None = None,
-         jobs_list=(2, 1), workdir: str | None = None, log=print) -> dict:
-    """Make ``n`` mutants and scan them with each of ``jobs_list``; returns the report
-    (``problems`` empty when tempo held up)."""
+         jobs_list=(2, 1), workdir: str | None = None, seconds: float = 5.0, log=print) -> dict:
+    """Make ``n`` mutants of ``seconds``-long fixtures and scan them with each of ``jobs_list``;
+    returns the report (``problems`` empty when tempo held up)."""
     work = workdir or tempfile.mkdtemp(prefix="tempo-fuzz-")
-    fixtures = make_fixtures(os.path.join(work, "fixtures"), seed=seed)
+    fixtures = make_fixtures(os.path.join(work, "fixtures"), seconds=seconds, seed=seed)
     folder = os.path.join(work, "mutants")
     manifest = make_mutants(fixtures, folder, n, seed)
     problems: list[str] = []
