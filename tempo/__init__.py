@@ -29,6 +29,15 @@ from .models import (
 __version__ = "0.1.0"
 
 
+def __getattr__(name):
+    # the Library service without loading the scan machinery at ``import tempo``
+    if name in ("Library", "LibraryOptions"):
+        from . import library
+
+        return getattr(library, name)
+    raise AttributeError(f"module 'tempo' has no attribute {name!r}")
+
+
 def analyze_file(path, *, settings: AnalysisSettings | None = None) -> TrackAnalysis:
     """Decode and analyse one audio file. Raises a :class:`TempoError` subclass on bad input."""
     from .analysis import analyze_file as _analyze_file
@@ -46,6 +55,8 @@ __all__ = [
     "DecodeError",
     "EmptyAudioError",
     "FileFailure",
+    "Library",
+    "LibraryOptions",
     "PlaylistError",
     "ProfileError",
     "TagError",

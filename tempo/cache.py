@@ -81,6 +81,14 @@ CREATE TABLE IF NOT EXISTS failures (
     updated_at REAL NOT NULL,
     PRIMARY KEY (path, analyzer_version, settings_hash)
 );
+""" + """
+CREATE TABLE IF NOT EXISTS corrections (
+    fingerprint TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    bpm REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS corrections_path ON corrections (path);
 """
 
 
@@ -307,6 +315,12 @@ class Cache:
                 raise CacheError(f"was written by another tempo version (cache schema {found}, "
                                  f"this tempo uses {SCHEMA_VERSION})", path=self.path,
                                  hint=_CLEAR_HINT.format(path=self.path))
+            if "corrections" not in tables:  # added later to schema 1: create it when we can
+                with contextlib.suppress(CacheError):
+                    with self._write("update"):
+                        for statement in _SCHEMA.split(";"):
+                            if "corrections" in statement:
+                                conn.execute(statement)
             return
         with self._write("create"):
             for statement in _SCHEMA.split(";"):
@@ -532,6 +546,53 @@ class Cache:
                 continue
             out.append(FileFailure(path=path, kind=kind, message=message))
         return out
+
+    # -- corrections (the listener's tempo for a file, kept across re-scans and versions) ----
+
+    def _has_corrections_table(self) -> bool:
+        return bool(self._query("SELECT 1 FROM sqlite_master WHERE type='table' AND name='corrections'"))
+
+    def corrections(self) -> list[tuple[str, str, float]]:
+        """Every stored correction as (fingerprint, path, bpm), by path."""
+        if not self._has_corrections_table():
+            return []
+        return [(fp, path, bpm) for fp, path, bpm in
+                self._query("SELECT fingerprint, path, bpm FROM corrections ORDER BY path, fingerprint")]
+
+    def put_correction(self, fp: str, path: str, bpm: float) -> None:
+        """Remember the listener's tempo for the file with this content fingerprint (at ``path``;
+        another correction recorded for that path, of older content, is replaced)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM corrections WHERE path=? AND fingerprint!=?", (_key(path), fp))
+            conn.execute("INSERT OR REPLACE INTO corrections (fingerprint, path, bpm, updated_at) "
+                         "VALUES (?, ?, ?, ?)", (fp, _key(path), float(bpm), time.time()))
+
+    def delete_correction(self, fp: str | None, path: str) -> int:
+        """Forget the corrections of this content or this path; the number removed."""
+        with self._write() as conn:
+            return conn.execute("DELETE FROM corrections WHERE fingerprint=? OR path=?",
+                                (fp, _key(path))).rowcount
+
+    def rekey_correction(self, old_fp: str, new_fp: str, path: str) -> None:
+        """The file's content changed on purpose (a tag was written): its correction follows."""
+        if old_fp == new_fp or not self._has_corrections_table():
+            return
+        with self._write() as conn:
+            conn.execute("UPDATE OR REPLACE corrections SET fingerprint=?, path=? WHERE fingerprint=?",
+                         (new_fp, _key(path), old_fp))
+
+    def paths_with_fingerprint(self, fp: str) -> list[str]:
+        """Paths whose analysis (of any version) has this content fingerprint, newest first."""
+        rows = self._query("SELECT path FROM tracks WHERE fingerprint=? GROUP BY path "
+                           "ORDER BY MAX(updated_at) DESC, path", (fp,))
+        return [r[0] for r in rows]
+
+    def stored_fingerprint(self, path: str, settings: AnalysisSettings | None = None) -> str | None:
+        """The content fingerprint stored with this path's analysis, if any."""
+        settings = settings or AnalysisSettings()
+        rows = self._query("SELECT fingerprint FROM tracks WHERE path=? AND analyzer_version=? AND "
+                           "settings_hash=?", (_key(path), ANALYZER_VERSION, settings.settings_hash()))
+        return rows[0][0] if rows else None
 
     # -- maintenance --------------------------------------------------------------------------
 

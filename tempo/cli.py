@@ -53,6 +53,10 @@ _LIBRARY_OPTIONS = (
     click.option("--trust-tags", is_flag=True, help=(
         "Use each file's own BPM tag where it knows better: to choose half or double time, or "
         "as the tempo when ours is unrelated (JSON: tempo.source is 'tag-level' or 'tag').")),
+    click.option("--bpm-range", "bpm_range", metavar="LO-HI",
+                 help="Preferred tempo range, at least an octave wide (e.g. 87-174): a track read "
+                      "outside it takes its own half/double (or 3/2, 2/3) reading inside it. "
+                      "[default: $TEMPO_BPM_RANGE, else bpm_range in the config file, else none]"),
     click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=DEFAULT_WAIT_S,
                  show_default=True, metavar="SECONDS",
                  help="How long to wait for another tempo scan writing to the same cache when "
@@ -65,7 +69,7 @@ _LIBRARY_OPTIONS = (
     click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
 )
 _LIBRARY_KEYS = ("db_path", "jobs", "timeout_s", "extensions", "hidden", "retry_failed",
-                 "trust_tags", "wait_s", "memory_limit_mb", "quiet")
+                 "trust_tags", "bpm_range", "wait_s", "memory_limit_mb", "quiet")
 
 
 def library_options(f):
@@ -75,13 +79,15 @@ def library_options(f):
 
     @functools.wraps(f)
     def command(*args, **kwargs):
+        from .corrections import default_range
         from .library import Library, LibraryOptions, ProgressPrinter
 
         given = {k: kwargs.pop(k) for k in _LIBRARY_KEYS}
         quiet = given.pop("quiet")
         given["extensions"] = given["extensions"] or AUDIO_EXTENSIONS
+        given["bpm_range"] = default_range(given["bpm_range"])
         progress = None if quiet else ProgressPrinter(sys.stderr)
-        notice = None if quiet else (lambda text: click.echo(f"note: {text}", err=True))
+        notice = None if quiet else (lambda text: click.echo(f"note: {safe(text)}", err=True))
         library = Library(LibraryOptions(**given), progress=progress, notice=notice)
         return f(*args, library=library, quiet=quiet, **kwargs)
 
@@ -124,6 +130,7 @@ def cli():
       tempo analyze song.mp3      BPM, confidence, energy, loudness of files
       tempo rank ~/Music          the best tracks for each part of a profile
       tempo tag ~/Music --write   write the BPM into the files' tags
+      tempo fix song.mp3 --bpm 92 settle a track's tempo yourself (or --bpm-range 87-174)
       tempo plot montage.m3u8 -o arc.png    see the arc
 
     Run `tempo COMMAND --help` for each command's options and examples.
@@ -134,7 +141,8 @@ def cli():
 
 ROW_FIELDS = ("path", "bpm", "confidence", "stable", "drift", "energy", "loudness_lufs",
               "onset_rate", "duration_s", "artist", "title", "album", "tag_bpm", "candidates",
-              "format", "sample_rate", "channels", "warnings", "error_kind", "error")
+              "bpm_source", "raw_bpm", "format", "sample_rate", "channels", "warnings",
+              "error_kind", "error")
 
 
 def _fmt(value, spec: str = "") -> str:
@@ -143,10 +151,15 @@ def _fmt(value, spec: str = "") -> str:
     return format(value, spec) if spec else str(value)
 
 
+#: Marks after the BPM in tables: where a tempo other than the audio's estimate came from.
+SOURCE_MARKS = {"audio": " ", "user": "*", "range": "~", "tag-level": "t", "tag": "t"}
+
+
 def _table_line(ta) -> str:
     stable = "yes" if ta.tempo.stable else f"no ({ta.tempo.drift:.0%})"
     note = f"  [{safe('; '.join(ta.warnings))}]" if ta.warnings else ""
-    return (f"{_fmt(ta.bpm, '6.1f'):>6}  {ta.confidence:4.2f}  {stable:<9} {ta.energy:6.2f}"
+    mark = SOURCE_MARKS.get(ta.tempo.source, "?")
+    return (f"{_fmt(ta.bpm, '6.1f'):>6}{mark} {ta.confidence:4.2f}  {stable:<9} {ta.energy:6.2f}"
             f"  {_fmt(ta.loudness_lufs, '6.1f'):>6}  {ta.duration_s:7.1f}  "
             f"{safe_path(ta.path)}{note}")
 
@@ -186,8 +199,10 @@ def analyze(paths, as_json, as_csv, no_cache, strict, library, quiet):
     stderr, and in the "warnings" field of --json and --csv.
 
     \b
-    Columns: BPM (0.1 resolution), CONF (confidence 0-1), STABLE (no if the tempo moves more
-    than 4%, with the drift), ENERGY (0-1), LUFS (integrated loudness), LENGTH_S, FILE.
+    Columns: BPM (0.1 resolution; marked * when you fixed it with `tempo fix`, ~ when
+    --bpm-range chose it, t when --trust-tags did), CONF (confidence 0-1), STABLE (no if the
+    tempo moves more than 4%, with the drift), ENERGY (0-1), LUFS (integrated loudness),
+    LENGTH_S, FILE.
     Exit status: 0 when every file was analysed, 1 when any failed (or a path does not exist),
     or with --strict when any has warnings.
 
@@ -513,17 +528,26 @@ def _clock(seconds: float) -> str:
               default=None, help=f"Length of the workout. [default: {DEFAULT_MINUTES:g}; hiit: "
                                  "the length of its rounds]")
 @click.option("--seed", type=int, default=None, help="Vary the choice among similar tracks.")
-@click.option("--absolute", is_flag=True, help="Absolute paths instead of paths relative to the playlist.")
+@click.option("--paths", "paths_mode", type=click.Choice(["relative", "absolute", "uri"]),
+              default=None, help="How entries name files: relative (to the playlist's folder, "
+              "or to --base), absolute, or uri (file:// URIs, which VLC needs for names with "
+              "#, ? or %). See docs/players.md.  [default: relative]")
+@click.option("--absolute", is_flag=True, help="Same as --paths absolute.")
+@click.option("--base", type=click.Path(file_okay=False, path_type=str), default=None,
+              metavar="DIR", help="Entries relative to the music root DIR (for MPD's "
+              "stored playlists, Navidrome, Jellyfin) instead of to the playlist's folder.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["m3u8", "m3u", "pls", "xspf"]),
               default=None, help="Playlist format. [default: from the extension, else m3u8]")
 @library_options
-def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, library, quiet, **kwargs):
+def playlist(paths, output, profile_name, minutes, seed, paths_mode, absolute, base, fmt, library,
+             quiet, **kwargs):
     """Make a workout playlist from the music under PATHS.
 
     Files are analysed through the cache (see `tempo scan`), scored against the profile's
     segments, and ordered to follow its arc over --minutes: the montage rises in tempo and energy
     to its fastest, most intense track at the end. Paths in the playlist are relative to its
-    folder unless --absolute. A segment the music cannot fill is reported on stderr with what
+    folder unless --paths or --base say otherwise (which player needs which: docs/players.md).
+    A segment the music cannot fill is reported on stderr with what
     would help; the playlist is still written when anything fits.
 
     \b
@@ -531,10 +555,21 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, library,
       tempo playlist ~/Music -o montage.m3u8
       tempo playlist ~/Music --profile cadence --spm 175 --minutes 30 -o run.m3u8
       tempo playlist ~/Music --profile hiit --rounds 8 -o - | mpv --playlist=-
+      tempo playlist ~/Music --paths uri -o ~/vlc-run.m3u8
+      tempo playlist ~/Music --base ~/Music -o ~/.mpd/playlists/run.m3u
     """
     import os
 
-    from .playlist import format_for, render, write_playlist
+    if absolute:
+        if paths_mode not in (None, "absolute"):
+            raise click.UsageError(f"--absolute means --paths absolute, not --paths {paths_mode}")
+        paths_mode = "absolute"
+    if base is not None and paths_mode not in (None, "relative"):
+        raise click.UsageError(f"--base makes entries relative to DIR; it cannot go with "
+                               f"--paths {paths_mode}")
+    where = {"paths": paths_mode, "base": base}
+
+    from .playlist import format_for, render, vlc_misreads, write_playlist
 
     fmt = format_for(output, fmt)
     plan = library.plan(paths, profile_name, minutes=minutes, seed=seed, **_profile_kwargs(kwargs))
@@ -544,10 +579,18 @@ def playlist(paths, output, profile_name, minutes, seed, absolute, fmt, library,
     if output == "-":
         from .playlist import PlaylistEntry
 
-        click.echo(render([PlaylistEntry.from_track(t) for t in seq.tracks], fmt,
-                          base_dir=os.getcwd(), absolute=absolute, title=title), nl=False)
+        text = render([PlaylistEntry.from_track(t) for t in seq.tracks], fmt,
+                      base_dir=os.getcwd(), title=title, **where)
+        sys.stdout.flush()  # then bytes: a file name that is not UTF-8 keeps them
+        sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+        sys.stdout.buffer.flush()
     else:
-        write_playlist(seq.tracks, output, fmt=fmt, absolute=absolute, title=title)
+        text = write_playlist(seq.tracks, output, fmt=fmt, title=title, **where)
+    misread = vlc_misreads(text, fmt)
+    if misread:
+        click.echo(f"note: {misread} file name(s) hold '#', '?', '%XX' or bytes that are not "
+                   "UTF-8: VLC cannot open them from raw paths (MPD and mpv can); for VLC use "
+                   "--paths uri or .xspf (see docs/players.md)", err=True)
     # the summary goes to stderr when the playlist itself goes to stdout
     err = output == "-"
     if not quiet or not err:
@@ -633,6 +676,119 @@ def tag(paths, write, force, min_confidence, decimals, as_json, library, quiet):
         sys.exit(1)
 
 
+# --- fix: the listener's tempo ------------------------------------------------------------------
+
+#: Tracks less confident than this are offered by `tempo fix --review`.
+REVIEW_BELOW = 0.5
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--bpm", type=float, help="The track's tempo, as you tap it.")
+@click.option("--double", is_flag=True, help="Twice the tempo tempo shows now.")
+@click.option("--half", is_flag=True, help="Half the tempo tempo shows now.")
+@click.option("--clear", is_flag=True, help="Forget the correction: the estimate stands again.")
+@click.option("--list", "list_fixes", is_flag=True, help="List the stored corrections and exit.")
+@click.option("--review", is_flag=True,
+              help="Walk through the low-confidence tracks under PATHS one by one and fix them "
+                   "from the keyboard.")
+@click.option("--below", type=click.FloatRange(0, 1), default=REVIEW_BELOW, show_default=True,
+              help="--review: offer tracks whose confidence is below this.")
+@click.option("--export", "export_to", metavar="FILE.csv",
+              help="Write every correction to a CSV file (to move them to another machine).")
+@click.option("--import", "import_from", metavar="FILE.csv", type=click.Path(dir_okay=False),
+              help="Read corrections from a CSV file written by --export.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file (JSON Lines).")
+@library_options
+def fix(paths, bpm, double, half, clear, list_fixes, review, below, export_to, import_from,
+        as_json, library, quiet):
+    """Settle the beat level of tracks yourself; every command then uses your tempo.
+
+    A correction is stored in the cache under the file's content, so it survives re-scans, moves,
+    renames and new versions of tempo; `tempo tag --write` writes it into the file. Tables mark
+    a corrected tempo with *, and JSON says tempo.source "user" (tempo.raw_bpm keeps the
+    estimate).
+
+    \b
+    Examples:
+      tempo fix "Artist/Song.mp3" --bpm 92
+      tempo fix ~/Music/HipHop --half          # every track there is read double
+      tempo fix ~/Music --review               # go through the unsure ones
+      tempo fix --list
+      tempo fix --export corrections.csv       # then on another machine: --import
+    """
+    import json
+
+    chosen = sum([bpm is not None, double, half, clear, list_fixes, review,
+                  export_to is not None, import_from is not None])
+    if chosen != 1:
+        raise click.UsageError("say exactly one of --bpm, --double, --half, --clear, --list, "
+                               "--review, --export, --import")
+    if list_fixes:
+        for c in library.corrections():
+            click.echo(json_line({"path": c.path, "bpm": c.new_bpm})
+                       if as_json else f"{c.new_bpm:6.1f}  {safe_path(c.path)}")
+        return
+    if export_to is not None:
+        n = library.export_corrections(export_to)
+        click.echo(f"wrote {n} corrections to {safe_path(export_to)}", err=True)
+        return
+    if import_from is not None:
+        n, skipped = library.import_corrections(import_from)
+        for line in skipped:
+            click.echo(f"skipped: {safe(line)}", err=True)
+        click.echo(f"imported {n} corrections", err=True)
+        return
+    if not paths:
+        raise click.UsageError("give the files or folders to fix")
+    if review:
+        _review(library, paths, below)
+        return
+    for c in library.fix(paths, bpm=bpm, double=double, half=half, clear=clear):
+        if as_json:
+            click.echo(json_line(c.to_dict()))
+        else:
+            click.echo(f"{_fmt(c.old_bpm, '.1f'):>6} -> {_fmt(c.new_bpm, '.1f'):<6} "
+                       f"{safe_path(c.path)}  [{c.action}]")
+
+
+def _review(library, paths, below: float) -> None:
+    """Ask, track by track, for the tempo of the low-confidence tracks under PATHS."""
+    todo = library.to_review(paths, below=below)
+    if not todo:
+        click.echo(f"nothing to review: every track is at least {below:g} confident or fixed",
+                   err=True)
+        return
+    click.echo(f"{len(todo)} tracks below confidence {below:g}. Answer: 2 (double), "
+               "h (half), a number (the tempo), Enter (keep), q (quit).", err=True)
+    fixed = 0
+    for n, t in enumerate(todo, 1):
+        cands = ", ".join(f"{b:g}" for b, _ in t.tempo.candidates[:4]) or "-"
+        click.echo(f"\n[{n}/{len(todo)}] {safe(t.display_name)}\n  {safe_path(t.path)}\n"
+                   f"  BPM {_fmt(t.bpm, '.1f')}  confidence {t.confidence:.2f}  candidates {cands}",
+                   err=True)
+        while True:
+            answer = click.prompt("  tempo", default="", show_default=False, err=True).strip().lower()
+            try:
+                if answer in ("", "s", "skip", "k", "keep"):
+                    break
+                if answer in ("q", "quit"):
+                    click.echo(f"stopped: {fixed} fixed", err=True)
+                    return
+                if answer in ("2", "x2", "*2", "d", "double"):
+                    library.fix([t.path], double=True)
+                elif answer in ("h", "/2", "half", "0.5"):
+                    library.fix([t.path], half=True)
+                else:
+                    library.fix([t.path], bpm=float(answer))
+            except ValueError:
+                click.echo("  answer 2, h, a number, Enter or q", err=True)
+                continue
+            fixed += 1
+            break
+    click.echo(f"\n{fixed} of {len(todo)} fixed", err=True)
+
+
 # --- plot (owner: lead) -------------------------------------------------------------------------
 
 PLAYLIST_EXTENSIONS = (".m3u", ".m3u8", ".pls", ".xspf")
@@ -643,19 +799,22 @@ PLAYLIST_EXTENSIONS = (".m3u", ".m3u8", ".pls", ".xspf")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="PNG file to write (parent folders are created).")
 @_profile_options
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes for tracks not yet analysed. [default: number of CPUs]")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def plot(target, output, db_path, jobs, quiet, profile_name, **profile_kwargs):
+@click.option("-m", "--minutes", type=click.FloatRange(min=0, max=24 * 60, min_open=True),
+              default=None, help="The minutes the playlist was planned for. [default: its length]")
+@click.option("--base", type=click.Path(file_okay=False, path_type=str), default=None,
+              metavar="DIR", help="The music root of a playlist written with --base DIR.")
+@library_options
+def plot(target, output, minutes, base, library, quiet, profile_name, **profile_kwargs):
     """Draw a playlist's arc, or one track's tempo over time, as a PNG.
 
     \b
     TARGET is a playlist (.m3u8, .m3u, .pls, .xspf): each track's tempo (as played, after any
     half/double time) and energy along the playlist's timeline, against the target band of the
-    profile (--profile and its options, as for `tempo playlist`), stretched to the playlist's
-    length. Or TARGET is an audio file: its onset envelope, its tempo curve over time and the
-    tempo candidates with their strengths.
+    profile (--profile and its options, as for `tempo playlist`), planned for the playlist's
+    length: the picture shows what `tempo playlist` planned. Tracks are read through the cache
+    with the same options as the other commands (--bpm-range, --trust-tags, corrections).
+    Or TARGET is an audio file: its onset envelope, its tempo curve over time and the tempo
+    candidates with their strengths.
 
     \b
     Needs matplotlib: pip install 'tempo-montage[plot]'.
@@ -666,17 +825,16 @@ def plot(target, output, db_path, jobs, quiet, profile_name, **profile_kwargs):
       tempo plot run.m3u8 --profile cadence --spm 175 -o run.png
       tempo plot song.flac -o song.png
     """
-    from .library import ProgressPrinter
     from .plot import _matplotlib, plot_playlist, plot_track
 
     _matplotlib()  # fail early, before any analysis, when the extra is missing
     if target.lower().endswith(PLAYLIST_EXTENSIONS):
-        progress = None if quiet else ProgressPrinter(sys.stderr)
-        profile = _get_profile(profile_name, profile_kwargs)
-        path, data = plot_playlist(target, output, profile=profile, db_path=db_path, jobs=jobs,
-                                   progress=progress)
+        options = _profile_kwargs(profile_kwargs)
+        _profiles.resolve_profile(profile_name, **options)  # a bad profile fails before the scan
+        path, data = plot_playlist(target, output, profile=profile_name, profile_options=options,
+                                   minutes=minutes, library=library, base=base)
         click.echo(f"wrote {safe_path(path)}: {len(data.starts_s)} tracks against "
-                   f"profile {profile.name}")
+                   f"profile {safe(data.profile)}")
     else:
         path, data = plot_track(target, output)
         click.echo(f"wrote {safe_path(path)}: {safe(data.label)}")

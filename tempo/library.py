@@ -168,13 +168,17 @@ class LibraryOptions:
     (default: the number of CPUs). ``timeout_s``: time limit per file, after which its worker is
     replaced and the file reported as failed (kind "timeout", not cached). ``extensions`` and
     ``hidden``: which files a folder search finds. ``retry_failed``: analyse files that failed
-    before even if unchanged. ``trust_tags``: let each file's own BPM tag choose the beat level
-    or replace an unrelated estimate (:func:`tempo.tags.apply_tag_tempo`), a read-time view: the
-    cache keeps what the audio says. ``wait_s``: how long a command that has files to analyse
-    waits for another scan writing to the same cache; then ``tempo scan`` stops with an error
-    and the other commands work from what is cached (the rest reported as kind "busy").
+    before even if unchanged. ``wait_s``: how long a command that has files to analyse waits
+    for another scan writing to the same cache; then ``tempo scan`` stops with an error and the
+    other commands work from what is cached (the rest reported as kind "busy").
     ``memory_limit_mb``: address space each worker process may use (0: no limit); a file that
     needs more fails alone as kind "memory".
+
+    Read-time views (the cache keeps what the audio says; changing them costs no analysis):
+    corrections stored with ``tempo fix`` always apply; ``trust_tags`` lets each file's own BPM tag
+    choose the beat level or replace an unrelated estimate (:func:`tempo.tags.apply_tag_tempo`);
+    ``bpm_range`` (a :class:`tempo.corrections.BpmRange`, or text such as ``"87-174"``) moves a
+    reading outside it to the candidate inside it (:func:`tempo.corrections.in_range`).
     """
 
     db_path: str | None = None
@@ -185,11 +189,16 @@ class LibraryOptions:
     hidden: bool = False
     retry_failed: bool = False
     trust_tags: bool = False
+    bpm_range: object = None
     wait_s: float = DEFAULT_WAIT_S
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     settings: AnalysisSettings = AnalysisSettings()
 
     def __post_init__(self):
+        if isinstance(self.bpm_range, str):
+            from .corrections import BpmRange
+
+            object.__setattr__(self, "bpm_range", BpmRange.parse(self.bpm_range))
         if self.jobs is not None and self.jobs < 1:
             raise TempoError(f"jobs={self.jobs} must be at least 1")
         if self.timeout_s <= 0:
@@ -201,6 +210,22 @@ class LibraryOptions:
         object.__setattr__(self, "extensions", normalize_extensions(self.extensions))
         if self.db_path is not None:
             object.__setattr__(self, "db_path", os.fspath(self.db_path))
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What ``tempo fix`` did to one file: the tempo shown before (``old_bpm``), the
+    listener's tempo now (``new_bpm``, None when cleared), and ``action``."""
+
+    path: str
+    old_bpm: float | None
+    new_bpm: float | None
+    action: str
+    fingerprint: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "old_bpm": self.old_bpm, "new_bpm": self.new_bpm,
+                "action": self.action}
 
 
 @dataclass(frozen=True)
@@ -238,13 +263,47 @@ class Library:
 
     # -- analyses -------------------------------------------------------------------------------
 
-    def view(self, track: TrackAnalysis) -> TrackAnalysis:
-        """A track as the commands see it: the cached analysis with the read-time views applied."""
-        if self.options.trust_tags:
+    def view(self, track: TrackAnalysis, *, user_bpm: float | None = None,
+             trust_tags: bool | None = None) -> TrackAnalysis:
+        """A track as the commands see it: the cached analysis with the read-time views applied,
+        strongest first: the listener's correction (``user_bpm``), then the file's BPM tag (with
+        ``trust_tags``), then the preferred range."""
+        from .corrections import in_range, with_user_bpm
+
+        if user_bpm is not None:
+            return with_user_bpm(track, user_bpm)
+        if self.options.trust_tags if trust_tags is None else trust_tags:
             from .tags import apply_tag_tempo
 
             track = apply_tag_tempo(track)
-        return track
+        return in_range(track, self.options.bpm_range)
+
+    def user_bpms(self, tracks: list[TrackAnalysis]) -> dict[str, float]:
+        """{path: the listener's tempo} for those of ``tracks`` that have a correction."""
+        from .cache import Cache
+
+        with Cache.open(self.options.db_path) as cache:
+            return self._user_bpms(cache, tracks)
+
+    def _user_bpms(self, cache, tracks: list[TrackAnalysis]) -> dict[str, float]:
+        """{path: the listener's tempo} for the tracks that have a correction: matched by content
+        fingerprint (so it survives moves, renames and new analyzer versions), else by path."""
+        from .cache import _key, fingerprint
+
+        stored = cache.corrections()
+        if not stored:
+            return {}
+        by_fp = {fp: bpm for fp, _, bpm in stored}
+        by_path = {path: bpm for _, path, bpm in stored}
+        out = {}
+        for t in tracks:
+            fp = cache.stored_fingerprint(t.path, self.options.settings) or fingerprint(t.path, t.size)
+            bpm = by_fp.get(fp) if fp else None
+            if bpm is None:
+                bpm = by_path.get(_key(t.path))
+            if bpm is not None:
+                out[t.path] = bpm
+        return out
 
     def scan(self, paths: Iterable[str | os.PathLike], *, strict: bool = False,
              view: bool = True, must_write: bool = False) -> ScanResult:
@@ -301,9 +360,10 @@ class Library:
                                                             timeout_s=opts.timeout_s,
                                                             memory_limit_mb=opts.memory_limit_mb)
                 run.analyse(todo, executor)
+            user = self._user_bpms(cache, run.tracks) if view else {}
         tracks = sorted(run.tracks, key=lambda a: a.path)
         if view:
-            tracks = [self.view(t) for t in tracks]
+            tracks = [self.view(t, user_bpm=user.get(t.path)) for t in tracks]
         failures = sorted(run.failures, key=lambda f: f.path)
         result = ScanResult(tracks=tracks, failures=failures, found=len(entries),
                             analysed=run.analysed, reused=run.reused + run.moved,
@@ -323,6 +383,123 @@ class Library:
                              hint="`tempo analyze --json` shows them")
         return result
 
+    # -- corrections ----------------------------------------------------------------------------
+
+    def fix(self, paths: Iterable[str | os.PathLike], *, bpm: float | None = None,
+            double: bool = False, half: bool = False, clear: bool = False) -> list[Correction]:
+        """Store (or with ``clear`` forget) the listener's tempo for the files under ``paths``:
+        ``bpm`` itself, or the tempo as now shown doubled or halved. Kept by content, so it
+        survives re-scans, moves, renames and new analyzer versions. Returns what was done, per
+        file, by path."""
+        from .cache import Cache, fingerprint
+        from .corrections import check_user_bpm
+
+        if sum([bpm is not None, double, half, clear]) != 1:
+            raise TempoError("say one of --bpm N, --double, --half or --clear")
+        if bpm is not None:
+            bpm = check_user_bpm(bpm)
+        result = self.tracks(paths)
+        done = []
+        with Cache.open(self.options.db_path) as cache:
+            for track in result.tracks:
+                fp = cache.stored_fingerprint(track.path, self.options.settings) or fingerprint(
+                    track.path, track.size)
+                if fp is None:
+                    raise TempoError("cannot read the file to remember its correction", path=track.path)
+                if clear:
+                    removed = cache.delete_correction(fp, track.path)
+                    done.append(Correction(track.path, track.tempo.raw_bpm or track.bpm, None,
+                                           "cleared" if removed else "none"))
+                    continue
+                new = bpm
+                if new is None:
+                    if track.bpm is None:
+                        done.append(Correction(track.path, None, None, "no tempo to double or halve"))
+                        continue
+                    new = check_user_bpm(track.bpm * (2.0 if double else 0.5))
+                cache.put_correction(fp, track.path, new)
+                done.append(Correction(track.path, track.bpm, new, "fixed"))
+        return done
+
+    def corrections(self) -> list[Correction]:
+        """Every stored correction (path as last seen, and the tempo), by path."""
+        from .cache import Cache
+
+        from .cache import _exists
+
+        out = []
+        with Cache.open(self.options.db_path) as cache:
+            for fp, path, bpm in cache.corrections():
+                if not _exists(path):  # moved or renamed: where its content was seen last
+                    path = next((p for p in cache.paths_with_fingerprint(fp) if _exists(p)), path)
+                out.append(Correction(path, None, bpm, "stored", fingerprint=fp))
+        return sorted(out, key=lambda c: c.path)
+
+    def export_corrections(self, dest: str) -> int:
+        """Write every correction to a CSV file (path, fingerprint, bpm), atomically; the count."""
+        import csv
+        import io
+
+        from .atomic import atomic_write_bytes
+
+        rows = self.corrections()
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["path", "fingerprint", "bpm"])
+        for c in rows:
+            writer.writerow([c.path, c.fingerprint, f"{c.new_bpm:g}"])
+        try:
+            atomic_write_bytes(dest, buf.getvalue().encode("utf-8", "surrogateescape"))
+        except OSError as err:
+            raise TempoError(f"cannot write the corrections: {err.strerror or err}", path=dest,
+                             hint="check the folder exists and is writable") from err
+        return len(rows)
+
+    def import_corrections(self, src: str) -> tuple[int, list[str]]:
+        """Read corrections from a CSV file written by :meth:`export_corrections` (columns path,
+        fingerprint, bpm; fingerprint may be empty, then the file at path is fingerprinted).
+        Returns (number imported, one message per row skipped)."""
+        import csv
+
+        from .cache import Cache, fingerprint
+        from .corrections import check_user_bpm
+
+        try:
+            with open(src, encoding="utf-8-sig", newline="", errors="surrogateescape") as fh:
+                rows = list(csv.DictReader(fh))
+        except OSError as err:
+            raise TempoError(f"cannot read the corrections: {err.strerror or err}", path=src) from None
+        if rows and not {"path", "bpm"} <= set(rows[0]):
+            raise TempoError("is not a corrections file (needs the columns path, fingerprint, bpm)",
+                             path=src, hint="write one with `tempo fix --export FILE.csv`")
+        imported, skipped = 0, []
+        with Cache.open(self.options.db_path) as cache:
+            for n, row in enumerate(rows, start=2):
+                path = row.get("path") or ""
+                try:
+                    bpm = check_user_bpm(float(row.get("bpm") or "nan"))
+                except (ValueError, TempoError):
+                    skipped.append(f"line {n}: {row.get('bpm')!r} is not a tempo")
+                    continue
+                fp = (row.get("fingerprint") or "").strip()
+                if not fp:
+                    try:
+                        fp = fingerprint(path, os.stat(path).st_size) or ""
+                    except OSError:
+                        fp = ""
+                if not fp:
+                    skipped.append(f"line {n}: {path}: no fingerprint and no such file")
+                    continue
+                cache.put_correction(fp, os.path.abspath(path) if path else path, bpm)
+                imported += 1
+        return imported, skipped
+
+    def to_review(self, paths: Iterable[str | os.PathLike], *, below: float) -> list[TrackAnalysis]:
+        """The tracks under ``paths`` whose confidence is below ``below`` and that the listener
+        has not corrected, by path: what ``tempo fix --review`` walks through."""
+        result = self.tracks(paths)
+        return [t for t in result.tracks if t.tempo.source != "user" and t.confidence < below]
+
     def tracks(self, paths: Iterable[str | os.PathLike]) -> ScanResult:
         """Like :meth:`scan`, for commands that need at least one analysed track: raises
         TempoError naming the paths when there is none."""
@@ -340,13 +517,15 @@ class Library:
         with Cache.open(self.options.db_path) as cache:
             return cache.failures(under=[os.fspath(u) for u in under], settings=self.options.settings)
 
-    def playlist_tracks(self, playlist_path: str) -> tuple[list[TrackAnalysis], ScanResult]:
+    def playlist_tracks(self, playlist_path: str, *, base: str | None = None
+                        ) -> tuple[list[TrackAnalysis], ScanResult]:
         """The analysed tracks of a playlist file, in the playlist's order (entries analysed
         through the cache); entries that are missing or failed are left out of the list and
-        reported in the scan result (missing ones as failures of kind "missing")."""
-        from .plot import read_playlist  # MERGE: tempo.playlist
+        reported in the scan result (missing ones as failures of kind "missing"). ``base``:
+        the music root relative entries name (a playlist written with ``--base``)."""
+        from .playlist import read_playlist
 
-        entries = read_playlist(playlist_path)
+        entries = read_playlist(playlist_path, base=base)
         present = [p for p in entries if os.path.exists(p)]
         missing = [FileFailure(path=p, kind="missing", message="no such file (listed in "
                                f"{os.path.basename(playlist_path)})") for p in entries

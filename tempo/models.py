@@ -70,6 +70,11 @@ class TempoEstimate:
     0..1, and always include the chosen tempo's half and double when those are in range.
     ``curve`` is the tempo over time as (window centre in s, bpm) pairs; ``stable`` is False when
     the curve moves more than STABLE_TOLERANCE around the median.
+
+    ``source`` says where ``bpm`` comes from: ``"audio"`` (the estimate), or a read-time view
+    (:mod:`tempo.corrections`, :func:`tempo.tags.apply_tag_tempo`): ``"user"`` (a correction),
+    ``"range"`` (the preferred BPM range chose another candidate), ``"tag-level"`` / ``"tag"``
+    (the file's BPM tag). ``raw_bpm`` then keeps the audio's own reading (None for "audio").
     """
 
     bpm: float | None
@@ -78,6 +83,7 @@ class TempoEstimate:
     curve: tuple[tuple[float, float], ...] = ()
     stable: bool = True
     source: str = "audio"
+    raw_bpm: float | None = None
 
     @property
     def drift(self) -> float:
@@ -96,6 +102,7 @@ class TempoEstimate:
             "curve": [list(c) for c in self.curve],
             "stable": self.stable,
             "source": self.source,
+            "raw_bpm": self.raw_bpm,
         }
 
     @classmethod
@@ -107,6 +114,7 @@ class TempoEstimate:
             curve=tuple((float(t), float(b)) for t, b in d.get("curve", ())),
             stable=bool(d.get("stable", True)),
             source=d.get("source", "audio"),
+            raw_bpm=d.get("raw_bpm"),
         )
 
 
@@ -187,6 +195,8 @@ class TrackAnalysis:
             "album": self.tags.album,
             "tag_bpm": self.tags.bpm,
             "candidates": ";".join(f"{b:g}:{s:.2f}" for b, s in self.tempo.candidates),
+            "bpm_source": self.tempo.source,
+            "raw_bpm": self.tempo.raw_bpm,
             "format": self.format,
             "sample_rate": self.sample_rate,
             "channels": self.channels,

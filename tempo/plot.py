@@ -51,31 +51,38 @@ class ArcData:
     profile: str
 
 
-def arc_data(tracks: list[TrackAnalysis], profile) -> ArcData:
-    """What the arc picture shows, computed from the analyses and the profile (pure)."""
-    from .ranking import best_ratio
+def arc_data(tracks: list[TrackAnalysis], profile, *, minutes: float | None = None,
+             **options) -> ArcData:
+    """What the arc picture shows, computed from the analyses and the profile (pure).
 
+    ``profile`` is a profile name or TOML file with its ``options`` (as for ``tempo
+    playlist``), resolved by :func:`tempo.profiles.resolve_profile` as the playlist was
+    planned, for ``minutes`` (by default the playlist's own length): a 24-minute ``hiit``
+    playlist is drawn with the 3 rounds it was planned with. A
+    :class:`~tempo.profiles.Profile` is drawn as given. The profile's timeline spans
+    ``minutes``, by default the playlist.
+    """
+    from .errors import ProfileError
+    from .profiles import Profile, resolve_profile
+
+    options = {k: v for k, v in options.items() if v is not None and v is not False}
     total_s = sum(t.duration_s for t in tracks) or 1.0
-    scale = total_s / (profile.minutes * 60.0)
-    seg_bounds, t0 = [], 0.0
-    for seg in profile.segments:
-        t1 = t0 + seg.minutes * 60.0 * scale
-        seg_bounds.append((seg, t0, t1))
-        t0 = t1
-
-    def segment_at(t):
-        for seg, a, b in seg_bounds:
-            if a <= t < b:
-                return seg, (t - a) / max(b - a, 1e-9)
-        seg, a, b = seg_bounds[-1]
-        return seg, 1.0
+    if isinstance(profile, Profile):
+        if options:
+            raise ProfileError(f"options {', '.join('--' + k for k in options)} do not apply "
+                               "to a profile given as a Profile",
+                               hint="pass the profile's name or file with the options")
+        span_s = minutes * 60.0 if minutes is not None else total_s
+    else:
+        profile, planned = resolve_profile(
+            profile, minutes=minutes if minutes is not None else total_s / 60.0, **options)
+        span_s = planned * 60.0
+    seg_bounds = profile_timeline(profile, span_s)
 
     starts, effective, t = [], [], 0.0
     for track in tracks:
         starts.append(t)
-        seg, frac = segment_at(t + track.duration_s / 2)
-        fit = best_ratio(track, seg, seg.target_bpm(frac))
-        effective.append(round(fit[1], 2) if fit else track.bpm)
+        effective.append(_as_played(track, seg_bounds, t + track.duration_s / 2))
         t += track.duration_s
     band = []
     for seg, a, b in seg_bounds:
@@ -89,6 +96,36 @@ def arc_data(tracks: list[TrackAnalysis], profile) -> ArcData:
         energies=tuple(tr.energy for tr in tracks),
         labels=tuple(tr.display_name for tr in tracks), band=tuple(band),
         segments=tuple((seg.name, a, b) for seg, a, b in seg_bounds), profile=profile.name)
+
+
+def profile_timeline(profile, span_s: float) -> list[tuple]:
+    """``(segment, start s, end s)`` of each of the profile's segments stretched over
+    ``span_s`` seconds, as the sequencer lays them out (pure)."""
+    scale = span_s / (profile.minutes * 60.0)
+    bounds, t0 = [], 0.0
+    for seg in profile.segments:
+        t1 = t0 + seg.minutes * 60.0 * scale
+        bounds.append((seg, t0, t1))
+        t0 = t1
+    return bounds
+
+
+def _as_played(track: TrackAnalysis, seg_bounds, when_s: float) -> float | None:
+    """The track's effective tempo at ``when_s`` (its middle): the ratio that fits the segment
+    playing then, closest to the target there; when it does not fit that segment (a track
+    placed across a boundary), the nearest segment it fits; else the analysed tempo."""
+    from .ranking import best_ratio
+
+    def distance(bound):
+        _, a, b = bound
+        return 0.0 if a <= when_s < b else min(abs(when_s - a), abs(when_s - b))
+
+    for seg, a, b in sorted(seg_bounds, key=distance):
+        frac = min(max((when_s - a) / max(b - a, 1e-9), 0.0), 1.0)
+        fit = best_ratio(track, seg, seg.target_bpm(frac))
+        if fit:
+            return round(fit[1], 2)
+    return track.bpm
 
 
 def render_arc(data: ArcData, out_png: str, *, title: str | None = None) -> str:
@@ -234,56 +271,37 @@ def _save(fig, out_png: str) -> str:
 
 # --- reading playlists ------------------------------------------------------------------------------
 
-def read_playlist(path: str) -> list[str]:
-    """Absolute paths of the entries of an M3U/M3U8, PLS or XSPF playlist, in order.
+from .playlist import read_playlist  # noqa: E402, F401  (moved; re-exported for callers)
 
-    Relative entries resolve from the playlist's folder, as players do; file:// URIs are decoded.
+
+def plot_playlist(playlist_path: str, out_png: str, *, profile=None,
+                  profile_options: dict | None = None, minutes: float | None = None,
+                  library=None, base: str | None = None) -> tuple[str, ArcData]:
+    """Draw a playlist's arc; tracks are analysed through ``library`` (a
+    :class:`tempo.library.Library`, default: the default cache), so the read-time views that
+    shaped the playlist (corrections, --bpm-range, --trust-tags) shape the picture too.
+
+    ``profile`` (a name or TOML file, default the default profile; or a Profile drawn as
+    given), ``profile_options`` and ``minutes`` are resolved as ``tempo playlist`` resolves
+    them, with the playlist's own length when ``minutes`` is None (see :func:`arc_data`).
+    ``base``: the music root of a playlist written with ``--base``.
     """
-    from urllib.parse import unquote, urlparse
+    from .library import Library
 
-    base = os.path.dirname(os.path.abspath(path))
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            text = fh.read()
-    except OSError as err:
-        raise TempoError(f"cannot read the playlist: {err.strerror or err}", path=path) from err
-    ext = os.path.splitext(path)[1].lower()
-    if ext == ".xspf":
-        import re
-
-        raw = [unquote(m) for m in re.findall(r"<location>\s*([^<]+?)\s*</location>", text)]
-    elif ext == ".pls":
-        raw = [line.split("=", 1)[1].strip() for line in text.splitlines()
-               if line.lower().startswith("file") and "=" in line]
-    else:
-        raw = [line.strip() for line in text.splitlines()
-               if line.strip() and not line.startswith("#")]
-    out = []
-    for entry in raw:
-        if entry.startswith("file://"):
-            entry = unquote(urlparse(entry).path)
-        out.append(os.path.normpath(os.path.join(base, entry)))
-    if not out:
-        raise TempoError("the playlist has no entries", path=path)
-    return out
-
-
-def plot_playlist(playlist_path: str, out_png: str, *, profile, db_path: str | None = None,
-                  jobs: int | None = None, progress=None) -> tuple[str, ArcData]:
-    """Draw a playlist's arc; tracks are analysed through the cache (found ones reused)."""
-    from .library import scan
-
-    entries = read_playlist(playlist_path)
-    missing = [p for p in entries if not os.path.exists(p)]
+    library = library or Library()
+    tracks, result = library.playlist_tracks(playlist_path, base=base)
+    missing = [f.path for f in result.failures if f.kind == "missing"]
     if missing:
         raise TempoError(f"{len(missing)} playlist entries do not exist, e.g. {missing[0]}",
-                         path=playlist_path, hint="was the playlist moved away from its music?")
-    result = scan(entries, db_path=db_path, jobs=jobs, progress=progress)
-    by_path = {t.path: t for t in result.tracks}
-    tracks = [by_path[os.path.abspath(p)] for p in entries if os.path.abspath(p) in by_path]
+                         path=playlist_path, hint="was the playlist moved away from its music? "
+                         "(a playlist written with --base needs the same --base here)")
     if not tracks:
         raise TempoError("none of the playlist's tracks could be analysed", path=playlist_path)
-    data = arc_data(tracks, profile)
+    if profile is None:
+        from .profiles import DEFAULT_PROFILE
+
+        profile = DEFAULT_PROFILE
+    data = arc_data(tracks, profile, minutes=minutes, **(profile_options or {}))
     return render_arc(data, out_png), data
 
 

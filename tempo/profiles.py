@@ -11,8 +11,10 @@ Conventions
 - The effective tempo of a track is its analysed BPM times one of the segment's ``ratios``: ratio 2
   lets an 87 BPM (half-time) track serve a 174 steps/min run; ratio 0.5 lets a 180 BPM track serve
   90 pedal strokes per minute. Allowed ratios are 0.5, 1 and 2.
-- Energy targets are in 0..1 (the scale of :attr:`tempo.models.TrackAnalysis.energy`) and ramp
-  from ``energy_start`` to ``energy_end`` like the tempo.
+- Energy targets are percentiles (0..1) of the library's energies, not values of
+  :attr:`tempo.models.TrackAnalysis.energy`: 0 asks for the library's quietest track, 1 for its
+  most intense (:func:`tempo.ranking.energy_ranks`). They ramp from ``energy_start`` to
+  ``energy_end`` like the tempo.
 - ``monotonic`` profiles never let the tempo fall inside a rising stretch (nor rise inside a
   falling one); ``climax`` profiles end their last rising stretch on the fastest, most intense
   track.
@@ -41,6 +43,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 ALLOWED_RATIOS = (0.5, 1.0, 2.0)
 #: The profile used when none is given.
 DEFAULT_PROFILE = "montage"
+#: Length of a playlist when none is asked for (minutes); hiit's default is its rounds' length.
+DEFAULT_MINUTES = 45.0
 #: Defaults of the built-in profiles' options (shared with the CLI options).
 DEFAULT_SPM = 170.0
 DEFAULT_RPM = 90.0
@@ -69,7 +73,7 @@ class Segment:
     bpm_start: float
     bpm_end: float
     tolerance_pct: float = DEFAULT_TOLERANCE_PCT
-    energy_start: float = 0.5
+    energy_start: float = 0.5  # a percentile of the library's energies, not a track energy
     energy_end: float = 0.5
     ratios: tuple[float, ...] = (1.0,)
 
@@ -97,7 +101,8 @@ class Segment:
         return self.bpm_start + (self.bpm_end - self.bpm_start) * f
 
     def target_energy(self, fraction: float) -> float:
-        """Energy target at ``fraction`` (0..1) of the segment."""
+        """Energy target at ``fraction`` (0..1) of the segment, as a percentile of the
+        library's energies."""
         f = min(max(fraction, 0.0), 1.0)
         return self.energy_start + (self.energy_end - self.energy_start) * f
 
@@ -277,6 +282,38 @@ def _check_option(key: str, value: float) -> None:
         raise ProfileError(f"{key}={value!r} is outside {MIN_TARGET_BPM:g}..{MAX_TARGET_BPM:g}")
 
 
+def resolve_profile(name_or_path: str | None = None, *, minutes: float | None = None,
+                    **options) -> tuple[Profile, float]:
+    """The profile to plan and the minutes to plan it over, reconciled: what ``tempo playlist``
+    plans and what ``tempo plot`` draws (called with the playlist's own length) for the same
+    profile and options.
+
+    ``name_or_path`` and ``options`` are as for :func:`get_profile` (None/False options are
+    ignored). ``minutes`` is the length asked for, or None when the user gave none:
+
+    - the built-in ``hiit`` keeps its blocks at the length asked for: with ``minutes``, its
+      rounds are derived from it (:func:`hiit_rounds_for`, with the ``work``/``rest`` given)
+      unless ``rounds`` is given; without, the minutes are the rounds' own length
+      (warm-up + rounds x (work + rest));
+    - every other profile (and a profile file) is stretched to ``minutes``, by default
+      :data:`DEFAULT_MINUTES`.
+
+    Raises ProfileError for an unknown profile, an option it does not take, or minutes that are
+    not a positive number.
+    """
+    if minutes is not None and not (_number(minutes) and minutes > 0):
+        raise ProfileError(f"minutes={minutes!r} must be a positive number")
+    name = name_or_path or DEFAULT_PROFILE
+    if name == "hiit" and minutes is not None and options.get("rounds") is None:
+        options = {**options, "rounds": hiit_rounds_for(
+            minutes, work=options.get("work") or DEFAULT_WORK_MIN,
+            rest=options.get("rest") or DEFAULT_REST_MIN)}
+    profile = get_profile(name, **options)
+    if minutes is None:
+        minutes = profile.minutes if name == "hiit" else DEFAULT_MINUTES
+    return profile, float(minutes)
+
+
 def builtin_names() -> list[str]:
     return list(BUILTIN)
 
@@ -453,22 +490,7 @@ def list_profiles() -> list[tuple[str, str]]:
 
 
 __all__ = [
-    "ALLOWED_RATIOS", "BUILTIN", "DEFAULT_PROFILE", "Profile", "Segment", "builtin_names",
-    "get_profile", "list_profiles", "load_profile", "profile_from_dict", "profile_to_toml",
+    "ALLOWED_RATIOS", "BUILTIN", "DEFAULT_MINUTES", "DEFAULT_PROFILE", "Profile", "Segment", "builtin_names",
+    "get_profile", "list_profiles", "resolve_profile", "load_profile", "profile_from_dict", "profile_to_toml",
 ]
 
-
-def resolve_profile(name_or_path: str | None = None, *, minutes: float | None = None,
-                    **options) -> tuple[Profile, float]:
-    """The profile and the minutes to plan it over (TEMPORARY: replaced by the ranking branch)."""
-    from .ranking import DEFAULT_MINUTES
-
-    profile = get_profile(name_or_path, **options)
-    if profile.name == "hiit" and profile.source == "built-in":
-        if minutes is None:
-            return profile, profile.minutes
-        if options.get("rounds") is None:
-            options["rounds"] = hiit_rounds_for(minutes, work=options.get("work") or DEFAULT_WORK_MIN,
-                                                rest=options.get("rest") or DEFAULT_REST_MIN)
-            profile = get_profile(name_or_path, **options)
-    return profile, DEFAULT_MINUTES if minutes is None else minutes

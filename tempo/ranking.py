@@ -4,7 +4,7 @@ Conventions
 -----------
 - A track *fits* a segment when its analysed BPM times one of the segment's ratios (the
   *effective* tempo) lies in ``segment.min_bpm .. segment.max_bpm``. Tracks without a tempo never
-  fit.
+  fit. :func:`fitting` is that rule; everything else asks it.
 - Energy targets are percentiles of the library's energies (:func:`energy_ranks`): the arc
   asks for the quieter or the more intense tracks *of this library*.
 - A :class:`Match` score is the sum of named parts (``tempo_fit``, ``ratio``, ``energy_fit``,
@@ -20,15 +20,12 @@ from __future__ import annotations
 import bisect
 import hashlib
 import statistics
-from collections.abc import Iterable, Sequence as Seq
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence as Seq
+from dataclasses import dataclass, field
 
 from .errors import PlaylistError
 from .models import TrackAnalysis
-from .profiles import ALLOWED_RATIOS, Profile, Segment
-
-#: Length asked of a playlist when none is given (minutes).
-DEFAULT_MINUTES = 45.0
+from .profiles import ALLOWED_RATIOS, DEFAULT_MINUTES, Profile, Segment
 #: Weights of the score parts; a perfect match scores their sum (1.0).
 W_TEMPO = 0.45
 W_ENERGY = 0.25
@@ -152,17 +149,36 @@ def _min(seconds: float) -> str:
 
 # --------------------------------------------------------------------------- scoring
 
+def fitting(tracks: Iterable[TrackAnalysis], segment: Segment, *,
+            ratios: Seq[float] | None = None, tolerance_pct: float | None = None
+            ) -> Iterator[tuple[TrackAnalysis, list[tuple[float, float]]]]:
+    """The rule "does this track fit this segment", in one place: each of ``tracks`` whose
+    analysed BPM times one of the ratios (the segment's own, or ``ratios``) lies in the
+    segment's accepted span (its ramp's span plus ``tolerance_pct``, by default its own
+    tolerance), with the ``(ratio, effective BPM)`` pairs that fit, in the order of the ratios.
+    Tracks without a tempo never fit."""
+    if tolerance_pct is None:
+        lo, hi = segment.min_bpm, segment.max_bpm
+    else:
+        tol = tolerance_pct / 100
+        lo = min(segment.bpm_start, segment.bpm_end) * (1 - tol)
+        hi = max(segment.bpm_start, segment.bpm_end) * (1 + tol)
+    ratios = segment.ratios if ratios is None else tuple(ratios)
+    for t in tracks:
+        bpm = t.tempo.bpm
+        if not bpm or bpm <= 0:
+            continue
+        fits = [(r, bpm * r) for r in ratios if lo <= bpm * r <= hi]
+        if fits:
+            yield t, fits
+
+
 def best_ratio(track: TrackAnalysis, segment: Segment, target_bpm: float | None = None
                ) -> tuple[float, float] | None:
     """(ratio, effective BPM) of the allowed ratio that fits the segment closest to the target
     (or to the segment's span when no target is given); None when no ratio fits."""
-    if not track.bpm or track.bpm <= 0:
-        return None
     best = None
-    for ratio in segment.ratios:
-        eff = track.bpm * ratio
-        if not segment.min_bpm <= eff <= segment.max_bpm:
-            continue
+    for ratio, eff in next((fits for _, fits in fitting((track,), segment)), []):
         dev = abs(eff - target_bpm) if target_bpm is not None else _outside(
             eff, segment.bpm_start, segment.bpm_end)
         key = (dev, ratio != 1.0, ratio)
@@ -187,7 +203,10 @@ def score_track(track: TrackAnalysis, segment: Segment, *, fraction: float | Non
     With ``fraction`` (0..1, the point of the segment the track would play at) the tempo and
     energy are compared to the ramp's target there; without it, to the segment's whole span.
     ``segment_s`` (the segment's real length) lets ``length`` penalise tracks longer than it.
-    ``energy`` replaces the track's own energy (the sequencer passes its library percentile).
+    ``energy`` is the track's energy on the targets' scale: its percentile in the library
+    (:func:`energy_ranks`), which :func:`rank` and the sequencer pass. Without it the track's
+    own :attr:`~tempo.models.TrackAnalysis.energy` is compared, which is on another scale: only
+    for a library whose energies already spread over 0..1.
     """
     target_bpm = segment.target_bpm(fraction) if fraction is not None else None
     fit = best_ratio(track, segment, target_bpm)
@@ -302,11 +321,9 @@ def _artist(t: TrackAnalysis) -> str | None:
 
 def _fits_minutes(tracks: Seq[TrackAnalysis], seg: Segment, ratios: Seq[float],
                   tolerance_pct: float | None = None) -> float:
-    tol = (seg.tolerance_pct if tolerance_pct is None else tolerance_pct) / 100
-    lo = min(seg.bpm_start, seg.bpm_end) * (1 - tol)
-    hi = max(seg.bpm_start, seg.bpm_end) * (1 + tol)
-    return sum(t.duration_s for t in tracks
-               if t.bpm and any(lo <= t.bpm * r <= hi for r in ratios))
+    """Seconds of ``tracks`` that fit ``seg`` at one of ``ratios`` (and ``tolerance_pct``)."""
+    return sum(t.duration_s for t, _ in fitting(tracks, seg, ratios=ratios,
+                                                tolerance_pct=tolerance_pct))
 
 
 def _suggestions(pool: Seq[TrackAnalysis], seg: Segment, profile: Profile) -> tuple[str, ...]:
@@ -364,13 +381,19 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
       the segment's end than it starts, so a fully filled playlist lands within half a track of
       the requested length;
     - no track twice; the same artist is not placed back to back when another track fits;
-    - in monotonic profiles the effective tempo never falls while the arc rises (and never rises
-      while it falls), and a rising segment leaves the tempi above the next segment's start to
+    - in monotonic profiles the effective tempo never falls while the arc rises and never rises
+      after the turn (no track after the climax, or after the rising stretch's last track, is
+      faster than it), and a rising segment leaves the tempi above the next segment's start to
       it; with ``climax`` the last rising segment ends on its fastest, most intense fitting
       track. When a segment runs dry, unused tracks that fit between neighbours (keeping the
       order) fill the time;
     - energy targets are compared with each track's energy percentile in the library;
     - a segment the library cannot fill is recorded as a :class:`Shortfall`.
+
+    The steps, in order: :func:`_plan_segments` (lengths and the turn of the arc), then per
+    segment :func:`_pick_climax` (on the last rising segment of a ``climax`` profile),
+    :func:`_fill_segment` and :func:`_place_climax`; then :func:`_backfill` (monotonic
+    profiles short of time), :func:`_spread_artists` and :func:`_shortfalls`.
 
     Raises PlaylistError when nothing at all fits.
     """
@@ -380,148 +403,39 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
     no_tempo = sum(1 for t in all_tracks if not t.bpm or not t.duration_s or t.duration_s <= 0)
     pool = [t for t in all_tracks if t.bpm and t.duration_s and t.duration_s > 0]
     energy = energy_ranks(pool) if pool else {}
-    total_s = minutes * 60.0
-    scale = total_s / (profile.minutes * 60.0)
-    segs = profile.segments
-    seg_lens = [s.minutes * 60.0 * scale for s in segs]
-    rising = [i for i, s in enumerate(segs) if s.direction > 0]
-    last_rising = rising[-1] if rising else (len(segs) - 1 if profile.climax else -1)
-    slack = max(statistics.median([t.duration_s for t in pool]) / 2, 1.0) if pool else 1.0
-
-    used: set[str] = set()
+    plan = _plan_segments(profile, minutes, pool)
+    draft = _Draft()
     cand_cache: dict = {}
-    out: list[Match] = []
-    seg_of: list[int] = []  # segment index of each placed match
-    exhausted = [False] * len(segs)
-    cursor = 0.0
-    seg_end_abs = 0.0
+    exhausted = [False] * len(profile.segments)
     climax_index: int | None = None
-    phase_start = True  # the first track of a falling stretch may drop freely
-
-    def place(m: Match, i: int) -> None:
-        nonlocal cursor, phase_start
-        out.append(m)
-        seg_of.append(i)
-        used.add(m.path)
-        cursor += m.track.duration_s
-        phase_start = False
-
-    for i, seg in enumerate(segs):
-        seg_len = seg_lens[i]
+    seg_end_abs = 0.0
+    for i, seg in enumerate(profile.segments):
+        seg_len = plan.seg_lens[i]
         seg_end_abs += seg_len
         # an earlier shortfall shortens the playlist rather than stretching this segment
-        target_end = min(seg_end_abs, cursor + seg_len)
-        seg_begin = target_end - seg_len
-        rising_phase = profile.monotonic and i <= last_rising
-        falling_phase = profile.monotonic and i > last_rising
-        if falling_phase and i == last_rising + 1:
-            phase_start = True
-        continuous = i > 0 and bool(out) and seg_of[-1] == i - 1 and abs(
-            segs[i - 1].bpm_end - seg.bpm_start) <= 0.05 * seg.bpm_start
-        # in a rising stretch, tempi above the next segment's start belong to that segment
-        cap = segs[i + 1].bpm_start if (rising_phase and i < last_rising
-                                        and segs[i + 1].bpm_start > seg.bpm_start) else None
+        target_end = min(seg_end_abs, draft.cursor + seg_len)
         key = (seg, seg_len)
         if key not in cand_cache:
             cand_cache[key] = _candidates(pool, seg, seg_len, energy)
-        cands = [c for c in cand_cache[key] if c[0].path not in used]
-
-        climax: Match | None = None
-        top: list[Match] = []
-        if profile.climax and i == last_rising:
-            floor = out[-1].effective_bpm if (out and rising_phase) else 0.0
-            top_cands = [m for m in (score_track(c[0], seg, fraction=1.0, segment_s=seg_len,
-                                                 energy=c[5]) for c in cands)
-                         if m is not None and m.effective_bpm >= floor]
-            if top_cands:
-                fastest = max(m.effective_bpm for m in top_cands)
-                top = sorted((m for m in top_cands if m.effective_bpm >= fastest * 0.98),
-                             key=lambda m: m.path)
-                climax = max(top, key=lambda m: (round(m.track.energy or 0.0, 3),
-                                                 m.effective_bpm))
-        fill_end = target_end - (climax.track.duration_s if climax else 0.0)
-        ramp_seg = seg
-        if climax is not None and climax.effective_bpm != seg.bpm_start:
-            # lead up to the climax's own tempo, not past it
-            ramp_seg = _retarget(seg, climax.effective_bpm)
-        ramp_len = max(fill_end - seg_begin, 1.0)
-        tol = ramp_seg.tolerance_pct / 100
-        step_ramp = abs(seg.bpm_end - seg.bpm_start) / seg.bpm_start / seg_len
-
-        climax_artist = _artist(climax.track) if climax else None
-        placed_here = 0
-        while True:
-            prev = out[-1] if out else None
-            check_order = prev is not None and not phase_start
-            smooth = prev is not None and (seg_of[-1] == i or continuous)
-            first_anyway = placed_here == 0 and climax is None and cursor < target_end
-            prev_artist = _artist(prev.track) if prev else None
-            best = None
-            time_blocked = False
-            for t, fits, fixed_sum, fixed, artist, e_pct in cands:
-                if t.path in used or (climax and t.path == climax.path):
-                    continue
-                d = t.duration_s
-                frac = (cursor + d / 2 - seg_begin) / ramp_len
-                target = ramp_seg.target_bpm(frac)
-                ratio, eff = fits[0] if len(fits) == 1 else min(
-                    fits, key=lambda o: (abs(o[1] - target), o[0] != 1.0, o[0]))
-                if check_order:
-                    if rising_phase and eff < prev.effective_bpm:
-                        continue
-                    if falling_phase and eff > prev.effective_bpm:
-                        continue
-                if (climax and eff > climax.effective_bpm) or (cap and eff > cap):
-                    continue
-                if cursor + d / 2 > fill_end and not first_anyway:
-                    time_blocked = True
-                    continue
-                variable = _variable_parts(eff, ratio, e_pct, target,
-                                           ramp_seg.target_energy(frac), tol)
-                value = sum(variable) + fixed_sum + _jitter(seed, t.path)
-                if smooth:
-                    step = abs(eff - prev.effective_bpm) / prev.effective_bpm
-                    value -= W_STEP * max(0.0, step - max(MAX_STEP, step_ramp * d))
-                left = fill_end - cursor
-                if left < 1.5 * d:  # probably the segment's last track: end it on time
-                    value -= W_TIME * abs(left - d) / 60.0
-                same_artist = prev_artist is not None and artist == prev_artist
-                if climax_artist is not None and artist == climax_artist and (
-                        fill_end - cursor - d < d / 2):
-                    same_artist = True  # would probably sit right before the climax
-                rank_key = (same_artist, -round(value, 9), t.path)
-                if best is None or rank_key < best[0]:
-                    best = (rank_key, t, ratio, eff, variable, fixed)
-            if best is None:
-                break
-            _, t, ratio, eff, variable, fixed = best
-            place(_make_match(t, seg.name, ratio, eff, variable, fixed), i)
-            placed_here += 1
-        if climax is not None and out and _artist(out[-1].track) is not None and _artist(
-                out[-1].track) == _artist(climax.track):
-            # another of the fastest, most intense tracks, by another artist, if there is one
-            others = [m for m in top if m.path not in used and m.effective_bpm >= (
-                out[-1].effective_bpm) and _artist(m.track) != _artist(out[-1].track)]
-            if others:
-                climax = max(others, key=lambda m: (round(m.track.energy or 0.0, 3),
-                                                    m.effective_bpm))
-        if climax is not None and cursor >= target_end:
-            climax = None  # no room left: the last (fastest) track placed stands as the climax
-        if climax is not None:
-            place(climax, i)
-            climax_index = len(out) - 1
-        elif profile.climax and i == last_rising and out:
-            climax_index = len(out) - 1  # peak empty: the build's last (fastest) track
+        cands = [c for c in cand_cache[key] if c[0].path not in draft.used]
+        climax, top = (_pick_climax(draft, plan, i, cands) if profile.climax
+                       and i == plan.last_rising else (None, []))
+        time_blocked = _fill_segment(draft, plan, i, cands, target_end, climax, seed)
+        if _place_climax(draft, i, climax, top, target_end):
+            climax_index = len(draft.out) - 1
+        elif profile.climax and i == plan.last_rising and draft.out:
+            climax_index = len(draft.out) - 1  # peak empty: the build's last (fastest) track
         # ran dry: the loop stopped for want of music, not of time
-        exhausted[i] = not time_blocked and target_end - cursor > 0
+        exhausted[i] = not time_blocked and target_end - draft.cursor > 0
 
-    if profile.monotonic and total_s - cursor > slack and out:
-        climax_index = _backfill(out, seg_of, pool, used, profile, seg_lens, energy,
-                                 total_s - cursor, last_rising, climax_index)
+    out, seg_of = draft.out, draft.seg_of
+    if profile.monotonic and plan.total_s - draft.cursor > plan.slack and out:
+        climax_index = _backfill(out, seg_of, pool, draft.used, profile, plan.seg_lens, energy,
+                                 plan.total_s - draft.cursor, plan.last_rising, climax_index)
 
     _spread_artists(out, seg_of, profile)
-    shortfalls = _shortfalls(pool, profile, out, seg_of, seg_lens, exhausted, slack,
-                             short_s=total_s - sum(m.track.duration_s for m in out))
+    shortfalls = _shortfalls(pool, profile, out, seg_of, plan.seg_lens, exhausted, plan.slack,
+                             short_s=plan.total_s - sum(m.track.duration_s for m in out))
     if not out:
         lines = [s.message for s in shortfalls] or ["no track fits the profile"]
         hint = shortfalls[0].suggestions[0] if shortfalls and shortfalls[0].suggestions else None
@@ -529,7 +443,176 @@ def build_sequence(tracks: Iterable[TrackAnalysis], profile: Profile, *,
             lines.append(f"{no_tempo} track(s) have no detectable tempo")
         raise PlaylistError(f"no track fits profile {profile.name!r}: " + "; ".join(lines),
                             hint=hint)
-    return Sequence(profile.name, total_s, tuple(out), shortfalls, climax_index, no_tempo)
+    return Sequence(profile.name, plan.total_s, tuple(out), shortfalls, climax_index, no_tempo)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The profile laid over the requested time: each segment's length (s), the turn of the
+    arc (``last_rising``: the index of the last rising segment; for a ``climax`` profile
+    without one, the last segment; else -1) and the slack (half a median track, s) within
+    which a playlist counts as full."""
+
+    profile: Profile
+    total_s: float
+    seg_lens: tuple[float, ...]
+    last_rising: int
+    slack: float
+
+    def rising(self, i: int) -> bool:
+        """Segment ``i`` is in a monotonic profile's rising stretch (tempo never falls)."""
+        return self.profile.monotonic and i <= self.last_rising
+
+    def falling(self, i: int) -> bool:
+        """Segment ``i`` is in a monotonic profile's falling stretch (tempo never rises)."""
+        return self.profile.monotonic and i > self.last_rising
+
+
+def _plan_segments(profile: Profile, minutes: float, pool: Seq[TrackAnalysis]) -> _Plan:
+    """Step 1: scale the segments to ``minutes`` and find the turn of the arc."""
+    total_s = minutes * 60.0
+    scale = total_s / (profile.minutes * 60.0)
+    segs = profile.segments
+    rising = [i for i, s in enumerate(segs) if s.direction > 0]
+    last_rising = rising[-1] if rising else (len(segs) - 1 if profile.climax else -1)
+    slack = max(statistics.median([t.duration_s for t in pool]) / 2, 1.0) if pool else 1.0
+    return _Plan(profile, total_s, tuple(s.minutes * 60.0 * scale for s in segs), last_rising,
+                 slack)
+
+
+@dataclass
+class _Draft:
+    """The playlist being built: matches in order, the segment index of each, the paths used
+    and the time filled so far (s)."""
+
+    out: list[Match] = field(default_factory=list)
+    seg_of: list[int] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+    cursor: float = 0.0
+
+    def place(self, m: Match, i: int) -> None:
+        self.out.append(m)
+        self.seg_of.append(i)
+        self.used.add(m.path)
+        self.cursor += m.track.duration_s
+
+
+def _pick_climax(draft: _Draft, plan: _Plan, i: int, cands: Seq[tuple]
+                 ) -> tuple[Match | None, list[Match]]:
+    """Step 2 (the last rising segment of a ``climax`` profile): reserve the climax, the most
+    intense of the fastest fitting tracks (within 2% of the fastest, not slower than the last
+    track placed in a rising stretch); returns it (or None) and those fastest tracks."""
+    seg, seg_len = plan.profile.segments[i], plan.seg_lens[i]
+    floor = draft.out[-1].effective_bpm if (draft.out and plan.rising(i)) else 0.0
+    top_cands = [m for m in (score_track(c[0], seg, fraction=1.0, segment_s=seg_len,
+                                         energy=c[5]) for c in cands)
+                 if m is not None and m.effective_bpm >= floor]
+    if not top_cands:
+        return None, []
+    fastest = max(m.effective_bpm for m in top_cands)
+    top = sorted((m for m in top_cands if m.effective_bpm >= fastest * 0.98),
+                 key=lambda m: m.path)
+    return max(top, key=lambda m: (round(m.track.energy or 0.0, 3), m.effective_bpm)), top
+
+
+def _fill_segment(draft: _Draft, plan: _Plan, i: int, cands: Seq[tuple], target_end: float,
+                  climax: Match | None, seed: int | None) -> bool:
+    """Step 3: fill segment ``i`` up to ``target_end`` (leaving room for a reserved climax),
+    best-scoring track first: its tempo and energy against the ramp's target where it would
+    play, penalised for big steps from its neighbour, for missing the segment's end, and for
+    following its own artist. Returns whether the time, rather than the music, ran out."""
+    segs, seg_len = plan.profile.segments, plan.seg_lens[i]
+    seg = segs[i]
+    seg_begin = target_end - seg_len
+    rising_phase, falling_phase = plan.rising(i), plan.falling(i)
+    out, seg_of, used = draft.out, draft.seg_of, draft.used
+    continuous = i > 0 and bool(out) and seg_of[-1] == i - 1 and abs(
+        segs[i - 1].bpm_end - seg.bpm_start) <= 0.05 * seg.bpm_start
+    # in a rising stretch, tempi above the next segment's start belong to that segment
+    cap = segs[i + 1].bpm_start if (rising_phase and i < plan.last_rising
+                                    and segs[i + 1].bpm_start > seg.bpm_start) else None
+    fill_end = target_end - (climax.track.duration_s if climax else 0.0)
+    ramp_seg = seg
+    if climax is not None and climax.effective_bpm != seg.bpm_start:
+        # lead up to the climax's own tempo, not past it
+        ramp_seg = _retarget(seg, climax.effective_bpm)
+    ramp_len = max(fill_end - seg_begin, 1.0)
+    tol = ramp_seg.tolerance_pct / 100
+    step_ramp = abs(seg.bpm_end - seg.bpm_start) / seg.bpm_start / seg_len
+
+    climax_artist = _artist(climax.track) if climax else None
+    placed_here = 0
+    time_blocked = False
+    while True:
+        cursor = draft.cursor
+        prev = out[-1] if out else None
+        smooth = prev is not None and (seg_of[-1] == i or continuous)
+        first_anyway = placed_here == 0 and climax is None and cursor < target_end
+        prev_artist = _artist(prev.track) if prev else None
+        best = None
+        time_blocked = False
+        for t, fits, fixed_sum, fixed, artist, e_pct in cands:
+            if t.path in used or (climax and t.path == climax.path):
+                continue
+            d = t.duration_s
+            frac = (cursor + d / 2 - seg_begin) / ramp_len
+            target = ramp_seg.target_bpm(frac)
+            ratio, eff = fits[0] if len(fits) == 1 else min(
+                fits, key=lambda o: (abs(o[1] - target), o[0] != 1.0, o[0]))
+            # the order holds across the turn too: the first track after the climax (or the
+            # rising stretch's last track, when the peak found nothing) is not faster than it
+            if prev is not None:
+                if rising_phase and eff < prev.effective_bpm:
+                    continue
+                if falling_phase and eff > prev.effective_bpm:
+                    continue
+            if (climax and eff > climax.effective_bpm) or (cap and eff > cap):
+                continue
+            if cursor + d / 2 > fill_end and not first_anyway:
+                time_blocked = True
+                continue
+            variable = _variable_parts(eff, ratio, e_pct, target,
+                                       ramp_seg.target_energy(frac), tol)
+            value = sum(variable) + fixed_sum + _jitter(seed, t.path)
+            if smooth:
+                step = abs(eff - prev.effective_bpm) / prev.effective_bpm
+                value -= W_STEP * max(0.0, step - max(MAX_STEP, step_ramp * d))
+            left = fill_end - cursor
+            if left < 1.5 * d:  # probably the segment's last track: end it on time
+                value -= W_TIME * abs(left - d) / 60.0
+            same_artist = prev_artist is not None and artist == prev_artist
+            if climax_artist is not None and artist == climax_artist and (
+                    fill_end - cursor - d < d / 2):
+                same_artist = True  # would probably sit right before the climax
+            rank_key = (same_artist, -round(value, 9), t.path)
+            if best is None or rank_key < best[0]:
+                best = (rank_key, t, ratio, eff, variable, fixed)
+        if best is None:
+            return time_blocked
+        _, t, ratio, eff, variable, fixed = best
+        draft.place(_make_match(t, seg.name, ratio, eff, variable, fixed), i)
+        placed_here += 1
+
+
+def _place_climax(draft: _Draft, i: int, climax: Match | None, top: Seq[Match],
+                  target_end: float) -> bool:
+    """Step 4: end segment ``i`` on the reserved climax, swapped for another of the fastest,
+    most intense tracks when its artist would follow itself; dropped when the segment has no
+    room left (the last, fastest track placed then stands as the climax). Returns whether it
+    was placed."""
+    out = draft.out
+    if climax is not None and out and _artist(out[-1].track) is not None and _artist(
+            out[-1].track) == _artist(climax.track):
+        # another of the fastest, most intense tracks, by another artist, if there is one
+        others = [m for m in top if m.path not in draft.used and m.effective_bpm >= (
+            out[-1].effective_bpm) and _artist(m.track) != _artist(out[-1].track)]
+        if others:
+            climax = max(others, key=lambda m: (round(m.track.energy or 0.0, 3),
+                                                m.effective_bpm))
+    if climax is None or draft.cursor >= target_end:
+        return False  # no room left: the last (fastest) track placed stands as the climax
+    draft.place(climax, i)
+    return True
 
 
 def _candidates(pool: Seq[TrackAnalysis], seg: Segment, seg_len: float,
@@ -537,13 +620,9 @@ def _candidates(pool: Seq[TrackAnalysis], seg: Segment, seg_len: float,
     """(track, [(ratio, effective bpm) that fit], fixed score, fixed parts, artist, energy
     percentile) per fitting track."""
     out = []
-    lo, hi, ratios = seg.min_bpm, seg.max_bpm, seg.ratios
-    for t in pool:
-        bpm = t.tempo.bpm
-        fits = [(r, bpm * r) for r in ratios if lo <= bpm * r <= hi]
-        if fits:
-            fixed = _fixed_parts(t, seg_len)
-            out.append((t, fits, sum(fixed), fixed, _artist(t), energy.get(t.path, 0.5)))
+    for t, fits in fitting(pool, seg):
+        fixed = _fixed_parts(t, seg_len)
+        out.append((t, fits, sum(fixed), fixed, _artist(t), energy.get(t.path, 0.5)))
     return out
 
 

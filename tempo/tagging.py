@@ -45,11 +45,15 @@ def tag_files(paths: Iterable[str], *, write: bool = False, force: bool = False,
 
     library = library or Library()
     result = library.scan(paths, view=False)
+    user = library.user_bpms(result.tracks) if library.options.use_cache else {}
     report = TagReport(failures=list(result.failures), written=write)
     cache = Cache.open(library.options.db_path) if write and library.options.use_cache else None
     try:
         for ta in result.tracks:
-            plan = plan_bpm_tag(ta, existing=read_bpm_tag(ta.path), force=force,
+            # the tempo to write: the listener's correction, else the estimate in the preferred
+            # range (never the tag's own reading: that is what the tag already says)
+            shown = library.view(ta, user_bpm=user.get(ta.path), trust_tags=False)
+            plan = plan_bpm_tag(shown, existing=read_bpm_tag(ta.path), force=force,
                                 min_confidence=min_confidence, decimals=decimals)
             if write and plan.action == "write":
                 try:
@@ -63,7 +67,11 @@ def tag_files(paths: Iterable[str], *, write: bool = False, force: bool = False,
                         st = os.stat(ta.path)
                         now = replace(ta, size=st.st_size, mtime_ns=st.st_mtime_ns,
                                       tags=replace(ta.tags, bpm=parse_bpm(plan.new)))
-                        cache.put(now, fingerprint=fingerprint(ta.path, st.st_size))
+                        old_fp = cache.stored_fingerprint(ta.path, library.options.settings)
+                        new_fp = fingerprint(ta.path, st.st_size)
+                        cache.put(now, fingerprint=new_fp)
+                        if old_fp and new_fp:
+                            cache.rekey_correction(old_fp, new_fp, ta.path)
             report.plans.append(plan)
             if on_plan:
                 on_plan(plan)

@@ -317,9 +317,9 @@ def apply_tag_tempo(analysis):
                 fine = [b for b, _ in est.candidates if near(b, tag)]
                 bpm = fine[0] if fine else round(est.bpm * ratio, 1)
                 curve = tuple((t, round(b * bpm / est.bpm, 1)) for t, b in est.curve)
-                tempo = replace(est, bpm=bpm, curve=curve, source="tag-level",
+                tempo = replace(est, bpm=bpm, curve=curve, source="tag-level", raw_bpm=est.bpm,
                                 confidence=max(est.confidence, 0.9))
                 return replace(analysis, tempo=tempo)
     tempo = replace(est, bpm=round(float(tag), 1), curve=(), stable=True, source="tag",
-                    confidence=max(est.confidence, 0.8))
+                    raw_bpm=est.bpm, confidence=max(est.confidence, 0.8))
     return replace(analysis, tempo=tempo)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 import sys
+from unittest import mock
 
 import pytest
 
@@ -14,16 +16,19 @@ from click.testing import CliRunner  # noqa: E402
 
 from tempo import Tags, TempoError, TempoEstimate, TrackAnalysis  # noqa: E402
 from tempo.cli import cli  # noqa: E402
+from tempo.library import Library, LibraryOptions  # noqa: E402
 from tempo.playlist import write_playlist  # noqa: E402
 from tempo.plot import (  # noqa: E402
     DPI,
     FIG_SIZE_IN,
     arc_data,
+    plot_playlist,
     read_playlist,
     render_arc,
     track_data,
 )
-from tempo.profiles import get_profile  # noqa: E402
+from tempo.profiles import get_profile, resolve_profile  # noqa: E402
+from tempo.ranking import build_sequence  # noqa: E402
 
 
 def _png_size(path):
@@ -147,3 +152,136 @@ def test_png_gets_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(out).st_mode & 0o777 == 0o666 & ~umask
+
+
+# --- the arc drawn is the arc planned (issue 13) ------------------------------------------------
+
+def _library(n=240, seed=7):
+    """A dense, seeded library; energy grows with tempo."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        bpm = round(rng.uniform(70, 185), 1)
+        out.append(TrackAnalysis(
+            path=f"/music/{i:04d}.flac", size=1, mtime_ns=1, duration_s=rng.uniform(150, 330),
+            tempo=TempoEstimate(bpm=bpm, confidence=0.8),
+            energy=round(min(1.0, max(0.0, (bpm - 60) / 130 + rng.gauss(0, 0.08))), 3),
+            tags=Tags(artist=f"Artist {rng.randrange(25)}", title=f"Song {i}")))
+    return out
+
+
+LIBRARY = _library()
+
+#: (profile, --minutes or None, options) as a user gives them to `tempo playlist`
+PLANS = [("montage", None, {}), ("montage", 50, {"cooldown": True}),
+         ("cadence", 30, {"spm": 172}), ("cycling", None, {}), ("hiit", 24, {}),
+         ("hiit", None, {"rounds": 4}), ("hiit", 20, {"rounds": 2, "work": 3, "rest": 2}),
+         ("steady", 30, {"bpm": 128, "tolerance": 3}), ("pyramid", 60, {})]
+
+
+def _planned(name, minutes, options):
+    profile, plan_minutes = resolve_profile(name, minutes=minutes, **options)
+    return profile, build_sequence(LIBRARY, profile, minutes=plan_minutes)
+
+
+@pytest.mark.parametrize("name,minutes,options", PLANS)
+def test_arc_draws_the_segments_the_playlist_planned(name, minutes, options):
+    profile, seq = _planned(name, minutes, options)
+    # what `tempo plot PLAYLIST --profile NAME [options]` knows: the tracks and the options
+    data = arc_data(seq.tracks, name, **options)
+    assert [s for s, _, _ in data.segments] == [s.name for s in profile.segments]
+    # the planned profile stretched to the playlist: same shares of time, same targets
+    total = seq.duration_s
+    for (s_name, a, b), seg in zip(data.segments, profile.segments):
+        assert b - a == pytest.approx(total * seg.minutes / profile.minutes)
+    assert data.segments[-1][2] == pytest.approx(total)
+    targets = [(seg.target_bpm(0.0), seg.target_bpm(1.0)) for seg in profile.segments]
+    drawn = [(lo + hi) / 2 for _, lo, hi in data.band]
+    assert drawn == pytest.approx([x for pair in targets for x in pair])
+    # each track at the tempo it was planned to play at (1x, 2x or 1/2x)
+    assert data.effective_bpms == tuple(round(m.effective_bpm, 2) for m in seq.matches)
+    assert data.profile == profile.name
+
+
+def test_hiit_24_minutes_is_drawn_with_its_3_rounds():
+    """Issue 13: `tempo plot` of a 24-minute HIIT playlist (3 rounds) drew 6 squeezed rounds."""
+    profile, seq = _planned("hiit", 24, {})
+    assert [s.name for s in profile.segments].count("work") == 3
+    data = arc_data(seq.tracks, "hiit")
+    assert [s for s, _, _ in data.segments] == ["warm-up"] + ["work", "rest"] * 3
+    # blocks keep their planned length: 3 min of warm-up, 4 of work, 3 of rest (x playlist/24)
+    stretch = seq.duration_s / (24 * 60)
+    assert [round((b - a) / 60 / stretch, 6) for _, a, b in data.segments] == [3] + [4, 3] * 3
+    # rounds given explicitly are kept, whatever the playlist's length
+    assert [s for s, _, _ in arc_data(seq.tracks, "hiit", rounds=2).segments].count("work") == 2
+
+
+def test_arc_of_the_planned_minutes_puts_every_track_in_its_planned_segment():
+    """With the minutes the playlist was planned for (its title records them), the segments
+    are where the sequencer put them: every track's middle lies in its planned segment."""
+    for name, minutes, options in PLANS:
+        profile, plan_minutes = resolve_profile(name, minutes=minutes, **options)
+        seq = build_sequence(LIBRARY, profile, minutes=plan_minutes)
+        data = arc_data(seq.tracks, name, minutes=plan_minutes, **options)
+        assert data.segments[-1][2] == pytest.approx(plan_minutes * 60)
+        for m, start, length in zip(seq.matches, data.starts_s, data.durations_s):
+            middle = start + length / 2
+            drawn = next((s for s, a, b in data.segments if a <= middle < b), None)
+            assert drawn == m.segment, (name, minutes, options, m.segment, middle)
+
+
+def test_plot_playlist_draws_the_planned_hiit_rounds(tmp_path):
+    """End to end through the cache: a 24-minute HIIT playlist file is drawn with 3 rounds."""
+    from tempo.cache import Cache
+
+    profile, seq = _planned("hiit", 24, {})
+    music = tmp_path / "music"
+    music.mkdir()
+    db = str(tmp_path / "cache.sqlite")
+    tracks = []
+    with Cache.open(db) as cache:
+        for i, m in enumerate(seq.matches):
+            path = music / f"{i:02d}.flac"
+            path.write_bytes(b"not audio: the cache answers for it" + bytes([i]))
+            st_ = os.stat(path)
+            t = dataclasses.replace(m.track, path=str(path), size=st_.st_size,
+                                    mtime_ns=st_.st_mtime_ns)
+            cache.put(t)
+            tracks.append(t)
+    playlist = tmp_path / "hiit.pls"  # PLS: no title, so only the tracks tell the length
+    write_playlist(tracks, str(playlist))
+    out, data = plot_playlist(str(playlist), str(tmp_path / "arc.png"), profile="hiit",
+                              library=Library(LibraryOptions(db_path=db, jobs=1)))
+    assert [s for s, _, _ in data.segments] == ["warm-up"] + ["work", "rest"] * 3
+    assert data.effective_bpms == tuple(round(m.effective_bpm, 2) for m in seq.matches)
+    assert _png_size(out)[0] > 500
+
+
+def test_cli_plot_draws_the_planned_hiit_rounds(tmp_path):
+    from tempo.cache import Cache
+
+    _, seq = _planned("hiit", 24, {})
+    music = tmp_path / "music"
+    music.mkdir()
+    db = str(tmp_path / "cache.sqlite")
+    tracks = []
+    with Cache.open(db) as cache:
+        for i, m in enumerate(seq.matches):
+            path = music / f"{i:02d}.flac"
+            path.write_bytes(b"x" * (i + 1))
+            st_ = os.stat(path)
+            tracks.append(dataclasses.replace(m.track, path=str(path), size=st_.st_size,
+                                              mtime_ns=st_.st_mtime_ns))
+            cache.put(tracks[-1])
+    playlist = tmp_path / "hiit.pls"
+    write_playlist(tracks, str(playlist))
+    import tempo.plot as plot_mod
+
+    with mock.patch.object(plot_mod, "render_arc", wraps=plot_mod.render_arc) as drawn:
+        result = CliRunner().invoke(cli, ["plot", str(playlist), "-o", str(tmp_path / "a.png"),
+                                          "--profile", "hiit", "--db", db, "-q"])
+    assert result.exit_code == 0, result.output
+    segments = drawn.call_args.args[0].segments
+    assert [s for s, _, _ in segments] == ["warm-up"] + ["work", "rest"] * 3

@@ -18,6 +18,7 @@ from tempo.profiles import (
     load_profile,
     profile_from_dict,
     profile_to_toml,
+    resolve_profile,
 )
 
 
@@ -82,6 +83,38 @@ def test_hiit_alternates_work_and_recovery():
     work, rest = p.segments[1], p.segments[2]
     assert work.minutes == 3 and rest.minutes == 2
     assert work.min_bpm > rest.max_bpm and work.energy_start > rest.energy_start
+
+
+@pytest.mark.parametrize("minutes,options,rounds,planned", [
+    (None, {}, 6, 45.0),                               # 3 + 6 x (4 + 3): the rounds' length
+    (None, {"rounds": 2, "work": 3, "rest": 2}, 2, 13.0),
+    (24, {}, 3, 24.0),                                 # the rounds follow the minutes
+    (24, {"rounds": 2}, 2, 24.0),                      # both given: the blocks stretch
+    (33, {"work": 2, "rest": 1}, 10, 33.0),            # rounds of the given work + rest
+    (1, {}, 1, 1.0),                                   # at least one round
+])
+def test_resolve_profile_reconciles_hiit_rounds_and_minutes(minutes, options, rounds, planned):
+    profile, plan_minutes = resolve_profile("hiit", minutes=minutes, **options)
+    assert [s.name for s in profile.segments].count("work") == rounds
+    assert plan_minutes == planned
+    assert profile == get_profile("hiit", **{**options, "rounds": rounds})
+
+
+def test_resolve_profile_stretches_every_other_profile(tmp_path):
+    for name, options in [("montage", {"cooldown": True}), ("cadence", {"spm": 175}),
+                          ("cycling", {}), ("steady", {"bpm": 130, "tolerance": None}),
+                          ("pyramid", {}), (None, {})]:
+        assert resolve_profile(name, **options) == (get_profile(name, **options), 45.0)
+        assert resolve_profile(name, minutes=30, **options)[1] == 30.0
+    # a profile file is taken as written, even one named hiit
+    path = tmp_path / "hiit.toml"
+    path.write_text(profile_to_toml(get_profile("hiit", rounds=2)), encoding="utf-8")
+    profile, minutes = resolve_profile(str(path), minutes=60)
+    assert ([s.name for s in profile.segments].count("work"), minutes) == (2, 60.0)
+    with pytest.raises(ProfileError, match="option --rounds does not apply"):
+        resolve_profile("montage", minutes=30, rounds=3)
+    with pytest.raises(ProfileError, match="must be a positive number"):
+        resolve_profile("hiit", minutes=0)
 
 
 def test_steady_holds_one_tempo_with_a_tolerance():

@@ -12,7 +12,17 @@ from hypothesis import strategies as st
 from tempo.errors import PlaylistError
 from tempo.models import Tags, TempoEstimate, TrackAnalysis
 from tempo.profiles import Segment, get_profile, profile_from_dict
-from tempo.ranking import W_CONFIDENCE, build_sequence, energy_ranks, rank, score_track
+from tempo.ranking import (
+    W_CONFIDENCE,
+    best_ratio,
+    build_sequence,
+    energy_ranks,
+    fitting,
+    rank,
+    score_track,
+    unique_segments,
+    unmatched,
+)
 
 
 def track(i: int, bpm: float | None, *, energy: float = 0.6, duration_s: float = 210.0,
@@ -298,3 +308,83 @@ def test_sequencing_properties(lib, which, minutes, seed, shuffle):
     shuffle.shuffle(shuffled)
     again = build_sequence(shuffled, profile, minutes=minutes, seed=seed)
     assert [m.path for m in again.matches] == paths                 # deterministic
+
+
+# --------------------------------------------------------------------------- the turn of the arc
+
+def test_cooldown_never_rises_above_a_climax_from_the_build():
+    """Issue 13: with no track for the peak, the build's last track is the climax; a faster
+    track the build had no time for must not open the cool-down above it."""
+    lib = [track(0, 120, energy=0.3, duration_s=200), track(1, 129, energy=0.5, duration_s=300),
+           track(2, 134, energy=0.6, duration_s=420)]  # nothing reaches the peak (141+)
+    seq = build_sequence(lib, get_profile("montage", cooldown=True), minutes=18)
+    bpms = [m.effective_bpm for m in seq.matches]
+    c = seq.climax_index
+    assert c is not None and seq.matches[c].segment == "build"
+    assert bpms[: c + 1] == sorted(bpms[: c + 1])
+    assert all(b <= bpms[c] for b in bpms[c + 1:]), bpms
+
+
+TURN_PROFILES = [("montage", {"cooldown": True}), ("pyramid", {})]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lib=libraries(), which=st.sampled_from(TURN_PROFILES), minutes=st.floats(2, 90),
+       seed=st.one_of(st.none(), st.integers(0, 10)))
+def test_tempo_never_falls_before_the_turn_nor_rises_after_it(lib, which, minutes, seed):
+    profile = get_profile(which[0], **which[1])
+    try:
+        seq = build_sequence(lib, profile, minutes=minutes, seed=seed)
+    except PlaylistError:
+        return
+    bpms = [m.effective_bpm for m in seq.matches]
+    # the turn: the climax (montage), else the last track of the rising stretch (pyramid)
+    last_rising = max(i for i, s in enumerate(profile.segments) if s.direction > 0)
+    rising = {s.name for s in profile.segments[: last_rising + 1]}
+    turn = seq.climax_index
+    if turn is None:
+        turn = max((k for k, m in enumerate(seq.matches) if m.segment in rising), default=-1)
+    if turn < 0:  # nothing in the rising stretch: the falling one alone never rises
+        assert bpms == sorted(bpms, reverse=True)
+        return
+    assert bpms[: turn + 1] == sorted(bpms[: turn + 1])
+    assert bpms[turn:] == sorted(bpms[turn:], reverse=True)
+
+
+# --------------------------------------------------------------------------- the fit rule
+
+def test_fit_rule_edges():
+    seg = Segment("run", 10, 170, 170, 3, ratios=(1.0, 2.0))
+    lib = [track(1, 170 * 0.97), track(2, 170 * 0.97 - 0.01), track(3, 85.0), track(4, None),
+           track(5, 175.1), track(6, 175.11)]
+    fits = dict((t.path, f) for t, f in fitting(lib, seg))
+    assert fits == {lib[0].path: [(1.0, 170 * 0.97)], lib[2].path: [(2.0, 170.0)],
+                    lib[4].path: [(1.0, 175.1)]}
+    # other ratios and a wider tolerance, as the shortfall suggestions ask
+    assert [t.path for t, _ in fitting(lib, seg, ratios=(1.0,))] == [lib[0].path, lib[4].path]
+    assert len(list(fitting(lib, seg, tolerance_pct=6))) == 5  # 159.8-180.2 BPM
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lib=libraries(), which=st.sampled_from(PROFILES))
+def test_one_fit_rule_everywhere(lib, which):
+    """Scoring, ranking, the unmatched list and the sequencer all accept exactly what
+    ``fitting`` accepts."""
+    profile = CUSTOM if which[0] == "custom" else get_profile(which[0], **which[1])
+    fit_any = set()
+    for seg in unique_segments(profile):
+        fit = {t.path for t, _ in fitting(lib, seg)}
+        fit_any |= fit
+        assert fit == {t.path for t in lib if best_ratio(t, seg) is not None}
+        assert fit == {t.path for t in lib if score_track(t, seg) is not None}
+        assert fit == {m.path for m in rank(lib, profile) if m.segment == seg.name} or any(
+            s.name == seg.name and s != seg for s in profile.segments)
+    assert {t.path for t in unmatched(lib, profile)} == {t.path for t in lib} - fit_any
+    try:
+        seq = build_sequence(lib, profile, minutes=30)
+    except PlaylistError:
+        assert not fit_any or all(not t.duration_s for t in lib)
+        return
+    for m in seq.matches:
+        segs = [s for s in profile.segments if s.name == m.segment]
+        assert any(m.path in {t.path for t, _ in fitting([m.track], s)} for s in segs)
