@@ -441,8 +441,13 @@ class Cache:
         self._lock_fd = fd
         # Databases made before it lack the index that finds the first copy of a content in
         # O(log n) (without it, 100,000 copies of one file took a second each); the writer adds it.
-        with self._write("index"):
-            self._conn.execute(_FINGERPRINT_PATH_INDEX)
+        if self._conn is not None:  # (clear() takes the lock without opening the database)
+            try:
+                with self._write("update"):
+                    self._conn.execute(_FINGERPRINT_PATH_INDEX)
+            except CacheError:
+                self.release_writer()
+                raise
 
     def release_writer(self) -> None:
         if self._lock_fd is not None:
