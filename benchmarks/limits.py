@@ -108,6 +108,7 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", help="work in this folder and keep it")
     args = ap.parse_args(argv)
     work = args.keep or tempfile.mkdtemp(prefix="tempo-limits-")
+    os.makedirs(work, exist_ok=True)
     db = os.path.join(work, "cache.sqlite")
     if args.links:
         t0 = time.perf_counter()
@@ -137,7 +138,8 @@ def main(argv=None) -> int:
                                "--timeout", "3600"], capture_output=True, text=True, env=env)
         row = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
         print(f"tempo analyze in a worker (default memory ceiling): exit {done.returncode}, "
-              f"{time.perf_counter() - t0:.0f} s, bpm {row.get('bpm')}, error {row.get('error')}")
+              f"{time.perf_counter() - t0:.0f} s, bpm {(row.get('tempo') or {}).get('bpm')}, "
+              f"error {row.get('error')}")
     if not args.keep:
         import shutil
 
