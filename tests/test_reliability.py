@@ -319,13 +319,14 @@ def test_two_tag_runs_on_one_folder(tmp_path, fixtures_mod):
     from tempo.tags import read_bpm_tag
 
     folder = tmp_path / "music"
-    for i in range(6):
+    for i in range(4):
         y = fixtures_mod.drum_pattern(100.0 + 10 * i, duration_s=5.0, sr=SR, seed=i)
         fixtures_mod.write_audio(str(folder / f"s{i}.flac"), y, SR)
     env = dict(os.environ, PYTHONPATH=REPO)
     db = str(tmp_path / "c.sqlite")
-    assert subprocess.run([sys.executable, "-m", "tempo", "scan", str(folder), "--db", db, "-j", "1",
-                           "-q"], env=env).returncode == 0
+    from tempo.library import scan
+
+    assert scan([str(folder)], db_path=db, jobs=1).analysed == 4
     procs = [subprocess.Popen([sys.executable, "-m", "tempo", "tag", str(folder), "--write", "--force",
                                "--min-confidence", "0", "--db", db, "-j", "1", "-q",
                                "--decimals", d], env=env, stdout=subprocess.DEVNULL,
@@ -333,7 +334,7 @@ def test_two_tag_runs_on_one_folder(tmp_path, fixtures_mod):
     errs = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errs
     names = sorted(os.listdir(folder))
-    assert names == [f"s{i}.flac" for i in range(6)]
+    assert names == [f"s{i}.flac" for i in range(4)]
     for name in names:
         assert read_bpm_tag(str(folder / name)) is not None
         assert tempo.analyze_file(str(folder / name)).duration_s == pytest.approx(5.0, abs=0.01)
