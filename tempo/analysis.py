@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from .audio import AudioStream, Resampler, mixdown
+from .audio import AudioStream, Resampler, length_warnings, mixdown
 from .errors import AnalysisError, DecodeError
 from .models import ANALYZER_VERSION, AnalysisSettings, TrackAnalysis
 
@@ -15,7 +15,8 @@ from .models import ANALYZER_VERSION, AnalysisSettings, TrackAnalysis
 def decode_features(path: str, settings: AnalysisSettings):
     """Decode ``path`` once; every block is resampled to the analysis rate with its channels,
     metered for loudness there, mixed to mono and fed to the onset features.
-    Returns (features, integrated LUFS or None, source frames, AudioInfo)."""
+    Returns (features, integrated LUFS or None, source frames, AudioInfo, why decoding
+    stopped early or None)."""
     from .features import FeatureExtractor
     from .loudness import LoudnessMeter
 
@@ -29,7 +30,8 @@ def decode_features(path: str, settings: AnalysisSettings):
             frames += len(block)
             _feed(resampler.process(block), meter, fx)
         _feed(resampler.flush(), meter, fx)
-    return fx.finish(), meter.integrated(), frames, info
+        stopped = stream.stopped
+    return fx.finish(), meter.integrated(), frames, info, stopped
 
 
 def _feed(block, meter, fx) -> None:
@@ -52,7 +54,7 @@ def analyze_file(path: str | os.PathLike, *, settings: AnalysisSettings | None =
 
 def analyze_with_features(path: str | os.PathLike, *, settings: AnalysisSettings | None = None):
     """analyze_file, also returning the onset Features it was computed from (for pictures)."""
-    from .estimate import estimate_tempo
+    from .estimate import MIN_DURATION_S, estimate_tempo
     from .tags import read_tags
 
     settings = settings or AnalysisSettings()
@@ -62,18 +64,19 @@ def analyze_with_features(path: str | os.PathLike, *, settings: AnalysisSettings
     except OSError as err:
         raise DecodeError(f"cannot read: {err.strerror or err}", path=path) from err
 
-    features, loudness, frames, info = decode_features(path, settings)
+    features, loudness, frames, info, stopped = decode_features(path, settings)
     try:
         tempo = estimate_tempo(features, min_bpm=settings.min_bpm, max_bpm=settings.max_bpm,
                                curve_window_s=settings.curve_window_s)
     except ValueError as err:  # estimator refusing degenerate input
         raise AnalysisError(f"tempo estimation failed: {err}", path=path) from err
 
+    duration_s = round(frames / info.sample_rate, 3)
     analysis = TrackAnalysis(
         path=path,
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
-        duration_s=round(frames / info.sample_rate, 3),
+        duration_s=duration_s,
         tempo=tempo,
         loudness_lufs=loudness,
         energy=round(float(features.energy), 4),
@@ -84,6 +87,8 @@ def analyze_with_features(path: str | os.PathLike, *, settings: AnalysisSettings
         channels=info.channels,
         analyzer_version=ANALYZER_VERSION,
         settings=settings,
+        warnings=length_warnings(duration_s, info.duration_s, min_s=MIN_DURATION_S,
+                                 stopped=stopped),
     )
     return analysis, features
 

@@ -11,11 +11,16 @@ Conventions
   and for everything libsndfile lacks (M4A/AAC/ALAC, WMA, WebM, ...).
 - Every failure is a :class:`~tempo.errors.DecodeError` (or :class:`EmptyAudioError`) naming the
   file; no decoder exception escapes.
+- A file that breaks off (truncated download, corrupt frames) yields what decoded before the
+  break; :attr:`AudioStream.stopped` then says why, and :func:`length_warnings` compares the
+  decoded length with what the container declares (:attr:`AudioInfo.duration_s`: RIFF/AIFF
+  header, FLAC STREAMINFO, MP3 Xing/Info/VBRI header or bitrate, MP4 ``mvhd``).
 """
 
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,11 +37,23 @@ RESAMPLE_QUALITY = "LQ"
 #: channels) blocks: OGG 48 ms with PyAV vs 62 ms with libsndfile; MP3 70-78 ms with libsndfile
 #: vs 90-100 ms with PyAV (its planar frames must be interleaved); WAV 7 vs 14, FLAC 49 vs 56.
 PYAV_FIRST = (".ogg", ".oga", ".opus")
+#: A file is reported truncated when the decoded audio falls short of the declared length by
+#: more than both of these (lossy codecs pad or trim a few milliseconds; headers round).
+TRUNCATION_MIN_MISSING_S = 1.0
+TRUNCATION_MIN_MISSING_FRACTION = 0.02
+#: Sample rates and channel counts tempo reads; beyond them a header is taken to be corrupt (a
+#: 1 Hz file would be resampled 11,025-fold, a 65,535-channel one metered channel by channel).
+MIN_SAMPLE_RATE = 1000
+MAX_SAMPLE_RATE = 768_000
+MAX_CHANNELS = 64
+#: Bytes of a file's start searched for the RIFF/AIFF chunks that declare its length.
+HEADER_SCAN_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What the container says about a file (``duration_s`` may be 0.0 when unknown)."""
+    """What the container says about a file: ``duration_s`` is the length it *declares*
+    (0.0 when unknown), which a truncated file does not reach."""
 
     path: str
     format: str
@@ -46,13 +63,28 @@ class AudioInfo:
     backend: str
 
 
+#: libsndfile keeps a file's name in a 1,024-byte buffer and refuses longer paths ("Supplied
+#: filename too long"); such files are handed to it as an open file descriptor instead.
+SNDFILE_PATH_MAX = 1000
+
+
 def _soundfile_open(path: str):
     import soundfile as sf
 
+    raw = os.fsencode(path)  # bytes: a name that is not valid UTF-8 (surrogate-escaped) opens too
+    if len(raw) < SNDFILE_PATH_MAX:
+        try:
+            return sf.SoundFile(raw)
+        except sf.SoundFileError:
+            return None
     try:
-        # bytes: a file name that is not valid UTF-8 (surrogate-escaped in str) opens too
-        return sf.SoundFile(os.fsencode(path))
-    except sf.SoundFileError:
+        fd = os.open(raw, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return sf.SoundFile(fd, closefd=True)
+    except (sf.SoundFileError, RuntimeError, TypeError):
+        os.close(fd)
         return None
 
 
@@ -79,6 +111,8 @@ class AudioStream:
                               hint="check the file's permissions") from err
         self._sf = None
         self._av = None
+        #: Why decoding ended before the end of the file (None: it did not, as far as we know).
+        self.stopped: str | None = None
         if self.path.lower().endswith(PYAV_FIRST):
             try:
                 self._open_av()
@@ -95,9 +129,14 @@ class AudioStream:
             return False
         sf_ = self._sf
         fmt = (sf_.format or "").lower()
+        duration_s = float(sf_.frames) / sf_.samplerate if sf_.frames > 0 else 0.0
+        if fmt in ("wav", "aiff"):  # libsndfile trims a short data chunk to what is there
+            declared = _declared_pcm_frames(self.path)
+            if declared:
+                duration_s = max(duration_s, declared / sf_.samplerate)
         self.info = AudioInfo(self.path, fmt, int(sf_.samplerate), int(sf_.channels),
-                              float(sf_.frames) / sf_.samplerate if sf_.frames > 0 else 0.0,
-                              "soundfile")
+                              duration_s, "soundfile")
+        self._check_layout()
         return True
 
     def _open_av(self):
@@ -108,23 +147,48 @@ class AudioStream:
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
             raise DecodeError("not a readable audio file", path=self.path,
                               hint=f"the decoder said: {_short(err)}") from err
-        if not container.streams.audio:
+        try:
+            if not container.streams.audio:
+                raise DecodeError("no audio stream in the file", path=self.path)
+            stream = container.streams.audio[0]
+            # a damaged header can leave the stream without a codec context, whose properties
+            # then raise AttributeError (PyAV) instead of returning 0
+            rate = int(stream.rate or stream.codec_context.sample_rate or 0)
+            channels = int(stream.channels or stream.codec_context.channels or 0)
+            if rate <= 0 or channels <= 0:
+                raise DecodeError("audio stream has no sample rate or channels", path=self.path)
+            duration_s = 0.0
+            if stream.duration is not None and stream.time_base is not None:
+                duration_s = float(stream.duration * stream.time_base)
+            elif container.duration:
+                duration_s = container.duration / 1_000_000
+            fmt = (stream.codec_context.name or container.format.name or "").lower()
+        except (AttributeError, ValueError, TypeError, OverflowError, av.FFmpegError) as err:
             container.close()
-            raise DecodeError("no audio stream in the file", path=self.path)
-        stream = container.streams.audio[0]
-        rate = int(stream.rate or stream.codec_context.sample_rate or 0)
-        channels = int(stream.channels or stream.codec_context.channels or 0)
-        if rate <= 0 or channels <= 0:
+            raise DecodeError("not a readable audio file", path=self.path,
+                              hint=f"the decoder said: {_short(err)}") from err
+        except DecodeError:
             container.close()
-            raise DecodeError("audio stream has no sample rate or channels", path=self.path)
-        duration_s = 0.0
-        if stream.duration is not None and stream.time_base is not None:
-            duration_s = float(stream.duration * stream.time_base)
-        elif container.duration:
-            duration_s = container.duration / 1_000_000
+            raise
+        if not 0.0 <= duration_s < 1e9:  # a corrupt header's negative or absurd length
+            duration_s = 0.0
         self._av = container
-        fmt = (stream.codec_context.name or container.format.name or "").lower()
         self.info = AudioInfo(self.path, fmt, rate, channels, duration_s, "av")
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        """Refuse sample rates and channel counts no real file has (a corrupt header), before
+        a resampler or meter sizes itself from them."""
+        info = self.info
+        problem = None
+        if not MIN_SAMPLE_RATE <= info.sample_rate <= MAX_SAMPLE_RATE:
+            problem = (f"unsupported sample rate {info.sample_rate} Hz (tempo reads "
+                       f"{MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz)")
+        elif not 1 <= info.channels <= MAX_CHANNELS:
+            problem = f"unsupported channel count {info.channels} (tempo reads 1 to {MAX_CHANNELS})"
+        if problem:
+            self.close()
+            raise DecodeError(problem, path=self.path, hint="the file's header may be corrupt")
 
     def __enter__(self) -> "AudioStream":
         return self
@@ -146,11 +210,36 @@ class AudioStream:
         A file that breaks off mid-way (truncated download) yields what decoded before the break;
         a file that yields nothing at all raises EmptyAudioError.
         """
-        gen = self._sf_blocks(block_s) if self._sf is not None else self._av_blocks(block_s)
         total = 0
-        for block in gen:
-            total += len(block)
-            yield block
+        if self._sf is not None:
+            try:
+                for block in self._sf_blocks(block_s):
+                    total += len(block)
+                    yield block
+            except DecodeError:
+                if total:
+                    raise
+                # libsndfile gave up at once (a FLAC that loses sync, an odd WAV): FFmpeg may
+                # still read it, also up to a break further on.
+                before = self.info
+                self._sf.close()
+                self._sf = None
+                try:
+                    self._open_av()
+                except DecodeError:
+                    pass
+                if self._av is not None and (self.info.sample_rate, self.info.channels) != \
+                        (before.sample_rate, before.channels):
+                    self.close()  # the callers sized their resampler from the first reading
+                if self._av is None:
+                    raise
+                self.info = AudioInfo(self.path, before.format, before.sample_rate,
+                                      before.channels,
+                                      max(before.duration_s, self.info.duration_s), "av")
+        if self._av is not None:
+            for block in self._av_blocks(block_s):
+                total += len(block)
+                yield block
         if total == 0:
             raise EmptyAudioError("no audio samples could be decoded", path=self.path,
                                   hint="the file is empty, truncated or not audio")
@@ -159,12 +248,17 @@ class AudioStream:
         import soundfile as sf
 
         n = max(1024, int(block_s * self.info.sample_rate))
+        decoded_any = False
         while True:
             try:
                 block = self._sf.read(n, dtype="float32", always_2d=True)
-            except sf.SoundFileError as err:
+            except (sf.SoundFileError, RuntimeError) as err:
+                if decoded_any:  # broke off mid-way: keep what decoded before the break
+                    self.stopped = f"the decoder said: {_short(err)}"
+                    return
                 raise DecodeError("decoding failed", path=self.path,
                                   hint=f"the decoder said: {_short(err)}") from err
+            decoded_any = decoded_any or len(block) > 0
             if len(block) == 0:
                 return
             yield _finite(block)
@@ -183,7 +277,8 @@ class AudioStream:
         try:
             for frame in self._av.decode(stream):
                 arr = _frame_to_float(frame.to_ndarray(), frame.format.name,
-                                      frame.format.is_planar, channels)
+                                      frame.format.is_planar, channels,
+                                      len(frame.layout.channels) or channels)
                 if arr.size == 0:
                     continue
                 decoded_any = True
@@ -192,21 +287,29 @@ class AudioStream:
                 if have >= target:
                     yield np.concatenate(pending)
                     pending, have = [], 0
-        except av.FFmpegError as err:
+        except (av.FFmpegError, ValueError) as err:
             # Truncated or partly corrupt: keep what decoded before the break.
             if not decoded_any:
                 raise DecodeError("decoding failed", path=self.path,
                                   hint=f"the decoder said: {_short(err)}") from err
+            self.stopped = f"the decoder said: {_short(err)}"
         if pending:
             yield np.concatenate(pending)
 
 
-def _frame_to_float(arr: np.ndarray, fmt: str, planar: bool, channels: int) -> np.ndarray:
-    """PyAV frame array -> float32 (frames, channels)."""
+def _frame_to_float(arr: np.ndarray, fmt: str, planar: bool, channels: int,
+                    frame_channels: int | None = None) -> np.ndarray:
+    """PyAV frame array -> float32 (frames, channels). A frame with another channel count than
+    the stream declared (a damaged MP3 switching between mono and stereo) is mixed to mono and
+    spread over ``channels``, so every block has the stream's shape."""
+    frame_channels = frame_channels or channels
     if planar:
         arr = arr.T  # (channels, frames) -> (frames, channels)
     else:
-        arr = arr.reshape(-1, channels)
+        arr = arr.reshape(-1, frame_channels)
+    if arr.shape[1] != channels:
+        mono = arr.astype(np.float64).mean(axis=1, keepdims=True).astype(arr.dtype)
+        arr = np.repeat(mono, channels, axis=1)
     if arr.dtype.kind == "f":
         out = arr.astype(np.float32, copy=False)
     elif fmt.startswith("u8"):
@@ -221,6 +324,70 @@ def _finite(block: np.ndarray) -> np.ndarray:
     if not np.isfinite(block).all():
         block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
     return block
+
+
+def _declared_pcm_frames(path: str) -> int | None:
+    """Sample frames a WAV (RIFF ``data`` chunk) or AIFF (``COMM`` chunk) header declares, read
+    from the file's first :data:`HEADER_SCAN_BYTES`; None when absent or unknowable (a streaming
+    writer's placeholder size, RF64)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEADER_SCAN_BYTES)
+    except OSError:
+        return None
+    if len(head) < 12:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        block_align = data_bytes = None
+        pos = 12
+        while pos + 8 <= len(head):
+            cid, size = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
+            if cid == b"fmt " and pos + 22 <= len(head):
+                block_align = struct.unpack("<H", head[pos + 20:pos + 22])[0]
+            elif cid == b"data":
+                data_bytes = size
+                break
+            pos += 8 + size + (size & 1)
+        if not block_align or not data_bytes or data_bytes in (0xFFFFFFFF, 0x7FFFFFFF):
+            return None
+        return data_bytes // block_align
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        pos = 12
+        while pos + 8 <= len(head):
+            cid, size = head[pos:pos + 4], struct.unpack(">I", head[pos + 4:pos + 8])[0]
+            if cid == b"COMM" and pos + 14 <= len(head):
+                frames = struct.unpack(">I", head[pos + 10:pos + 14])[0]
+                return frames or None
+            pos += 8 + size + (size & 1)
+    return None
+
+
+def _seconds(x: float) -> str:
+    """A length for a message: one decimal below 10 s, whole seconds above."""
+    return f"{x:.1f}" if x < 10 else f"{x:.0f}"
+
+
+def length_warnings(decoded_s: float, declared_s: float, *, min_s: float,
+                    stopped: str | None = None) -> tuple[str, ...]:
+    """What is wrong with the length of the audio that decoded (pure).
+
+    - ``truncated: 0.3 s of 40 s decoded`` when the decoded audio falls short of the length the
+      container declares by more than :data:`TRUNCATION_MIN_MISSING_S` and
+      :data:`TRUNCATION_MIN_MISSING_FRACTION` of it;
+    - ``damaged: decoding stopped after 12 s (...)`` when the decoder broke off and the file
+      declares no length (or one that was reached);
+    - ``too short: 2.0 s of audio, a tempo needs at least 3 s`` under ``min_s``.
+    """
+    out = []
+    missing = declared_s - decoded_s
+    if declared_s > 0 and missing > TRUNCATION_MIN_MISSING_S and \
+            missing > TRUNCATION_MIN_MISSING_FRACTION * declared_s:
+        out.append(f"truncated: {_seconds(decoded_s)} s of {_seconds(declared_s)} s decoded")
+    elif stopped:
+        out.append(f"damaged: decoding stopped after {_seconds(decoded_s)} s ({stopped})")
+    if decoded_s < min_s:
+        out.append(f"too short: {decoded_s:.1f} s of audio, a tempo needs at least {min_s:g} s")
+    return tuple(out)
 
 
 def _short(err: BaseException) -> str:

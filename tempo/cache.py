@@ -12,7 +12,8 @@ Conventions
 - WAL journal: readers never block the one writer. The writer (the scanning process; workers
   only analyse) commits in small transactions, so a crash or ``kill -9`` loses at most the
   files in flight. A lock file beside the database (``<db>.lock``, ``flock``) lets only one scan
-  write at a time; a second one stops with a message instead of analysing the same files twice.
+  write at a time; a second one waits for it (``--wait``) instead of analysing the same files
+  twice, then stops with a message (``tempo scan``) or works from what is cached (the others).
 - Every sqlite3 error becomes a :class:`CacheError` that names the database file and the fix.
 """
 
@@ -23,10 +24,11 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 import stat as stat_mod
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from .errors import CacheError
@@ -42,6 +44,8 @@ DB_ENV = "TEMPO_DB"
 FINGERPRINT_CHUNK_BYTES = 64 * 1024
 #: How long a reader or writer waits for a lock held by another connection (s).
 BUSY_TIMEOUT_S = 30.0
+#: Seconds between attempts to take the writer lock while another scan holds it.
+LOCK_POLL_S = 0.2
 #: Rows written per transaction by ``put_many``.
 BATCH_ROWS = 500
 #: Hint appended to errors about a damaged or foreign database file.
@@ -65,6 +69,7 @@ CREATE TABLE IF NOT EXISTS tracks (
     PRIMARY KEY (path, analyzer_version, settings_hash)
 );
 CREATE INDEX IF NOT EXISTS tracks_fingerprint ON tracks (fingerprint, analyzer_version, settings_hash);
+CREATE INDEX IF NOT EXISTS tracks_fingerprint_path ON tracks (fingerprint, analyzer_version, settings_hash, path);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT NOT NULL,
     analyzer_version TEXT NOT NULL,
@@ -85,6 +90,23 @@ CREATE TABLE IF NOT EXISTS corrections (
 );
 CREATE INDEX IF NOT EXISTS corrections_path ON corrections (path);
 """
+
+
+class CacheBusyError(CacheError):
+    """Another scan holds the cache's writer lock (and kept it past the wait). ``holder`` is its
+    process id as text ("?" when unknown)."""
+
+    kind = "busy"
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None,
+                 holder: str = "?"):
+        self.holder = holder
+        super().__init__(message, path=path, hint=hint)
+
+
+#: The index that answers "the first path with this content" (see ``get_by_fingerprint``).
+_FINGERPRINT_PATH_INDEX = ("CREATE INDEX IF NOT EXISTS tracks_fingerprint_path ON tracks "
+                           "(fingerprint, analyzer_version, settings_hash, path)")
 
 
 def default_db_path() -> str:
@@ -147,6 +169,20 @@ class PruneResult:
     old_version: int
 
 
+#: Free bytes under which an I/O error of the cache is reported as a full disk.
+LOW_SPACE_BYTES = 4 * 1024 * 1024
+
+
+def _free_bytes(path: str) -> int | None:
+    """Free bytes on the file system holding ``path`` (None when unknown or in memory)."""
+    if path == ":memory:":
+        return None
+    try:
+        return shutil.disk_usage(os.path.dirname(path) or ".").free
+    except OSError:
+        return None
+
+
 def _is_readonly_error(err: sqlite3.Error) -> bool:
     text = str(err).lower()
     return any(s in text for s in ("readonly", "read-only", "unable to open", "permission"))
@@ -158,15 +194,20 @@ class Cache:
     ``path=":memory:"`` gives a throw-away cache (nothing is stored between runs).
     """
 
+    #: True when the database could only be opened for reading (a read-only file, folder or
+    #: file system): lookups work, storing raises CacheError naming the place and the fix.
+    read_only = False
+
     def __init__(self, path: str):
         self.path = path
         self._lock_fd: int | None = None
         self._conn: sqlite3.Connection | None = None
         try:
             self._connect()
-        except CacheError:
+        except CacheError as err:
             self.close()
-            raise
+            if "read-only" not in err.message or not self._open_read_only():
+                raise err from None
 
     @classmethod
     def open(cls, path: str | os.PathLike | None = None) -> "Cache":
@@ -211,6 +252,28 @@ class Cache:
             except sqlite3.Error as err:
                 raise self._error(err) from None
 
+    def _open_read_only(self) -> bool:
+        """Open an existing database that cannot be written, for reading only (True on success).
+
+        A WAL database needs its ``-shm`` index beside it; where the folder cannot be written
+        either, SQLite is told the file is immutable (nothing can change it there)."""
+        path = self.path
+        if path == ":memory:" or not os.path.isfile(path):
+            return False
+        from urllib.parse import quote
+
+        folder_writable = os.access(os.path.dirname(path), os.W_OK)
+        uri = f"file:{quote(path)}?mode=ro" + ("" if folder_writable else "&immutable=1")
+        try:
+            self._conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                         check_same_thread=False)
+            self._check_schema()
+        except (sqlite3.Error, CacheError):
+            self.close()
+            return False
+        self.read_only = True
+        return True
+
     def _error(self, err: sqlite3.Error, doing: str = "open") -> CacheError:
         """Translate a sqlite3 error into a CacheError naming the file and the fix."""
         if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
@@ -220,9 +283,19 @@ class Cache:
         if "locked" in str(err).lower() or "busy" in str(err).lower():
             return CacheError(f"the cache database stayed locked for {BUSY_TIMEOUT_S:.0f} s ({err})",
                               path=self.path, hint="wait for the other tempo command to finish, or use --db")
-        if "full" in str(err).lower():
-            return CacheError(f"cannot {doing} the cache database: the disk is full ({err})", path=self.path,
-                              hint="free some space, or " + _WRITABLE_HINT.replace("choose a writable", "choose another"))
+        text = str(err).lower()
+        free = _free_bytes(self.path)
+        if "full" in text or ("i/o" in text and free is not None and free < LOW_SPACE_BYTES):
+            # SQLite reports a full disk as SQLITE_FULL, or (growing the WAL index) as an I/O error
+            room = f"{free // 1024} KB free; " if free is not None else ""
+            return CacheError(f"cannot {doing} the cache database: the disk holding it is full "
+                              f"({room}{err})", path=self.path,
+                              hint="free some space there, or choose another location with --db PATH "
+                                   "or TEMPO_DB; what was stored before is kept")
+        if "i/o" in text:
+            return CacheError(f"cannot {doing} the cache database: the disk reported an error ({err})",
+                              path=self.path, hint="check the disk; or " + _WRITABLE_HINT.replace(
+                                  "choose a writable", "choose another"))
         if _is_readonly_error(err):
             return CacheError(f"cannot {doing} the cache database: the location is read-only or "
                               f"not accessible ({err})", path=self.path, hint=_WRITABLE_HINT)
@@ -258,6 +331,10 @@ class Cache:
     @contextlib.contextmanager
     def _write(self, doing: str = "write to") -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT), sqlite3 errors translated."""
+        if self.read_only:
+            raise CacheError(f"cannot {doing} the cache database: it is read-only (file, folder or "
+                             "file system); it can be read but nothing new stored", path=self.path,
+                             hint=_WRITABLE_HINT + ", or make it writable")
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -311,14 +388,21 @@ class Cache:
     def lock_path(self) -> str:
         return self.path + ".lock"
 
-    def acquire_writer(self) -> None:
-        """Become the only scan writing to this database, or raise CacheError naming the holder.
+    def acquire_writer(self, *, wait_s: float = 0.0,
+                       on_wait: Callable[[str, float], None] | None = None) -> None:
+        """Become the only scan writing to this database, waiting up to ``wait_s`` seconds for
+        another one to finish; then raise :class:`CacheBusyError` naming the holder.
 
+        ``on_wait(holder_pid, wait_s)`` is called once when the wait begins (to tell the user).
         The lock is an ``flock`` on ``<db>.lock``: the kernel drops it when the process dies, even
-        by ``kill -9``, so a crashed scan never blocks the next one.
+        by ``kill -9``, so a crashed scan never blocks the next one. Readers take no lock at all:
+        with the WAL journal they read the last committed state while a scan writes.
         """
         if self._lock_fd is not None or self.path == ":memory:":
             return
+        if self.read_only:
+            with self._write("write to"):
+                pass  # raises the read-only CacheError
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: rely on SQLite's own locking
@@ -328,20 +412,42 @@ class Cache:
         except OSError as err:
             raise CacheError(f"cannot create the lock file {self.lock_path} ({err.strerror or err})",
                              path=self.path, hint=_WRITABLE_HINT) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        deadline = time.monotonic() + max(0.0, wait_s)
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                pass
             try:
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             except OSError:
                 holder = "?"
-            os.close(fd)
-            raise CacheError(f"another tempo scan (pid {holder}) is writing to this cache",
-                             path=self.path,
-                             hint="wait for it to finish, or give this run its own cache with --db PATH") from None
+            now = time.monotonic()
+            if now >= deadline:
+                os.close(fd)
+                waited = f" (waited {wait_s:g} s)" if wait_s > 0 else ""
+                raise CacheBusyError(f"another tempo scan (pid {holder}) is writing to this cache{waited}",
+                                     path=self.path, holder=holder,
+                                     hint="wait for it to finish (--wait SECONDS waits longer), or give "
+                                          "this run its own cache with --db PATH") from None
+            if not told and on_wait is not None:
+                on_wait(holder, wait_s)
+                told = True
+            time.sleep(min(LOCK_POLL_S, deadline - now))
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._lock_fd = fd
+        # Databases made before it lack the index that finds the first copy of a content in
+        # O(log n) (without it, 100,000 copies of one file took a second each); the writer adds it.
+        if self._conn is not None:  # (clear() takes the lock without opening the database)
+            try:
+                with self._write("update"):
+                    self._conn.execute(_FINGERPRINT_PATH_INDEX)
+            except CacheError:
+                self.release_writer()
+                raise
 
     def release_writer(self) -> None:
         if self._lock_fd is not None:

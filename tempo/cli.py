@@ -14,6 +14,7 @@ import click
 from . import __version__
 from .errors import TempoError
 from .models import FileFailure
+from .textsafe import json_line, safe, safe_path
 
 
 class TempoGroup(click.Group):
@@ -23,12 +24,14 @@ class TempoGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TempoError as err:
-            raise click.ClickException(str(err)) from err
+            raise click.ClickException(safe(str(err))) from err
 
 
 # --- the library options, declared once -------------------------------------------------------
 
-from .library import AUDIO_EXTENSIONS, DEFAULT_TIMEOUT_S  # noqa: E402  (no numpy: cheap)
+from .library import (  # noqa: E402  (no numpy: cheap)
+    AUDIO_EXTENSIONS, DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIMEOUT_S, DEFAULT_WAIT_S,
+)
 
 _DB_HELP = "Cache database file. [default: $TEMPO_DB, else tempo.sqlite in the user cache folder]"
 
@@ -54,10 +57,19 @@ _LIBRARY_OPTIONS = (
                  help="Preferred tempo range, at least an octave wide (e.g. 87-174): a track read "
                       "outside it takes its own half/double (or 3/2, 2/3) reading inside it. "
                       "[default: $TEMPO_BPM_RANGE, else bpm_range in the config file, else none]"),
+    click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=DEFAULT_WAIT_S,
+                 show_default=True, metavar="SECONDS",
+                 help="How long to wait for another tempo scan writing to the same cache when "
+                      "files need analysing; then `tempo scan` stops, the other commands use what "
+                      "is cached and name the files left out."),
+    click.option("--memory-limit", "memory_limit_mb", type=click.IntRange(min=0),
+                 default=DEFAULT_MEMORY_LIMIT_MB, show_default=True, metavar="MB",
+                 help="Address space each worker process may use; a file that needs more is "
+                      "skipped as 'memory' (tried again on the next run). 0: no limit."),
     click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
 )
 _LIBRARY_KEYS = ("db_path", "jobs", "timeout_s", "extensions", "hidden", "retry_failed",
-                 "trust_tags", "bpm_range", "quiet")
+                 "trust_tags", "bpm_range", "wait_s", "memory_limit_mb", "quiet")
 
 
 def library_options(f):
@@ -75,8 +87,9 @@ def library_options(f):
         given["extensions"] = given["extensions"] or AUDIO_EXTENSIONS
         given["bpm_range"] = default_range(given["bpm_range"])
         progress = None if quiet else ProgressPrinter(sys.stderr)
-        return f(*args, library=Library(LibraryOptions(**given), progress=progress), quiet=quiet,
-                 **kwargs)
+        notice = None if quiet else (lambda text: click.echo(f"note: {safe(text)}", err=True))
+        library = Library(LibraryOptions(**given), progress=progress, notice=notice)
+        return f(*args, library=library, quiet=quiet, **kwargs)
 
     for opt in reversed(_LIBRARY_OPTIONS):
         command = opt(command)
@@ -84,9 +97,15 @@ def library_options(f):
 
 
 def _report_skipped(result) -> None:
-    """One line per file a command had to leave out, and how many."""
+    """One line per file a command had to leave out, and how many (one line for all the files
+    left out while another scan held the cache)."""
     for f in result.failures:
-        click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+        if f.kind != "busy":
+            click.echo(f"skipped: {safe_path(f.path)}: {f.kind}: {safe(f.message)}", err=True)
+    if result.busy:
+        click.echo(f"note: another tempo scan is writing to the cache: {result.busy} files not "
+                   "analysed yet were left out, the rest is from the cache (run again when it has "
+                   "finished, or wait longer with --wait SECONDS)", err=True)
     if result.failures:
         click.echo(f"{len(result.failures)} of {result.found} files could not be analysed and "
                    "were left out", err=True)
@@ -122,7 +141,8 @@ def cli():
 
 ROW_FIELDS = ("path", "bpm", "confidence", "stable", "drift", "energy", "loudness_lufs",
               "onset_rate", "duration_s", "artist", "title", "album", "tag_bpm", "candidates",
-              "bpm_source", "raw_bpm", "format", "sample_rate", "channels", "error_kind", "error")
+              "bpm_source", "raw_bpm", "format", "sample_rate", "channels", "warnings",
+              "error_kind", "error")
 
 
 def _fmt(value, spec: str = "") -> str:
@@ -137,10 +157,24 @@ SOURCE_MARKS = {"audio": " ", "user": "*", "range": "~", "tag-level": "t", "tag"
 
 def _table_line(ta) -> str:
     stable = "yes" if ta.tempo.stable else f"no ({ta.tempo.drift:.0%})"
+    note = f"  [{safe('; '.join(ta.warnings))}]" if ta.warnings else ""
     mark = SOURCE_MARKS.get(ta.tempo.source, "?")
     return (f"{_fmt(ta.bpm, '6.1f'):>6}{mark} {ta.confidence:4.2f}  {stable:<9} {ta.energy:6.2f}"
             f"  {_fmt(ta.loudness_lufs, '6.1f'):>6}  {ta.duration_s:7.1f}  "
-            f"{click.format_filename(ta.path)}")
+            f"{safe_path(ta.path)}{note}")
+
+
+def _report_warnings(tracks, limit: int | None = None) -> int:
+    """``warning: FILE: truncated: ...`` on stderr for analysed files with warnings (the first
+    ``limit`` of them); returns how many files have warnings."""
+    warned = [t for t in tracks if t.warnings]
+    for t in warned[:limit]:
+        for w in t.warnings:
+            click.echo(f"warning: {safe_path(t.path)}: {safe(w)}", err=True)
+    if limit is not None and len(warned) > limit:
+        click.echo(f"... and {len(warned) - limit} more files with warnings "
+                   "(tempo analyze --json shows them)", err=True)
+    return len(warned)
 
 
 TABLE_HEADER = "   BPM  CONF  STABLE    ENERGY    LUFS  LENGTH_S  FILE"
@@ -151,21 +185,26 @@ TABLE_HEADER = "   BPM  CONF  STABLE    ENERGY    LUFS  LENGTH_S  FILE"
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @click.option("--no-cache", is_flag=True, help="Analyse afresh; neither read nor fill the cache.")
+@click.option("--strict", is_flag=True,
+              help="Exit with status 1 also when a file has warnings (truncated, too short).")
 @library_options
-def analyze(paths, as_json, as_csv, no_cache, library, quiet):
+def analyze(paths, as_json, as_csv, no_cache, strict, library, quiet):
     """Estimate BPM, confidence, stability, energy and loudness of audio files.
 
     PATHS are files or folders (searched recursively; audio extensions, any case). Results go
     through the same cache as `tempo scan`, so files analysed before are shown at once. A file
     that cannot be analysed gets one line on stderr naming it and the reason, and the rest
-    goes on.
+    goes on. A file that was analysed but is truncated (less audio than its header declares),
+    damaged or too short for a tempo gets a warning: in brackets after it in the table, on
+    stderr, and in the "warnings" field of --json and --csv.
 
     \b
     Columns: BPM (0.1 resolution; marked * when you fixed it with `tempo fix`, ~ when
     --bpm-range chose it, t when --trust-tags did), CONF (confidence 0-1), STABLE (no if the
     tempo moves more than 4%, with the drift), ENERGY (0-1), LUFS (integrated loudness),
     LENGTH_S, FILE.
-    Exit status: 0 when every file was analysed, 1 when any failed (or a path does not exist).
+    Exit status: 0 when every file was analysed, 1 when any failed (or a path does not exist),
+    or with --strict when any has warnings.
 
     \b
     Examples:
@@ -197,19 +236,23 @@ def analyze(paths, as_json, as_csv, no_cache, library, quiet):
         click.echo(TABLE_HEADER)
     for path, item in rows:
         if isinstance(item, FileFailure):
-            click.echo(f"error: {click.format_filename(path)}: {item.message}", err=True)
+            click.echo(f"error: {safe_path(path)}: {safe(item.message)}", err=True)
             if as_json:
-                click.echo(json.dumps({"path": path, "error": item.to_dict()}))
+                click.echo(json_line({"path": path, "error": item.to_dict()}))
             elif writer:
                 writer.writerow({"path": path, "error_kind": item.kind, "error": item.message})
         elif as_json:
-            click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
+            click.echo(json_line(item.to_dict()))
         elif writer:
             writer.writerow(item.to_row())
         else:
             click.echo(_table_line(item))
+    warned = _report_warnings(result.tracks)
     if result.failures:
         click.echo(f"{len(result.failures)} of {result.found} files failed", err=True)
+        sys.exit(1)
+    if strict and warned:
+        click.echo(f"{warned} of {result.found} files have warnings (--strict)", err=True)
         sys.exit(1)
 
 
@@ -220,7 +263,8 @@ def analyze(paths, as_json, as_csv, no_cache, library, quiet):
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--failed", "list_failed", is_flag=True,
               help="List files that failed in earlier scans (below PATHS if given) and exit.")
-@click.option("--strict", is_flag=True, help="Exit with status 1 if any file failed.")
+@click.option("--strict", is_flag=True,
+              help="Exit with status 1 if any file failed or has warnings (truncated, too short).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or --failed list) as JSON.")
 @library_options
 def scan(paths, list_failed, strict, as_json, library, quiet):
@@ -230,9 +274,12 @@ def scan(paths, list_failed, strict, as_json, library, quiet):
     stored as each file finishes: an interrupted scan resumes when run again. A file that moved
     is recognised by its content and not decoded again.
 
+    Files that were analysed but are truncated, damaged or too short for a tempo are listed as
+    warnings (`tempo analyze --json` shows them all).
+
     \b
     Exit status: 0 (also when some files failed, unless --strict), 1 on --strict with failures
-    or an unusable cache, 130 when interrupted.
+    or warnings, or an unusable cache, 130 when interrupted.
 
     \b
     Examples:
@@ -244,26 +291,27 @@ def scan(paths, list_failed, strict, as_json, library, quiet):
 
     if list_failed:
         for f in library.failures(under=paths):
-            click.echo(json.dumps(f.to_dict()) if as_json else
-                       f"{click.format_filename(f.path)}: {f.kind}: {f.message}")
+            click.echo(json_line(f.to_dict()) if as_json else
+                       f"{safe_path(f.path)}: {f.kind}: {safe(f.message)}")
         return
     if not paths:
         raise click.UsageError("give at least one folder or file to scan (or --failed)")
     try:
-        result = library.scan(paths)
+        result = library.scan(paths, must_write=True)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: finished files are saved; run the same command to resume", err=True)
         sys.exit(130)
     if not quiet:
         shown = result.failures[:SCAN_FAILURES_SHOWN]
         for f in shown:
-            click.echo(f"failed: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+            click.echo(f"failed: {safe_path(f.path)}: {f.kind}: {safe(f.message)}", err=True)
         if len(result.failures) > len(shown):
             click.echo(f"... and {len(result.failures) - len(shown)} more (tempo scan --failed)", err=True)
+        _report_warnings(result.tracks, limit=SCAN_FAILURES_SHOWN)
         if not result.found:
             click.echo("warning: no audio files found (check the paths, or --ext / --hidden)", err=True)
     click.echo(json.dumps(result.to_dict()) if as_json else result.summary())
-    if strict and result.failures:
+    if strict and (result.failures or result.warned):
         sys.exit(1)
 
 
@@ -290,7 +338,7 @@ def cache_info(db_path, as_json):
     if as_json:
         click.echo(json.dumps(info.to_dict()))
         return
-    click.echo(f"path: {click.format_filename(info.path)}")
+    click.echo(f"path: {safe_path(info.path)}")
     click.echo(f"size: {info.size_bytes / 1e6:.1f} MB")
     click.echo(f"tracks: {info.tracks}")
     click.echo(f"failures: {info.failures}")
@@ -321,11 +369,11 @@ def cache_clear(db_path, yes):
 
     path = db_path or default_db_path()
     if not yes:
-        click.confirm(f"delete {click.format_filename(path)}?", abort=True, err=True)
+        click.confirm(f"delete {safe_path(path)}?", abort=True, err=True)
     if clear(path):
-        click.echo(f"deleted {click.format_filename(path)}")
+        click.echo(f"deleted {safe_path(path)}")
     else:
-        click.echo(f"nothing to delete: {click.format_filename(path)} does not exist")
+        click.echo(f"nothing to delete: {safe_path(path)} does not exist")
 
 
 # --- profiles, rank, playlist (owner: playlist) --------------------------------------------------
@@ -447,14 +495,14 @@ def rank(paths, profile_name, limit, explain, as_json, as_csv, library, quiet, *
         segment = m.segment
         row = m.to_dict()
         if as_json:
-            click.echo(json.dumps(dict(row, rank=n), ensure_ascii=False))
+            click.echo(json_line(dict(row, rank=n)))
         elif writer:
             writer.writerow({**{k: row.get(k) for k in RANK_FIELDS}, "rank": n,
                              **{f"score_{k}": v for k, v in row["parts"].items()}})
         else:
             ratio = {0.5: "1/2x", 1.0: "1x", 2.0: "2x"}.get(m.ratio, f"{m.ratio:g}x")
             click.echo(f"{n:4d}  {m.score:5.2f}  {m.track.bpm:5.1f}  {ratio:>5}  "
-                       f"{m.effective_bpm:7.1f}  {m.track.energy:6.2f}  {m.track.display_name}")
+                       f"{m.effective_bpm:7.1f}  {m.track.energy:6.2f}  {safe(m.track.display_name)}")
             if explain:
                 click.echo("        " + "  ".join(f"{k}={v:+.2f}" for k, v in m.parts))
     if not matches:
@@ -551,17 +599,17 @@ def playlist(paths, output, profile_name, minutes, seed, paths_mode, absolute, b
         for i, m in enumerate(seq.matches, 1):
             mark = "  <- climax" if seq.climax_index == i - 1 else ""
             click.echo(f"{i:4d}  {_clock(start):>5}  {m.track.bpm:5.1f}  {m.effective_bpm:7.1f}"
-                       f"  {m.track.energy:6.2f}  {m.segment:<9}  {m.track.display_name}{mark}",
+                       f"  {m.track.energy:6.2f}  {m.segment:<9}  {safe(m.track.display_name)}{mark}",
                        err=err)
             start += m.track.duration_s
     for s in seq.shortfalls:
-        click.echo(f"warning: {s.message}", err=True)
+        click.echo(f"warning: {safe(s.message)}", err=True)
         for tip in s.suggestions:
-            click.echo(f"  try: {tip}", err=True)
+            click.echo(f"  try: {safe(tip)}", err=True)
     if seq.skipped_no_tempo:
         click.echo(f"note: {seq.skipped_no_tempo} track(s) without a detectable tempo were left out",
                    err=True)
-    where = "stdout" if output == "-" else click.format_filename(output)
+    where = "stdout" if output == "-" else safe_path(output)
     click.echo(f"wrote {where}: {len(seq.matches)} tracks, {_clock(seq.duration_s)} "
                f"(asked {_clock(seq.requested_s)}), profile {profile.name}", err=err)
 
@@ -606,17 +654,17 @@ def tag(paths, write, force, min_confidence, decimals, as_json, library, quiet):
 
     def show(plan):
         if as_json:
-            click.echo(json.dumps(plan.to_dict(), ensure_ascii=False))
+            click.echo(json_line(plan.to_dict()))
             return
-        old, new = plan.old or "-", plan.new or "-"
-        why = f": {plan.reason}" if plan.reason else ""
-        click.echo(f"{old:>6} -> {new:<6} {click.format_filename(plan.path)}  "
+        old, new = safe(plan.old or "-"), safe(plan.new or "-")
+        why = f": {safe(plan.reason)}" if plan.reason else ""
+        click.echo(f"{old:>6} -> {new:<6} {safe_path(plan.path)}  "
                    f"[{plan.action}{why}]")
 
     report = library.tag(paths, write=write, force=force, min_confidence=min_confidence,
                          decimals=decimals, on_plan=show)
     for f in report.failures:
-        click.echo(f"failed: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+        click.echo(f"failed: {safe_path(f.path)}: {f.kind}: {safe(f.message)}", err=True)
     todo = report.count("written") if write else report.count("write")
     verb = "written" if write else "to write"
     summary = (f"{todo} {verb}, {report.count('unchanged')} unchanged, "
@@ -678,17 +726,17 @@ def fix(paths, bpm, double, half, clear, list_fixes, review, below, export_to, i
                                "--review, --export, --import")
     if list_fixes:
         for c in library.corrections():
-            click.echo(json.dumps({"path": c.path, "bpm": c.new_bpm}, ensure_ascii=False)
-                       if as_json else f"{c.new_bpm:6.1f}  {click.format_filename(c.path)}")
+            click.echo(json_line({"path": c.path, "bpm": c.new_bpm})
+                       if as_json else f"{c.new_bpm:6.1f}  {safe_path(c.path)}")
         return
     if export_to is not None:
         n = library.export_corrections(export_to)
-        click.echo(f"wrote {n} corrections to {click.format_filename(export_to)}", err=True)
+        click.echo(f"wrote {n} corrections to {safe_path(export_to)}", err=True)
         return
     if import_from is not None:
         n, skipped = library.import_corrections(import_from)
         for line in skipped:
-            click.echo(f"skipped: {line}", err=True)
+            click.echo(f"skipped: {safe(line)}", err=True)
         click.echo(f"imported {n} corrections", err=True)
         return
     if not paths:
@@ -698,10 +746,10 @@ def fix(paths, bpm, double, half, clear, list_fixes, review, below, export_to, i
         return
     for c in library.fix(paths, bpm=bpm, double=double, half=half, clear=clear):
         if as_json:
-            click.echo(json.dumps(c.to_dict(), ensure_ascii=False))
+            click.echo(json_line(c.to_dict()))
         else:
             click.echo(f"{_fmt(c.old_bpm, '.1f'):>6} -> {_fmt(c.new_bpm, '.1f'):<6} "
-                       f"{click.format_filename(c.path)}  [{c.action}]")
+                       f"{safe_path(c.path)}  [{c.action}]")
 
 
 def _review(library, paths, below: float) -> None:
@@ -716,7 +764,7 @@ def _review(library, paths, below: float) -> None:
     fixed = 0
     for n, t in enumerate(todo, 1):
         cands = ", ".join(f"{b:g}" for b, _ in t.tempo.candidates[:4]) or "-"
-        click.echo(f"\n[{n}/{len(todo)}] {t.display_name}\n  {click.format_filename(t.path)}\n"
+        click.echo(f"\n[{n}/{len(todo)}] {safe(t.display_name)}\n  {safe_path(t.path)}\n"
                    f"  BPM {_fmt(t.bpm, '.1f')}  confidence {t.confidence:.2f}  candidates {cands}",
                    err=True)
         while True:
@@ -785,11 +833,11 @@ def plot(target, output, minutes, base, library, quiet, profile_name, **profile_
         _profiles.resolve_profile(profile_name, **options)  # a bad profile fails before the scan
         path, data = plot_playlist(target, output, profile=profile_name, profile_options=options,
                                    minutes=minutes, library=library, base=base)
-        click.echo(f"wrote {click.format_filename(path)}: {len(data.starts_s)} tracks against "
-                   f"profile {data.profile}")
+        click.echo(f"wrote {safe_path(path)}: {len(data.starts_s)} tracks against "
+                   f"profile {safe(data.profile)}")
     else:
         path, data = plot_track(target, output)
-        click.echo(f"wrote {click.format_filename(path)}: {data.label}")
+        click.echo(f"wrote {safe_path(path)}: {safe(data.label)}")
 
 
 def main():

@@ -25,6 +25,11 @@ from .models import AnalysisSettings, FileFailure, TrackAnalysis
 
 #: Seconds one file may take in a worker before the worker is replaced and the file failed.
 DEFAULT_TIMEOUT_S = 120.0
+#: Address space one worker process may use (MB). A worker with the analysis code loaded maps
+#: about 500 MB (mostly libraries, little of it resident); analysing a 3-hour file adds about
+#: 250 MB. A file whose decoding or analysis would need more (a corrupt header declaring absurd
+#: sizes, a decoder bug) fails alone, as kind "memory", instead of swapping the machine to death.
+DEFAULT_MEMORY_LIMIT_MB = 3072
 #: Seconds a new worker may take to start (import numpy, scipy, ...) before the scan gives up.
 WORKER_START_TIMEOUT_S = 300.0
 #: Start method of worker processes. Linux: "forkserver", with the analysis modules imported
@@ -186,7 +191,36 @@ def _thread_env(threads: int) -> Iterator[None]:
             os.environ.pop(var, None)
 
 
-def _worker_main(conn, fn, initializer, threads: int = 1, log_path: str | None = None) -> None:
+def _limit_memory(limit_mb: int | None) -> None:
+    """Cap this process's address space at ``limit_mb`` (RLIMIT_AS): an allocation beyond it
+    fails (numpy raises MemoryError) instead of the kernel killing the machine's biggest
+    process. Best effort: not on Windows, never above an existing hard limit."""
+    if not limit_mb:
+        return
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        want = int(limit_mb) * 1024 * 1024
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        if soft == resource.RLIM_INFINITY or want < soft:
+            resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _over_limit(result, limit_mb: int | None):
+    """A "memory" failure under a limit says which limit, and how to raise it."""
+    if limit_mb and isinstance(result, FileFailure) and result.kind == "memory":
+        return FileFailure(path=result.path, kind="memory", message=(
+            f"needed more memory than a worker may use ({limit_mb} MB; raise it with "
+            "--memory-limit); tried again on the next run"))
+    return result
+
+
+def _worker_main(conn, fn, initializer, threads: int = 1, log_path: str | None = None,
+                 memory_limit_mb: int | None = None) -> None:
     """Worker loop: receive a path, send back fn(path); stop on None or a closed pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     for var in _THREAD_VARS:  # N workers x M BLAS threads would oversubscribe the CPUs
@@ -195,6 +229,7 @@ def _worker_main(conn, fn, initializer, threads: int = 1, log_path: str | None =
     _capture_c_stderr(log_path)
     if initializer is not None:
         initializer()
+    _limit_memory(memory_limit_mb)
     conn.send(("ready", None))
     while True:
         try:
@@ -204,7 +239,7 @@ def _worker_main(conn, fn, initializer, threads: int = 1, log_path: str | None =
         if item is None:
             return
         _reset_c_stderr()
-        result = fn(item)
+        result = _over_limit(fn(item), memory_limit_mb)
         try:
             conn.send(("done", result))
         except (BrokenPipeError, EOFError, OSError):
@@ -240,18 +275,24 @@ class ProcessExecutor:
     ``timeout_s`` on an item is killed and replaced, and the item yields
     ``FileFailure(kind="timeout")``; a worker that dies yields ``FileFailure(kind="crash")``
     (``"memory"`` when it was killed by SIGKILL, which on Linux is the out-of-memory killer),
-    quoting what its C libraries printed last. These kinds are transient: not cached, retried on
-    the next run. Results come in completion order.
+    quoting what its C libraries printed last. Each worker's address space is capped at
+    ``memory_limit_mb`` (0 or None: no cap); a file that needs more fails as kind "memory".
+    These kinds are transient: not cached, retried on the next run. Results come in completion
+    order.
     """
 
     def __init__(self, jobs: int, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 initializer: Callable[[], None] | None = _warm_up, start_method: str = START_METHOD):
+                 initializer: Callable[[], None] | None = _warm_up, start_method: str = START_METHOD,
+                 memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB):
         if jobs < 1:
             raise ValueError(f"jobs={jobs} must be at least 1")
         if timeout_s <= 0:
             raise ValueError(f"timeout_s={timeout_s} must be positive")
+        if memory_limit_mb is not None and memory_limit_mb < 0:
+            raise ValueError(f"memory_limit_mb={memory_limit_mb} must be 0 (none) or more")
         self.jobs = jobs
         self.timeout_s = timeout_s
+        self.memory_limit_mb = memory_limit_mb
         self.initializer = initializer
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver" and initializer is _warm_up:
@@ -279,7 +320,8 @@ class ProcessExecutor:
         threads = 1
         log_path = self._log_path()
         proc = self._ctx.Process(target=_worker_main,
-                                 args=(child_conn, fn, self.initializer, threads, log_path),
+                                 args=(child_conn, fn, self.initializer, threads, log_path,
+                                       self.memory_limit_mb),
                                  daemon=True, name="tempo-worker")
         with _thread_env(threads):  # a forkserver starting now keeps this environment
             proc.start()

@@ -25,7 +25,7 @@ from functools import partial
 
 from .errors import TempoError
 from .executors import (  # noqa: F401  (re-exported: the executors lived here before)
-    DEFAULT_TIMEOUT_S, START_METHOD, WARM_UP_MODULES, WORKER_START_TIMEOUT_S, InProcessExecutor,
+    DEFAULT_MEMORY_LIMIT_MB, DEFAULT_TIMEOUT_S, START_METHOD, WARM_UP_MODULES, WORKER_START_TIMEOUT_S, InProcessExecutor,
     ProcessExecutor, _analyze_task, default_jobs,
 )
 from .models import AnalysisSettings, FileFailure, TrackAnalysis
@@ -35,6 +35,8 @@ AUDIO_EXTENSIONS = (
     ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc",
     ".m4a", ".mp4", ".aac", ".alac", ".wma", ".webm", ".mka",
 )
+#: Seconds a command waits for another scan that is writing to the same cache (``--wait``).
+DEFAULT_WAIT_S = 60.0
 #: Seconds between plain progress lines when stderr is not a terminal.
 PROGRESS_INTERVAL_S = 10.0
 
@@ -118,7 +120,9 @@ class ScanResult:
     ``tracks``: every successfully analysed file under the paths, sorted by path (from the cache
     or freshly analysed). ``failures``: files that could not be analysed, sorted by path (new
     ones and, unless retried, those recorded by earlier scans: ``known_failed`` of them).
-    ``found == analysed + reused + failed``.
+    ``found == analysed + reused + failed``. ``warned``: analysed tracks that carry warnings
+    (truncated, damaged, too short; see ``TrackAnalysis.warnings``). ``busy``: files left out
+    (failures of kind "busy") because another scan held the cache past ``wait_s``.
     """
 
     tracks: list[TrackAnalysis]
@@ -131,12 +135,19 @@ class ScanResult:
     known_failed: int = 0
     moved: int = 0
     from_tags: int = 0
+    warned: int = 0
+    busy: int = 0
 
     def summary(self) -> str:
         text = (f"found {self.found}, analysed {self.analysed}, reused {self.reused}, "
                 f"failed {self.failed} in {self.elapsed_s:.1f} s")
         if self.known_failed:
             text += f" ({self.known_failed} failed before; --retry-failed tries them again)"
+        if self.warned:
+            text += f"; {self.warned} with warnings"
+        if self.busy:
+            text += (f"; {self.busy} not analysed while another scan was writing to the cache "
+                     "(the rest is from the cache)")
         if self.from_tags:
             text += f"; {self.from_tags} tempos from BPM tags"
         return text
@@ -144,7 +155,7 @@ class ScanResult:
     def to_dict(self) -> dict:
         return {"found": self.found, "analysed": self.analysed, "reused": self.reused,
                 "failed": self.failed, "known_failed": self.known_failed, "moved": self.moved,
-                "from_tags": self.from_tags,
+                "from_tags": self.from_tags, "warned": self.warned, "busy": self.busy,
                 "elapsed_s": round(self.elapsed_s, 3)}
 
 
@@ -157,7 +168,11 @@ class LibraryOptions:
     (default: the number of CPUs). ``timeout_s``: time limit per file, after which its worker is
     replaced and the file reported as failed (kind "timeout", not cached). ``extensions`` and
     ``hidden``: which files a folder search finds. ``retry_failed``: analyse files that failed
-    before even if unchanged.
+    before even if unchanged. ``wait_s``: how long a command that has files to analyse waits
+    for another scan writing to the same cache; then ``tempo scan`` stops with an error and the
+    other commands work from what is cached (the rest reported as kind "busy").
+    ``memory_limit_mb``: address space each worker process may use (0: no limit); a file that
+    needs more fails alone as kind "memory".
 
     Read-time views (the cache keeps what the audio says; changing them costs no analysis):
     corrections stored with ``tempo fix`` always apply; ``trust_tags`` lets each file's own BPM tag
@@ -175,6 +190,8 @@ class LibraryOptions:
     retry_failed: bool = False
     trust_tags: bool = False
     bpm_range: object = None
+    wait_s: float = DEFAULT_WAIT_S
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     settings: AnalysisSettings = AnalysisSettings()
 
     def __post_init__(self):
@@ -186,6 +203,10 @@ class LibraryOptions:
             raise TempoError(f"jobs={self.jobs} must be at least 1")
         if self.timeout_s <= 0:
             raise TempoError(f"timeout={self.timeout_s} s must be positive")
+        if not self.wait_s >= 0:
+            raise TempoError(f"wait={self.wait_s} s must be 0 or more")
+        if self.memory_limit_mb < 0:
+            raise TempoError(f"memory limit={self.memory_limit_mb} MB must be 0 (none) or more")
         object.__setattr__(self, "extensions", normalize_extensions(self.extensions))
         if self.db_path is not None:
             object.__setattr__(self, "db_path", os.fspath(self.db_path))
@@ -229,14 +250,16 @@ class Library:
     ``progress(done, total, path)`` is called as files not answered by the cache are settled.
     ``executor``: anything with ``run(fn, paths) -> iterator of (path, TrackAnalysis |
     FileFailure)`` and ``close()`` (default: a :class:`~tempo.executors.ProcessExecutor` of
-    ``options.jobs`` workers, started only when something needs analysing).
+    ``options.jobs`` workers, started only when something needs analysing). ``notice(text)``
+    receives one-line messages for the user (e.g. that the scan waits for another one).
     """
 
     def __init__(self, options: LibraryOptions | None = None, *, progress: Progress | None = None,
-                 executor=None):
+                 executor=None, notice: Callable[[str], None] | None = None):
         self.options = options or LibraryOptions()
         self.progress = progress
         self.executor = executor
+        self.notice = notice
 
     # -- analyses -------------------------------------------------------------------------------
 
@@ -283,7 +306,7 @@ class Library:
         return out
 
     def scan(self, paths: Iterable[str | os.PathLike], *, strict: bool = False,
-             view: bool = True) -> ScanResult:
+             view: bool = True, must_write: bool = False) -> ScanResult:
         """Find audio files under ``paths`` and return the analysis of each, analysing only what
         the cache does not already hold for this file state, analyzer version and settings.
 
@@ -293,34 +316,49 @@ class Library:
         Permanent failures are remembered (and reported again until the file changes or
         ``retry_failed``); transient ones (timeout, crash, out of memory) are retried on the next
         run. ``strict``: raise TempoError after the scan (its results are stored) if any file
-        failed. ``view=False`` returns the analyses as cached, without read-time views.
+        failed or has warnings (truncated, too short). When files need analysing while another
+        scan writes to the cache, the scan waits up to ``options.wait_s`` for it; then, with
+        ``must_write`` (``tempo scan``), raises :class:`~tempo.cache.CacheBusyError`, otherwise
+        answers from the cache and reports the rest as failures of kind "busy" (``busy``).
+        ``view=False`` returns the analyses as cached, without read-time views.
         """
-        from .cache import Cache
+        from .cache import Cache, CacheBusyError
 
         opts = self.options
         t0 = time.perf_counter()
         entries = _walk(paths, extensions=opts.extensions, hidden=opts.hidden)
         with Cache.open(opts.db_path if opts.use_cache else ":memory:") as cache:
             run = _ScanRun(cache, opts.settings, self.progress)
-            todo: list[tuple[str, os.stat_result]] = []
-            with cache.reading():
-                for path, st in entries:
-                    hit = cache.get(path, st.st_size, st.st_mtime_ns, opts.settings)
-                    if hit is not None:
-                        run.tracks.append(hit)
-                        run.reused += 1
-                        continue
-                    if not opts.retry_failed:
-                        failure = cache.get_failure(path, st.st_size, st.st_mtime_ns, opts.settings)
-                        if failure is not None and not failure.transient:  # (older versions stored them)
-                            run.failures.append(failure)
-                            run.known_failed += 1
-                            continue
-                    todo.append((path, st))
+            todo = run.lookup(entries, retry_failed=opts.retry_failed)
             if todo:
-                cache.acquire_writer()
+                waited = []
+
+                def on_wait(holder: str, wait_s: float) -> None:
+                    waited.append(holder)
+                    if self.notice is not None:
+                        self.notice(f"waiting up to {wait_s:g} s for another tempo scan (pid {holder}) "
+                                    f"to finish writing to the cache ({len(todo)} files to analyse; "
+                                    "--wait SECONDS)")
+
+                try:
+                    cache.acquire_writer(wait_s=opts.wait_s, on_wait=on_wait)
+                except CacheBusyError as err:
+                    if must_write:
+                        raise
+                    # work from what is cached, including what the other scan stored meanwhile
+                    todo = run.lookup(todo, retry_failed=opts.retry_failed)
+                    run.failures += [FileFailure(path=p, kind="busy", message=(
+                        f"not analysed: another tempo scan (pid {err.holder}) was writing to the "
+                        "cache; run again when it has finished")) for p, _ in todo]
+                    run.busy = len(todo)
+                    todo = []
+                else:
+                    if waited:  # the other scan may have analysed some of them meanwhile
+                        todo = run.lookup(todo, retry_failed=opts.retry_failed)
+            if todo:
                 executor = self.executor or ProcessExecutor(opts.jobs or default_jobs(),
-                                                            timeout_s=opts.timeout_s)
+                                                            timeout_s=opts.timeout_s,
+                                                            memory_limit_mb=opts.memory_limit_mb)
                 run.analyse(todo, executor)
             user = self._user_bpms(cache, run.tracks) if view else {}
         tracks = sorted(run.tracks, key=lambda a: a.path)
@@ -331,12 +369,18 @@ class Library:
                             analysed=run.analysed, reused=run.reused + run.moved,
                             failed=len(failures), elapsed_s=time.perf_counter() - t0,
                             known_failed=run.known_failed, moved=run.moved,
-                            from_tags=sum(1 for t in tracks if t.tempo.source != "audio"))
+                            from_tags=sum(1 for t in tracks if t.tempo.source != "audio"),
+                            warned=sum(1 for t in tracks if t.warnings), busy=run.busy)
         if strict and failures:
             first = failures[0]
             raise TempoError(f"{len(failures)} of {len(entries)} files could not be analysed, first "
                              f"{first.path}: {first.kind}: {first.message}",
                              hint="`tempo scan --failed` lists them")
+        if strict and result.warned:
+            first = next(t for t in tracks if t.warnings)
+            raise TempoError(f"{result.warned} of {len(entries)} files have warnings, first "
+                             f"{first.path}: {first.warnings[0]}",
+                             hint="`tempo analyze --json` shows them")
         return result
 
     # -- corrections ----------------------------------------------------------------------------
@@ -542,7 +586,7 @@ class _ScanRun:
         self.cache, self.settings, self.progress = cache, settings, progress
         self.tracks: list[TrackAnalysis] = []
         self.failures: list[FileFailure] = []
-        self.reused = self.analysed = self.moved = self.known_failed = 0
+        self.reused = self.analysed = self.moved = self.known_failed = self.busy = 0
         self.stats: dict[str, os.stat_result] = {}
         self.fps: dict[str, str | None] = {}
         self.first_of: dict[str, str] = {}  # fingerprint -> the path analysed for it in this scan
@@ -551,6 +595,27 @@ class _ScanRun:
         self.unsaved_copies: list[tuple[TrackAnalysis, str | None]] = []
         self.unsaved_failures: list[tuple[FileFailure, os.stat_result]] = []
         self.done = self.total = 0
+
+    def lookup(self, entries, *, retry_failed: bool) -> list[tuple[str, os.stat_result]]:
+        """Settle from the cache what it knows (tracks, and permanent failures unless
+        ``retry_failed``); returns the entries that still need analysing. One read transaction:
+        with the WAL journal it never waits for a scan that is writing."""
+        todo: list[tuple[str, os.stat_result]] = []
+        with self.cache.reading():
+            for path, st in entries:
+                hit = self.cache.get(path, st.st_size, st.st_mtime_ns, self.settings)
+                if hit is not None:
+                    self.tracks.append(hit)
+                    self.reused += 1
+                    continue
+                if not retry_failed:
+                    failure = self.cache.get_failure(path, st.st_size, st.st_mtime_ns, self.settings)
+                    if failure is not None and not failure.transient:  # (older versions stored them)
+                        self.failures.append(failure)
+                        self.known_failed += 1
+                        continue
+                todo.append((path, st))
+        return todo
 
     def analyse(self, todo: list[tuple[str, os.stat_result]], executor) -> None:
         self.stats = dict(todo)
@@ -680,7 +745,9 @@ class ProgressPrinter:
         elapsed = max(time.monotonic() - self.t0, 1e-9)
         rate = done / elapsed
         eta = _fmt_duration((total - done) / rate) if rate > 0 else "?"
-        return f"{self.label} {done}/{total}  {rate:.1f} files/s  ETA {eta}", os.path.basename(path)
+        from .textsafe import safe
+
+        return f"{self.label} {done}/{total}  {rate:.1f} files/s  ETA {eta}", safe(os.path.basename(path))
 
     def __call__(self, done: int, total: int, path: str) -> None:
         head, name = self.line(done, total, path)

@@ -141,7 +141,10 @@ class TrackAnalysis:
 
     ``energy`` is an intensity score in 0..1 (onset density and percussive strength, mapped so
     that a quiet ballad is near 0.2 and dense drum-and-bass near 0.9); ``onset_rate`` is onsets
-    per second; ``loudness_lufs`` is None for digital silence.
+    per second; ``loudness_lufs`` is None for digital silence. ``warnings`` are what the user
+    should know about the file although it was analysed, each "kind: text" (``truncated: 0.3 s
+    of 40 s decoded``, ``too short: ...``, ``damaged: ...``; see
+    :func:`tempo.audio.length_warnings`); empty for a healthy file.
     """
 
     path: str
@@ -158,6 +161,7 @@ class TrackAnalysis:
     channels: int = 0
     analyzer_version: str = ANALYZER_VERSION
     settings: AnalysisSettings = field(default_factory=AnalysisSettings)
+    warnings: tuple[str, ...] = ()
 
     @property
     def bpm(self) -> float | None:
@@ -196,6 +200,7 @@ class TrackAnalysis:
             "format": self.format,
             "sample_rate": self.sample_rate,
             "channels": self.channels,
+            "warnings": "; ".join(self.warnings),
         }
 
     def to_dict(self) -> dict:
@@ -203,6 +208,7 @@ class TrackAnalysis:
         d["tempo"] = self.tempo.to_dict()
         d["tags"] = self.tags.to_dict()
         d["settings"] = self.settings.to_dict()
+        d["warnings"] = list(self.warnings)
         return d
 
     @classmethod
@@ -211,14 +217,16 @@ class TrackAnalysis:
         d["tempo"] = TempoEstimate.from_dict(d["tempo"])
         d["tags"] = Tags.from_dict(d.get("tags") or {})
         d["settings"] = AnalysisSettings.from_dict(d.get("settings") or {})
+        d["warnings"] = tuple(str(w) for w in d.get("warnings") or ())  # rows cached before
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
 #: Failure kinds that say nothing lasting about the file itself: the analysis ran out of time,
-#: its process died or ran out of memory, or the scan was interrupted. They are reported but never
-#: cached, so the next run (perhaps with a higher --timeout) simply tries the file again.
-TRANSIENT_KINDS = frozenset({"timeout", "crash", "memory", "interrupted", "changed"})
+#: its process died or ran out of memory, or the scan was interrupted, or another scan held the
+#: cache ("busy"). They are reported but never cached, so the next run (perhaps with a higher
+#: --timeout) simply tries the file again.
+TRANSIENT_KINDS = frozenset({"timeout", "crash", "memory", "interrupted", "changed", "busy"})
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ file that cannot be decoded is reported by the decoder (tempo.audio), not here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ def read_tags(path: str | os.PathLike) -> Tags:
     try:
         f = mutagen.File(path, easy=not id3_chunk)
     except (mutagen.MutagenError, OSError, ValueError, KeyError, IndexError, EOFError):
+        return Tags()
+    except MemoryError:  # a tag block declaring gigabytes (mutagen reads what it declares)
         return Tags()
     if f is None or f.tags is None:
         return Tags()
@@ -150,7 +153,7 @@ def read_bpm_tag(path: str | os.PathLike) -> str | None:
     path = os.fspath(path)
     try:
         f = mutagen.File(path)
-    except (mutagen.MutagenError, OSError, ValueError, EOFError):
+    except (mutagen.MutagenError, OSError, ValueError, EOFError, MemoryError):
         return None
     if f is None or f.tags is None:
         return None
@@ -167,11 +170,7 @@ def write_bpm_tag(path: str | os.PathLike, value: str) -> None:
     """Write ``value`` as the file's BPM tag, atomically: a copy is tagged, then renamed over the
     original, so a crash leaves the old file or the new one. Only the tags change; the audio data
     is copied byte for byte. Raises TagError naming the file."""
-    import shutil
     import stat
-    import tempfile
-
-    import mutagen
 
     real = os.path.realpath(os.fspath(path))  # tag the target of a symlink, keep the link
     kind = tag_kind(real)
@@ -185,6 +184,38 @@ def write_bpm_tag(path: str | os.PathLike, value: str) -> None:
     if not st.st_mode & stat.S_IWUSR:
         raise TagError("file is read-only", path=real, hint="make it writable to tag it")
     folder = os.path.dirname(real)
+    with _folder_lock(folder):  # another `tempo tag` on this folder: one after the other
+        _write_copy(real, kind, value, folder)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: str):
+    """An exclusive ``flock`` on the folder itself while a file in it is replaced by its tagged
+    copy, so that two ``tempo tag --write`` runs never tag two copies of one file at the same
+    time (the later rename would drop the other's change). Best effort: where folders cannot be
+    locked (no fcntl, some network file systems) the copy-and-rename alone still guarantees that
+    a file is never half-written."""
+    fd = None
+    try:
+        import fcntl
+
+        fd = os.open(folder, os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except (ImportError, OSError):
+        pass
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
+
+
+def _write_copy(real: str, kind: str, value: str, folder: str) -> None:
+    import shutil
+    import tempfile
+
+    import mutagen
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=".tempo-tag-", suffix=os.path.splitext(real)[1],
                                    dir=folder)
@@ -196,12 +227,18 @@ def write_bpm_tag(path: str | os.PathLike, value: str) -> None:
         shutil.copy2(real, tmp)
         _write_bpm(tmp, kind, value)
         os.replace(tmp, real)
-    except (mutagen.MutagenError, OSError, ValueError, EOFError) as err:
-        raise TagError(f"cannot write the BPM tag: {err}", path=real,
+    except (mutagen.MutagenError, OSError, ValueError, EOFError, MemoryError) as err:
+        raise TagError(f"cannot write the BPM tag: {_why(err)}", path=real,
                        hint="the file may be corrupt or in use") from err
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _why(err: BaseException) -> str:
+    if isinstance(err, MemoryError):
+        return "its tag block declares an absurd size (out of memory reading it)"
+    return str(err)
 
 
 def _write_bpm(path: str, kind: str, value: str) -> None:

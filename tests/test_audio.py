@@ -123,3 +123,58 @@ def test_file_name_that_is_not_utf8(tmp_path, fixtures_mod, ext):
     os.rename(good, name)
     ta = tempo.analyze_file(os.fsdecode(name))
     assert ta.bpm == pytest.approx(120.0, rel=0.01)
+
+
+# -- declared length and truncation -------------------------------------------------------------
+
+@pytest.mark.parametrize("ext", [".wav", ".aiff", ".flac", ".mp3"])
+def test_cut_files_decode_what_is_there_and_declare_the_whole(tmp_path, fixtures_mod, ext):
+    """A file cut in half still yields its first half (FLAC too, through FFmpeg when libsndfile
+    loses sync) and still declares the whole length, so the cut can be reported."""
+    from tempo.audio import length_warnings
+
+    y = fixtures_mod.drum_pattern(120.0, duration_s=20.0, sr=22050, seed=1)
+    full = fixtures_mod.write_audio(str(tmp_path / f"full{ext}"), y, 22050)
+    with open(full, "rb") as fh:
+        data = fh.read()
+    cut = str(tmp_path / f"cut{ext}")
+    with open(cut, "wb") as fh:
+        fh.write(data[: len(data) // 2])
+    with AudioStream(cut) as stream:
+        decoded = sum(len(b) for b in stream.blocks()) / stream.info.sample_rate
+        declared = stream.info.duration_s
+    assert declared == pytest.approx(20.0, abs=0.1)
+    assert 4.0 < decoded < 10.5
+    (warning,) = length_warnings(decoded, declared, min_s=3.0)
+    assert warning.startswith("truncated: ") and warning.endswith(" of 20 s decoded")
+
+
+def test_length_warnings_thresholds():
+    from tempo.audio import length_warnings
+
+    assert length_warnings(40.0, 40.0, min_s=3) == ()
+    assert length_warnings(39.5, 40.0, min_s=3) == ()          # a codec's padding, not a cut
+    assert length_warnings(170.0, 172.0, min_s=3) == ()        # under 2 % of the whole
+    assert length_warnings(30.0, 0.0, min_s=3) == ()           # nothing declared
+    assert length_warnings(0.3, 40.0, min_s=3) == (
+        "truncated: 0.3 s of 40 s decoded", "too short: 0.3 s of audio, a tempo needs at least 3 s")
+    assert length_warnings(2.0, 2.0, min_s=3) == ("too short: 2.0 s of audio, a tempo needs at least 3 s",)
+    assert length_warnings(12.0, 0.0, min_s=3, stopped="x") == ("damaged: decoding stopped after 12 s (x)",)
+
+
+def test_wav_header_declaring_a_day_is_read_without_holding_it(tmp_path):
+    """A WAV whose header declares 24 hours but holds 1 s: the declared day is known from the
+    header alone, the decode yields the 1 s there is."""
+    import struct
+
+    sr = 8000
+    pcm = (np.sin(np.arange(sr) * 0.1) * 8000).astype("<i2").tobytes()
+    declared = 24 * 3600 * sr * 2
+    header = (b"RIFF" + struct.pack("<I", 36 + declared) + b"WAVE" + b"fmt " +
+              struct.pack("<IHHIIHH", 16, 1, 1, sr, sr * 2, 2, 16) + b"data" + struct.pack("<I", declared))
+    path = str(tmp_path / "day.wav")
+    with open(path, "wb") as fh:
+        fh.write(header + pcm)
+    with AudioStream(path) as stream:
+        assert stream.info.duration_s == pytest.approx(24 * 3600)
+        assert sum(len(b) for b in stream.blocks()) == sr

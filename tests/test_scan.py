@@ -236,10 +236,11 @@ def test_second_scan_stops_with_a_clear_message_while_one_writes(lib, tmp_path):
     db = tmp_path / "c.sqlite"
     with Cache.open(db) as holder:
         holder.acquire_writer()
-        res = CliRunner().invoke(cli, ["scan", str(folder), "--db", str(db), "--quiet"])
+        res = CliRunner().invoke(cli, ["scan", str(folder), "--db", str(db), "--quiet", "--wait", "0"])
     assert res.exit_code == 1
     assert res.output == (f"Error: {db}: another tempo scan (pid {os.getpid()}) is writing to this "
-                          "cache (wait for it to finish, or give this run its own cache with --db PATH)\n")
+                          "cache (wait for it to finish (--wait SECONDS waits longer), or give this run "
+                          "its own cache with --db PATH)\n")
 
 
 def test_two_scans_at_once_do_not_corrupt(tmp_path, fixtures_mod):
@@ -291,7 +292,7 @@ def test_cli_scan_options(lib, tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads(res.output) | {"elapsed_s": 0} == {
         "found": 3, "analysed": 3, "reused": 0, "failed": 0, "known_failed": 0, "moved": 0, "from_tags": 0,
-        "elapsed_s": 0}
+        "warned": 0, "busy": 0, "elapsed_s": 0}
     res = runner.invoke(cli, ["scan", str(folder), "--db", db, "--ext", "flac", "--ext", "ogg,opus"])
     assert res.exit_code == 0 and res.stdout.startswith("found 0,")
     assert "warning: no audio files found" in res.stderr

@@ -170,3 +170,32 @@ def test_other_tag_readers_see_the_bpm(tmp_path, fixtures_mod, loop, ext):
                           path], capture_output=True, text=True, check=True).stdout
     tags = {k.lower(): v for k, v in json.loads(out)["format"].get("tags", {}).items()}
     assert tags.get("tbpm", tags.get("bpm")) == "128", tags
+
+
+def test_a_tag_block_declaring_gigabytes_is_ignored_under_a_memory_ceiling(tmp_path, fixtures_mod):
+    """A FLAC whose Vorbis comment declares a 4 GB vendor string: mutagen tries to read what it
+    declares; under a worker's memory ceiling that is a MemoryError, which must cost the tags
+    only, not the analysis (found by benchmarks/fuzz.py)."""
+    import subprocess
+    import sys
+
+    y = fixtures_mod.drum_pattern(120.0, duration_s=5.0, sr=22050, seed=3)
+    path = fixtures_mod.write_audio(str(tmp_path / "huge_tag.flac"), y, 22050)
+    fixtures_mod.write_tags(path, artist="A", title="T")
+    data = bytearray(open(path, "rb").read())
+    pos = 4
+    while data[pos] & 0x7F != 4:  # the VORBIS_COMMENT block
+        pos += 4 + int.from_bytes(data[pos + 1:pos + 4], "big")
+    data[pos + 4:pos + 8] = b"\xff\xff\xff\xff"  # its vendor string's length
+    open(path, "wb").write(bytes(data))
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (3072 * 2 ** 20, resource.RLIM_INFINITY))\n"
+            "import tempo\n"
+            "from tempo.tags import read_bpm_tag\n"
+            "ta = tempo.analyze_file(sys.argv[1])\n"
+            "print(ta.bpm, ta.tags.title, read_bpm_tag(sys.argv[1]))\n")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=repo), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["120.0", "None", "None"]
