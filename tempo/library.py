@@ -56,26 +56,45 @@ def normalize_extensions(extensions: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
-          hidden: bool = False) -> list[tuple[str, os.stat_result]]:
-    """(absolute path, stat) of audio files under ``paths``, sorted by path, unique.
+def _iter_walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
+               hidden: bool = False) -> Iterator[tuple[str, os.stat_result]]:
+    """(absolute path, stat) of audio files under ``paths``, streamed: unique, sorted within
+    each folder (files first, then its subfolders in name order), never all held at once.
 
     Files given directly are taken as given (any extension, any name). Folders are searched
     recursively: symbolic links are followed, each real folder visited once (no loops);
     hidden folders and files (name starting with ".") are skipped unless ``hidden``; only
-    regular files whose extension is in ``extensions`` (case-insensitive) are kept.
+    regular files whose extension is in ``extensions`` (case-insensitive) are kept. URLs
+    (``s3://bucket/prefix``, see :mod:`tempo.sources`) are listed through fsspec and yield
+    a :class:`~tempo.sources.ObjectStat` (size, ETag or mtime) instead of a stat. Every local
+    path is checked before the first one is yielded.
     """
+    from .sources import is_url, iter_objects
+
     exts = normalize_extensions(extensions)
-    found: dict[str, os.stat_result] = {}
-    seen_dirs: set[tuple[int, int]] = set()
+    roots: list[tuple[str, os.stat_result | None]] = []
+    given: set[str] = set()
     for p in paths:
+        if is_url(p):
+            roots.append((p, None))
+            continue
         p = os.path.abspath(os.path.expanduser(os.fspath(p)))
         try:
             st = os.stat(p)
         except OSError:
             raise TempoError("no such file or folder", path=p, hint="check the path") from None
         if not stat_mod.S_ISDIR(st.st_mode):
-            found[p] = st
+            if p in given:
+                continue
+            given.add(p)
+        roots.append((p, st))
+    seen_dirs: set[tuple[int, int]] = set()
+    for p, st in roots:
+        if st is None:
+            yield from iter_objects(p, extensions=exts, hidden=hidden)
+            continue
+        if not stat_mod.S_ISDIR(st.st_mode):
+            yield p, st
             continue
         stack = [(p, st)]
         while stack:
@@ -85,9 +104,10 @@ def _walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
                 continue
             seen_dirs.add(key)
             try:
-                entries = list(os.scandir(folder))
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
             except OSError:
                 continue  # unreadable folder: nothing to find there
+            subfolders = []
             for entry in entries:
                 name = entry.name
                 if not hidden and name.startswith("."):
@@ -97,10 +117,17 @@ def _walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
                 except OSError:
                     continue  # broken link or vanished file
                 if stat_mod.S_ISDIR(est.st_mode):
-                    stack.append((entry.path, est))
-                elif stat_mod.S_ISREG(est.st_mode) and name.lower().endswith(exts):
-                    found[entry.path] = est
-    return sorted(found.items())
+                    subfolders.append((entry.path, est))
+                elif (stat_mod.S_ISREG(est.st_mode) and name.lower().endswith(exts)
+                      and entry.path not in given):
+                    yield entry.path, est
+            stack.extend(reversed(subfolders))
+
+
+def _walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
+          hidden: bool = False) -> list[tuple[str, os.stat_result]]:
+    """:func:`_iter_walk` as one list sorted by path (for callers that need it all)."""
+    return sorted(_iter_walk(paths, extensions=extensions, hidden=hidden), key=lambda e: e[0])
 
 
 def find_audio_files(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
@@ -159,7 +186,9 @@ class LibraryOptions:
     ``hidden``: which files a folder search finds. ``retry_failed``: analyse files that failed
     before even if unchanged. ``trust_tags``: let each file's own BPM tag choose the beat level
     or replace an unrelated estimate (:func:`tempo.tags.apply_tag_tempo`), a read-time view: the
-    cache keeps what the audio says.
+    cache keeps what the audio says. ``scheduler``: analyse on a Dask cluster
+    (``tcp://HOST:PORT``, or ``"local"`` for a LocalCluster of ``jobs`` workers; see
+    :mod:`tempo.dask_executor`) instead of local worker processes.
     """
 
     db_path: str | None = None
@@ -171,8 +200,13 @@ class LibraryOptions:
     retry_failed: bool = False
     trust_tags: bool = False
     settings: AnalysisSettings = AnalysisSettings()
+    scheduler: str | None = None
 
     def __post_init__(self):
+        if self.scheduler:
+            from .dask_executor import require_cluster_extra
+
+            require_cluster_extra()
         if self.jobs is not None and self.jobs < 1:
             raise TempoError(f"jobs={self.jobs} must be at least 1")
         if self.timeout_s <= 0:
@@ -224,7 +258,7 @@ class Library:
         return track
 
     def scan(self, paths: Iterable[str | os.PathLike], *, strict: bool = False,
-             view: bool = True) -> ScanResult:
+             view: bool = True, keep_tracks: bool = True) -> ScanResult:
         """Find audio files under ``paths`` and return the analysis of each, analysing only what
         the cache does not already hold for this file state, analyzer version and settings.
 
@@ -235,49 +269,63 @@ class Library:
         ``retry_failed``); transient ones (timeout, crash, out of memory) are retried on the next
         run. ``strict``: raise TempoError after the scan (its results are stored) if any file
         failed. ``view=False`` returns the analyses as cached, without read-time views.
+        ``keep_tracks=False`` returns no tracks, only the counts and failures: the listing,
+        the cache lookups and the analysis all stream, so a scan of millions of files runs in
+        flat memory (``tempo scan`` does this).
         """
         from .cache import Cache
 
         opts = self.options
         t0 = time.perf_counter()
-        entries = _walk(paths, extensions=opts.extensions, hidden=opts.hidden)
-        with Cache.open(opts.db_path if opts.use_cache else ":memory:") as cache:
-            run = _ScanRun(cache, opts.settings, self.progress)
-            todo: list[tuple[str, os.stat_result]] = []
-            with cache.reading():
-                for path, st in entries:
-                    hit = cache.get(path, st.st_size, st.st_mtime_ns, opts.settings)
-                    if hit is not None:
-                        run.tracks.append(hit)
-                        run.reused += 1
-                        continue
-                    if not opts.retry_failed:
-                        failure = cache.get_failure(path, st.st_size, st.st_mtime_ns, opts.settings)
-                        if failure is not None and not failure.transient:  # (older versions stored them)
-                            run.failures.append(failure)
-                            run.known_failed += 1
+        entries = _iter_walk(paths, extensions=opts.extensions, hidden=opts.hidden)
+        found = 0
+        with Cache.open(opts.db_path if opts.use_cache else ":memory:") as cache, _Spool() as todo:
+            run = _ScanRun(cache, opts.settings, self.progress, view=self.view if view else None,
+                           keep_tracks=keep_tracks)
+            for chunk in _chunks(entries, LOOKUP_CHUNK):  # streaming: memory is one chunk
+                found += len(chunk)
+                misses = []
+                with cache.reading():
+                    for path, st in chunk:
+                        hit = cache.get(path, st.st_size, st.st_mtime_ns, opts.settings)
+                        if hit is not None:
+                            run.keep(hit)
+                            run.reused += 1
                             continue
-                    todo.append((path, st))
-            if todo:
+                        if not opts.retry_failed:
+                            failure = cache.get_failure(path, st.st_size, st.st_mtime_ns, opts.settings)
+                            if failure is not None and not failure.transient:  # (older versions stored them)
+                                run.failures.append(failure)
+                                run.known_failed += 1
+                                continue
+                        misses.append((path, st.st_size, st.st_mtime_ns))
+                todo.write(misses)
+            if todo.count:
                 cache.acquire_writer()
-                executor = self.executor or ProcessExecutor(opts.jobs or default_jobs(),
-                                                            timeout_s=opts.timeout_s)
-                run.analyse(todo, executor)
+                run.analyse(todo, self.executor or self._executor())
         tracks = sorted(run.tracks, key=lambda a: a.path)
-        if view:
-            tracks = [self.view(t) for t in tracks]
         failures = sorted(run.failures, key=lambda f: f.path)
-        result = ScanResult(tracks=tracks, failures=failures, found=len(entries),
+        result = ScanResult(tracks=tracks, failures=failures, found=found,
                             analysed=run.analysed, reused=run.reused + run.moved,
                             failed=len(failures), elapsed_s=time.perf_counter() - t0,
                             known_failed=run.known_failed, moved=run.moved,
-                            from_tags=sum(1 for t in tracks if t.tempo.source != "audio"))
+                            from_tags=run.from_tags)
         if strict and failures:
             first = failures[0]
-            raise TempoError(f"{len(failures)} of {len(entries)} files could not be analysed, first "
+            raise TempoError(f"{len(failures)} of {found} files could not be analysed, first "
                              f"{first.path}: {first.kind}: {first.message}",
                              hint="`tempo scan --failed` lists them")
         return result
+
+    def _executor(self):
+        """The executor for files the cache does not answer: the Dask cluster of
+        ``options.scheduler``, else local worker processes."""
+        opts = self.options
+        if opts.scheduler:
+            from .dask_executor import DaskExecutor
+
+            return DaskExecutor(opts.scheduler, jobs=opts.jobs, timeout_s=opts.timeout_s)
+        return ProcessExecutor(opts.jobs or default_jobs(), timeout_s=opts.timeout_s)
 
     def tracks(self, paths: Iterable[str | os.PathLike]) -> ScanResult:
         """Like :meth:`scan`, for commands that need at least one analysed track: raises
@@ -302,18 +350,21 @@ class Library:
         reported in the scan result (missing ones as failures of kind "missing")."""
         from .plot import read_playlist  # MERGE: tempo.playlist
 
+        from .sources import exists, is_url
+
         entries = read_playlist(playlist_path)
-        present = [p for p in entries if os.path.exists(p)]
+        present = [p for p in entries if exists(p)]
         missing = [FileFailure(path=p, kind="missing", message="no such file (listed in "
                                f"{os.path.basename(playlist_path)})") for p in entries
-                   if not os.path.exists(p)]
+                   if not exists(p)]
         result = self.scan(present) if present else ScanResult([], [], 0, 0, 0, 0, 0.0)
         if missing:
             failures = sorted(result.failures + missing, key=lambda f: f.path)
             result = replace(result, failures=failures, failed=len(failures),
                              found=result.found + len(missing))
         by_path = {t.path: t for t in result.tracks}
-        tracks = [by_path[p] for p in (os.path.abspath(e) for e in entries) if p in by_path]
+        tracks = [by_path[p] for p in (e if is_url(e) else os.path.abspath(e) for e in entries)
+                  if p in by_path]
         return tracks, result
 
     # -- what the commands make of them ---------------------------------------------------------
@@ -352,81 +403,157 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
     return Library(options, progress=progress, executor=executor).scan(paths, strict=strict)
 
 
+#: Files listed and looked up in the cache per read transaction (the scan's memory unit).
+LOOKUP_CHUNK = 2000
+
+
+def _chunks(items: Iterable, n: int) -> Iterator[list]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Spool:
+    """The files a scan must analyse, (path, size, mtime_ns) in chunks, kept in an anonymous
+    temporary file instead of memory, so a cold scan of millions holds one chunk at a time;
+    read back in the order written (``for chunk in spool``)."""
+
+    def __init__(self):
+        self._file = None
+        self.count = 0
+
+    def write(self, chunk: list[tuple[str, int, int]]) -> None:
+        import pickle
+        import tempfile
+
+        if not chunk:
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="tempo-scan-")
+        pickle.dump(chunk, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += len(chunk)
+
+    def __iter__(self) -> Iterator[list[tuple[str, int, int]]]:
+        import pickle
+
+        if self._file is None:
+            return
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)
+            except EOFError:
+                return
+
+    def __enter__(self) -> "_Spool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 class _ScanRun:
     """The state of one scan's analysing phase (the parent process is the only writer).
 
     Fingerprints are read lazily, just before a file would go to a worker, so a cold scan of a
-    huge library starts analysing at once instead of reading every file's ends first.
+    huge library starts analysing at once instead of reading every file's ends first. Per-file
+    state lives only while the file is in flight; a file's content, once analysed and stored
+    with its fingerprint, is found by later copies through the cache.
     """
 
-    def __init__(self, cache, settings: AnalysisSettings, progress: Progress | None):
+    def __init__(self, cache, settings: AnalysisSettings, progress: Progress | None, *,
+                 view: Callable[[TrackAnalysis], TrackAnalysis] | None = None,
+                 keep_tracks: bool = True):
         self.cache, self.settings, self.progress = cache, settings, progress
+        self.view, self.keep_tracks = view, keep_tracks
         self.tracks: list[TrackAnalysis] = []
         self.failures: list[FileFailure] = []
-        self.reused = self.analysed = self.moved = self.known_failed = 0
-        self.stats: dict[str, os.stat_result] = {}
+        self.reused = self.analysed = self.moved = self.known_failed = self.from_tags = 0
+        self.stats: dict[str, object] = {}  # path -> (st_size, st_mtime_ns), while in flight
         self.fps: dict[str, str | None] = {}
         self.first_of: dict[str, str] = {}  # fingerprint -> the path analysed for it in this scan
         self.twins: dict[str, list[str]] = {}  # that path -> new paths with the same content
         self.outcome_of: dict[str, TrackAnalysis | FileFailure | None] = {}
         self.unsaved_copies: list[tuple[TrackAnalysis, str | None]] = []
-        self.unsaved_failures: list[tuple[FileFailure, os.stat_result]] = []
+        self.unsaved_failures: list[tuple[FileFailure, object]] = []
         self.done = self.total = 0
 
-    def analyse(self, todo: list[tuple[str, os.stat_result]], executor) -> None:
-        self.stats = dict(todo)
-        self.total = len(todo)
-        # Largest files first: the long analyses start early instead of leaving one worker busy
-        # with a big file at the end while the others idle (results are sorted afterwards).
-        todo = sorted(todo, key=lambda e: (-e[1].st_size, e[0]))
+    def keep(self, track: TrackAnalysis) -> None:
+        """A track of the result (viewed), counted, and kept unless ``keep_tracks`` is off."""
+        if self.view is not None:
+            track = self.view(track)
+        if track.tempo.source != "audio":
+            self.from_tags += 1
+        if self.keep_tracks:
+            self.tracks.append(track)
+
+    def analyse(self, todo: _Spool, executor) -> None:
+        self.total = todo.count
         task = partial(_analyze_task, settings=self.settings)
+        last = ""
         try:
             for path, outcome in executor.run(task, self._candidates(todo)):
                 self._record(path, outcome)
                 self._save()
                 self._tick(path)
+                last = path
         finally:
             executor.close()
         self._save()
         if self.done < self.total:  # only copies settled after the last analysis
-            self._tick(todo[-1][0])
+            self._tick(last)
 
-    def _candidates(self, todo) -> Iterator[str]:
+    def _candidates(self, todo: _Spool) -> Iterator[str]:
         """The paths that need decoding; the others are settled here from known content.
 
-        Only paths new to the cache are matched by content: a known path with a new size or
-        mtime was changed, perhaps in the middle, which the cheap fingerprint does not read.
+        Largest files first within each chunk: the long analyses start early instead of leaving
+        one worker busy with a big file at the end while the others idle (results are sorted
+        afterwards). Only paths new to the cache are matched by content: a known path with a
+        new size or mtime was changed, perhaps in the middle, which the cheap fingerprint does
+        not read.
         """
         from .cache import fingerprint
+        from .sources import ObjectStat
 
-        for path, st in todo:
-            fp = self.fps[path] = fingerprint(path, st.st_size)
-            if fp is None or self.cache.has_path(path, self.settings):
-                yield path
-                continue
-            prev = self.cache.get_by_fingerprint(fp, self.settings)
-            if prev is not None:
-                self._settle_twin(path, prev)
-            elif fp in self.first_of:
-                first = self.first_of[fp]
-                if first in self.outcome_of:
-                    self._settle_twin(path, self.outcome_of[first])
+        for chunk in todo:
+            chunk.sort(key=lambda e: (-e[1], e[0]))
+            for path, size, mtime_ns in chunk:
+                self.stats[path] = ObjectStat(size, mtime_ns)
+                fp = self.fps[path] = fingerprint(path, size)
+                if fp is None or self.cache.has_path(path, self.settings):
+                    yield path
+                    continue
+                prev = self.cache.get_by_fingerprint(fp, self.settings)
+                if prev is not None:
+                    self._settle_twin(path, prev)
+                elif fp in self.first_of:
+                    first = self.first_of[fp]
+                    if first in self.outcome_of:
+                        self._settle_twin(path, self.outcome_of[first])
+                    else:
+                        self.twins[first].append(path)
                 else:
-                    self.twins[first].append(path)
-            else:
-                self.first_of[fp] = path
-                self.twins[path] = []
-                yield path
-            if len(self.unsaved_copies) >= 100:
-                self._save()
-                self._tick(path)
+                    self.first_of[fp] = path
+                    self.twins[path] = []
+                    yield path
+                if len(self.unsaved_copies) >= 100:
+                    self._save()
+                    self._tick(path)
 
     def _settle_twin(self, path: str, outcome: TrackAnalysis | FileFailure | None) -> None:
-        st = self.stats[path]
+        st = self.stats.pop(path)
+        fp = self.fps.pop(path, None)
         if isinstance(outcome, TrackAnalysis):
             copy = replace(outcome, path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
-            self.unsaved_copies.append((copy, self.fps[path]))
-            self.tracks.append(copy)
+            self.unsaved_copies.append((copy, fp))
+            self.keep(copy)
             self.moved += 1
         elif isinstance(outcome, FileFailure):
             failure = replace(outcome, path=path)
@@ -439,11 +566,14 @@ class _ScanRun:
         self.done += 1
 
     def _record(self, path: str, outcome: TrackAnalysis | FileFailure) -> None:
-        st = self.stats[path]
+        st = self.stats.pop(path)
+        fp = self.fps.pop(path, None)
+        stored = False
         if isinstance(outcome, TrackAnalysis):
             unchanged = (outcome.size, outcome.mtime_ns) == (st.st_size, st.st_mtime_ns)
-            self.cache.put(outcome, fingerprint=self.fps.get(path) if unchanged else None)
-            self.tracks.append(outcome)
+            self.cache.put(outcome, fingerprint=fp if unchanged else None)
+            stored = unchanged and fp is not None
+            self.keep(outcome)
             self.analysed += 1
             shared = outcome if unchanged else None
         else:
@@ -453,9 +583,12 @@ class _ScanRun:
             shared = outcome
         self.done += 1
         if path in self.twins:
-            self.outcome_of[path] = shared
             for twin in self.twins.pop(path):
                 self._settle_twin(twin, shared)
+            if stored:  # later copies find it in the cache by its fingerprint
+                self.first_of.pop(fp, None)
+            else:
+                self.outcome_of[path] = shared
 
     def _save(self) -> None:
         if self.unsaved_copies:
