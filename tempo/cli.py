@@ -50,10 +50,14 @@ _LIBRARY_OPTIONS = (
     click.option("--trust-tags", is_flag=True, help=(
         "Use each file's own BPM tag where it knows better: to choose half or double time, or "
         "as the tempo when ours is unrelated (JSON: tempo.source is 'tag-level' or 'tag').")),
+    click.option("--scheduler", metavar="tcp://HOST:PORT|local", envvar="TEMPO_SCHEDULER",
+                 default=None, help="Analyse on a Dask cluster (its scheduler's address), or "
+                 "'local' for a local one of --jobs workers; needs pip install "
+                 "'tempo-montage[cluster]' (see docs/cluster.md). [env: TEMPO_SCHEDULER]"),
     click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
 )
 _LIBRARY_KEYS = ("db_path", "jobs", "timeout_s", "extensions", "hidden", "retry_failed",
-                 "trust_tags", "quiet")
+                 "trust_tags", "scheduler", "quiet")
 
 
 def library_options(f):
@@ -236,7 +240,7 @@ def scan(paths, list_failed, strict, as_json, library, quiet):
     if not paths:
         raise click.UsageError("give at least one folder or file to scan (or --failed)")
     try:
-        result = library.scan(paths)
+        result = library.scan(paths, keep_tracks=False)  # counts only: flat memory
     except KeyboardInterrupt:
         click.echo("\ninterrupted: finished files are saved; run the same command to resume", err=True)
         sys.exit(130)

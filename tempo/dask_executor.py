@@ -266,7 +266,7 @@ class DaskExecutor:
         key = hashlib.sha1(blob).hexdigest()
         head = [first]
         in_flight: dict = {}
-        done = d.as_completed(with_results=False)
+        done = d.as_completed(with_results=False, loop=client.loop)
         size = self.batch_size or 1  # adaptive: the first results tell how long a file takes
         slots, slots_at = self._slots(), time.monotonic()
         self.stats = {"batches": 0, "max_in_flight_files": 0, "max_batch": 0, "resubmitted": 0}

@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 from .atomic import atomic_write_bytes
 from .errors import PlaylistError
 from .models import TrackAnalysis
+from .sources import is_url
 
 #: Playlist formats by name; the extension of ``-o FILE`` chooses one unless --format is given.
 FORMATS = ("m3u8", "m3u", "pls", "xspf")
@@ -73,7 +74,10 @@ def _one_line(s: str) -> str:
 
 def entry_path(path: str, base_dir: str | None, *, absolute: bool = False) -> str:
     """``path`` as written in a playlist in ``base_dir``: relative with forward slashes (or
-    absolute), NFC. Falls back to absolute when no relative path exists (another drive)."""
+    absolute), NFC. Falls back to absolute when no relative path exists (another drive).
+    A URL (``s3://bucket/song.mp3``, see :mod:`tempo.sources`) is written as it is."""
+    if is_url(path):
+        return path
     p = os.path.abspath(path)
     if not absolute and base_dir is not None:
         try:
@@ -87,6 +91,8 @@ def entry_path(path: str, base_dir: str | None, *, absolute: bool = False) -> st
 
 def _uri(path: str, base_dir: str | None, *, absolute: bool) -> str:
     rel = entry_path(path, base_dir, absolute=absolute)
+    if is_url(path):
+        return rel
     if absolute or PurePosixPath(rel).is_absolute() or (len(rel) > 1 and rel[1] == ":"):
         return Path(_nfc(os.path.abspath(path))).as_uri()
     return quote(rel, safe="/")
