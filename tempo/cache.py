@@ -14,6 +14,8 @@ Conventions
   files in flight. A lock file beside the database (``<db>.lock``, ``flock``) lets only one scan
   write at a time; a second one stops with a message instead of analysing the same files twice.
 - Every sqlite3 error becomes a :class:`CacheError` that names the database file and the fix.
+- An object in a store is keyed like a file: its URL, size, and ETag hash or mtime as
+  ``mtime_ns`` (:mod:`tempo.sources`); it has no fingerprint, and ``prune`` keeps its rows.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dataclasses import dataclass, replace
 
 from .errors import CacheError
 from .models import ANALYZER_VERSION, AnalysisSettings, FileFailure, TrackAnalysis
+from .sources import is_url
 
 #: Bumped when the table layout changes; an older database is refused with a hint to clear it.
 SCHEMA_VERSION = "1"
@@ -395,6 +398,27 @@ class Cache:
                            "ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
         return [a for a in (_decode(data, path=path) for path, data in rows) if a is not None]
 
+    def iter_tracks(self, settings: AnalysisSettings | None = None, *,
+                    batch_rows: int = BATCH_ROWS) -> Iterator[TrackAnalysis]:
+        """:meth:`tracks`, streamed: ``batch_rows`` rows in memory at a time (for exports of
+        millions). One read transaction, so the rows are one consistent snapshot."""
+        settings = settings or AnalysisSettings()
+        with self.reading():
+            try:
+                cursor = self._conn.execute(
+                    "SELECT path, data FROM tracks WHERE analyzer_version=? AND settings_hash=? "
+                    "ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
+                while True:
+                    rows = cursor.fetchmany(batch_rows)
+                    if not rows:
+                        return
+                    for path, data in rows:
+                        analysis = _decode(data, path=path)
+                        if analysis is not None:
+                            yield analysis
+            except sqlite3.Error as err:
+                raise self._error(err, "read") from None
+
     # -- failures -----------------------------------------------------------------------------
 
     def put_failure(self, failure: FileFailure, *, size: int, mtime_ns: int,
@@ -424,10 +448,10 @@ class Cache:
         settings = settings or AnalysisSettings()
         rows = self._query("SELECT path, kind, message FROM failures WHERE analyzer_version=? AND "
                            "settings_hash=? ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
-        roots = [os.path.abspath(os.fspath(u)) for u in under]
+        roots = [(u, "/") if is_url(u) else (os.path.abspath(os.fspath(u)), os.sep) for u in under]
         out = []
         for path, kind, message in rows:
-            if roots and not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+            if roots and not any(path == r or path.startswith(r.rstrip(sep) + sep) for r, sep in roots):
                 continue
             out.append(FileFailure(path=path, kind=kind, message=message))
         return out
@@ -519,8 +543,9 @@ def _unkey(key: str) -> str | None:
 
 
 def _exists(key: str) -> bool:
-    """Whether the file a stored path key names exists (also for names that are not UTF-8)."""
-    if os.path.exists(key):
+    """Whether the file a stored path key names exists (also for names that are not UTF-8).
+    Rows of URLs (object storage) are kept: asking the store about each would be slow."""
+    if is_url(key) or os.path.exists(key):
         return True
     name = _unkey(key)
     return name is not None and os.path.exists(name)

@@ -302,6 +302,32 @@ def cache_prune(db_path):
                f"{result.old_version} rows of older analyzer versions")
 
 
+@cache.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
+@click.option("-f", "--format", "fmt", type=click.Choice(["parquet", "csv", "jsonl"]), default=None,
+              help="Output format. [default: from FILE's extension: .parquet, .csv, .jsonl]")
+def cache_export(file, db_path, fmt):
+    """Write every cached analysis to FILE as Parquet, CSV or JSON Lines.
+
+    One row per analysed file (current analyzer version), by path. Parquet and CSV have flat
+    columns (path, bpm, confidence, stable, drift, energy, loudness_lufs, ..., size, mtime_ns);
+    JSON Lines has each analysis whole, as `tempo analyze --json` prints it. Streams in
+    batches and replaces FILE only when complete. Parquet needs
+    pip install 'tempo-montage[cluster]'.
+
+    \b
+    Examples:
+      tempo cache export catalogue.parquet
+      tempo cache export analyses.csv
+      tempo cache export run.data --format jsonl
+    """
+    from .export import export_cache
+
+    result = export_cache(file, db_path=db_path, fmt=fmt)
+    click.echo(f"wrote {click.format_filename(result.path)}: {result.rows} analyses ({result.format})")
+
+
 @cache.command("clear")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
