@@ -21,6 +21,7 @@ Conventions
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -347,7 +348,7 @@ class Cache:
         settings = settings or AnalysisSettings()
         rows = self._query(
             "SELECT size, mtime_ns, data FROM tracks WHERE path=? AND analyzer_version=? AND settings_hash=?",
-            (_key(path), ANALYZER_VERSION, settings.settings_hash()))
+            (_key(path), ANALYZER_VERSION, _settings_key(settings)))
         if not rows or rows[0][0] != size or rows[0][1] != mtime_ns:
             return None
         return _decode(rows[0][2], path=path)
@@ -356,14 +357,14 @@ class Cache:
         """Whether some state of this path is cached (for this version and settings)."""
         settings = settings or AnalysisSettings()
         return bool(self._query("SELECT 1 FROM tracks WHERE path=? AND analyzer_version=? AND settings_hash=?",
-                                (_key(path), ANALYZER_VERSION, settings.settings_hash())))
+                                (_key(path), ANALYZER_VERSION, _settings_key(settings))))
 
     def get_by_fingerprint(self, fp: str, settings: AnalysisSettings | None = None) -> TrackAnalysis | None:
         """An analysis of a file with the same content (moved, renamed or copied), or None."""
         settings = settings or AnalysisSettings()
         rows = self._query(
             "SELECT path, data FROM tracks WHERE fingerprint=? AND analyzer_version=? AND settings_hash=? "
-            "ORDER BY path LIMIT 1", (fp, ANALYZER_VERSION, settings.settings_hash()))
+            "ORDER BY path LIMIT 1", (fp, ANALYZER_VERSION, _settings_key(settings)))
         return _decode(rows[0][1], path=rows[0][0]) if rows else None
 
     def put(self, analysis: TrackAnalysis, *, fingerprint: str | None = None) -> None:
@@ -376,7 +377,7 @@ class Cache:
         now = time.time()
         for analysis, fp in items:
             data = json.dumps(analysis.to_dict(), separators=(",", ":"), allow_nan=False)
-            batch.append((_key(analysis.path), analysis.analyzer_version, analysis.settings.settings_hash(),
+            batch.append((_key(analysis.path), analysis.analyzer_version, _settings_key(analysis.settings),
                           analysis.size, analysis.mtime_ns, fp, data, now))
             if len(batch) >= BATCH_ROWS:
                 self._put_rows(batch)
@@ -395,7 +396,7 @@ class Cache:
         """Every cached analysis of the current analyzer version and these settings, by path."""
         settings = settings or AnalysisSettings()
         rows = self._query("SELECT path, data FROM tracks WHERE analyzer_version=? AND settings_hash=? "
-                           "ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
+                           "ORDER BY path", (ANALYZER_VERSION, _settings_key(settings)))
         return [a for a in (_decode(data, path=path) for path, data in rows) if a is not None]
 
     def iter_tracks(self, settings: AnalysisSettings | None = None, *,
@@ -407,7 +408,7 @@ class Cache:
             try:
                 cursor = self._conn.execute(
                     "SELECT path, data FROM tracks WHERE analyzer_version=? AND settings_hash=? "
-                    "ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
+                    "ORDER BY path", (ANALYZER_VERSION, _settings_key(settings)))
                 while True:
                     rows = cursor.fetchmany(batch_rows)
                     if not rows:
@@ -428,7 +429,7 @@ class Cache:
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO failures (path, analyzer_version, settings_hash, size, "
                          "mtime_ns, kind, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (_key(failure.path), ANALYZER_VERSION, settings.settings_hash(), size, mtime_ns,
+                         (_key(failure.path), ANALYZER_VERSION, _settings_key(settings), size, mtime_ns,
                           failure.kind, _key(failure.message), time.time()))
 
     def get_failure(self, path: str, size: int, mtime_ns: int,
@@ -437,7 +438,7 @@ class Cache:
         settings = settings or AnalysisSettings()
         rows = self._query("SELECT size, mtime_ns, kind, message FROM failures WHERE path=? AND "
                            "analyzer_version=? AND settings_hash=?",
-                           (_key(path), ANALYZER_VERSION, settings.settings_hash()))
+                           (_key(path), ANALYZER_VERSION, _settings_key(settings)))
         if not rows or rows[0][0] != size or rows[0][1] != mtime_ns:
             return None
         return FileFailure(path=path, kind=rows[0][2], message=rows[0][3])
@@ -447,7 +448,7 @@ class Cache:
         the folders or files in ``under`` when it is given."""
         settings = settings or AnalysisSettings()
         rows = self._query("SELECT path, kind, message FROM failures WHERE analyzer_version=? AND "
-                           "settings_hash=? ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
+                           "settings_hash=? ORDER BY path", (ANALYZER_VERSION, _settings_key(settings)))
         roots = [(u, "/") if is_url(u) else (os.path.abspath(os.fspath(u)), os.sep) for u in under]
         out = []
         for path, kind, message in rows:
@@ -519,6 +520,13 @@ def clear(path: str | os.PathLike | None = None) -> bool:
         with contextlib.suppress(OSError):
             os.remove(holder.lock_path)
     return True
+
+
+@functools.lru_cache(maxsize=64)
+def _settings_key(settings: AnalysisSettings) -> str:
+    """``settings.settings_hash()``, remembered: it is part of every lookup and write, and
+    hashing a JSON dump each time cost ~0.3 ms per file on a 100,000-file scan."""
+    return settings.settings_hash()
 
 
 def _key(text: str) -> str:

@@ -51,7 +51,7 @@ SCHEDULER_ENV = "TEMPO_SCHEDULER"
 LOCAL = "local"
 #: Seconds of work a batch aims at: long enough that per-task overhead (a few ms) vanishes,
 #: short enough that results stream back and the last batches balance across workers.
-TARGET_BATCH_S = 2.0
+TARGET_BATCH_S = 1.0
 #: Files per batch at most (when files take no time, e.g. the overhead benchmark's no-op).
 MAX_BATCH = 1000
 #: Batches in flight per worker thread: one running, one queued behind it (no idle gap).
