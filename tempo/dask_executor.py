@@ -168,12 +168,13 @@ class WarmUp(_PluginBase):
     def setup(self, worker=None):
         from multiprocessing import forkserver
 
-        from .executors import START_METHOD
+        from .executors import START_METHOD, _thread_env
 
         if START_METHOD == "forkserver":
             multiprocessing.get_context("forkserver").set_forkserver_preload(
                 ["tempo.executors", *WARM_UP_MODULES])
-            forkserver.ensure_running()
+            with _thread_env(1):  # numpy's thread pools are sized when the server imports it
+                forkserver.ensure_running()
 
 
 # -- client side ---------------------------------------------------------------------------------
