@@ -26,6 +26,7 @@ shared filesystem) or read URLs (:mod:`tempo.sources`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
@@ -107,6 +108,21 @@ class _Portable:
         return self._fn(path)
 
 
+def _task(blob: bytes):
+    """The task function for the analysis child: as itself when plain pickle carries it (the
+    scan's task always), else wrapped in :class:`_Portable`."""
+    import pickle
+
+    import cloudpickle
+
+    fn = cloudpickle.loads(blob)
+    try:
+        pickle.dumps(fn)
+    except Exception:  # noqa: BLE001 - pickle raises several types for unpicklable things
+        return _Portable(blob)
+    return fn
+
+
 class _Runner:
     """One analysis child process, kept for a worker thread's batches: a ProcessExecutor of
     one, fed path by path through a queue (its run() pulls items lazily)."""
@@ -118,7 +134,7 @@ class _Runner:
         multiprocessing.current_process()._config["daemon"] = False
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.executor = ProcessExecutor(1, timeout_s=timeout_s)
-        self.results = self.executor.run(_Portable(blob), iter(self.queue.get, None))
+        self.results = self.executor.run(_task(blob), iter(self.queue.get, None))
 
     def analyse(self, path: str):
         self.queue.put(path)
@@ -159,6 +175,23 @@ def _run_batch(blob: bytes, key: str, paths: list[str], timeout_s: float):
     return ANALYZER_VERSION, time.perf_counter() - t0, outcomes
 
 
+#: Variables a Dask nanny sets for its worker (``distributed.nanny.pre-spawn-environ``) that
+#: slow the analysis down: MALLOC_TRIM_THRESHOLD_ turns off glibc's adaptive mmap threshold, so
+#: every large NumPy array is mapped and unmapped afresh (measured: twice the CPU per song).
+_MALLOC_VARS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
+
+
+@contextlib.contextmanager
+def _without_malloc_tuning():
+    """The analysis processes' server starts (and its children run) with glibc's own malloc
+    settings; numpy's thread pools are sized by ``_thread_env`` the same way."""
+    saved = {var: os.environ.pop(var) for var in _MALLOC_VARS if var in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 class WarmUp(_PluginBase):
     """Worker plugin: start the analysis children's forkserver with the analysis code
     preloaded, when the worker joins (not when its first file arrives)."""
@@ -173,7 +206,7 @@ class WarmUp(_PluginBase):
         if START_METHOD == "forkserver":
             multiprocessing.get_context("forkserver").set_forkserver_preload(
                 ["tempo.executors", *WARM_UP_MODULES])
-            with _thread_env(1):  # numpy's thread pools are sized when the server imports it
+            with _thread_env(1), _without_malloc_tuning():
                 forkserver.ensure_running()
 
 

@@ -409,3 +409,29 @@ def test_unreachable_scheduler_is_a_clear_error(runner, tmp_path, monkeypatch):
     res = runner.invoke(cli, ["scan", one, "--db", str(tmp_path / "u.sqlite"), "--scheduler", address])
     assert res.exit_code == 1
     assert f"cannot reach the Dask scheduler at {address}" in res.output
+
+
+def test_file_urls_are_listed_and_analysed_like_their_files(tmp_path, reference):
+    """file:// URLs: listed through fsspec (hidden and non-audio names left out), keyed by
+    the file's mtime (no ETag), analysed from a copy, reported under the URL."""
+    from tempo.executors import InProcessExecutor
+
+    names = [n for n in sorted(os.listdir(LIBRARY)) if not n.endswith(".json")][:2]
+    (tmp_path / "m" / "sub").mkdir(parents=True)
+    shutil.copy2(os.path.join(LIBRARY, names[0]), tmp_path / "m" / names[0])
+    shutil.copy2(os.path.join(LIBRARY, names[1]), tmp_path / "m" / "sub" / names[1])
+    (tmp_path / "m" / ".hidden.mp3").write_bytes(b"x")
+    (tmp_path / "m" / "notes.txt").write_bytes(b"x")
+    url = "file://" + str(tmp_path / "m")
+    lib = Library(LibraryOptions(db_path=str(tmp_path / "f.sqlite")), executor=InProcessExecutor())
+    result = lib.scan([url])
+    assert [t.path for t in result.tracks] == [f"{url}/{names[0]}", f"{url}/sub/{names[1]}"]
+    for t, name in zip(result.tracks, names):
+        mine, ref = t.to_dict(), dict(reference[os.path.join(LIBRARY, name)])
+        for d in (mine, ref):
+            d.pop("path")
+        assert mine == ref  # copy2 keeps the mtime: the same key, the same analysis
+    again = lib.scan([url])
+    assert (again.reused, again.analysed) == (2, 0)
+    os.utime(tmp_path / "m" / names[0], ns=(1, 10**18))
+    assert lib.scan([url]).analysed == 1
