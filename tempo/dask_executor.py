@@ -368,10 +368,11 @@ class DaskExecutor:
             message = (f"the Dask workers running this file's batch died ({err}); probably out "
                        "of memory or killed; tried again on the next run")
             return 0.0, [(p, FileFailure(path=p, kind="crash", message=message)) for p in batch]
-        except (CancelledError, OSError, TimeoutError):
+        except CancelledError:
             raise self._lost() from None
         except Exception as err:  # noqa: BLE001 - e.g. a worker without tempo (ModuleNotFoundError)
-            if self.client is None or self.client.status not in ("running", "newly-created"):
+            if isinstance(err, (OSError, TimeoutError)) and (
+                    self.client is None or self.client.status != "running"):
                 raise self._lost() from None
             raise TempoError(f"a Dask worker could not run the analysis: {type(err).__name__}: {err}",
                              hint="install the same tempo (and its cluster extra) on every worker"
