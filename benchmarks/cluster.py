@@ -11,7 +11,7 @@
    (as an operated cluster is), and `--scheduler local --jobs 2` (which starts its own
    cluster), each a fresh process with a fresh cache, wall time including interpreter start
    and imports; best of --repeat, alternating. Goal: cluster / jobs-2 throughput >= 0.9.
-2. Overhead per file: --paths hard links to one small WAV, scanned through the whole scan path
+2. Overhead per file: --paths hard links to a small WAV (one per 50,000), scanned through the whole scan path
    (listing, cache lookups, spool, fingerprints, batches to the workers, one child process per
    worker thread, results back, one SQLite commit per file) with THE ANALYSIS SWAPPED FOR A
    NO-OP (it stats the file and returns a fixed TrackAnalysis), and each link given its own
@@ -202,7 +202,7 @@ def overhead(n: int) -> None:
     try:
         t0 = time.perf_counter()
         _links(work, n)
-        print(f"overhead: {n} hard links to one 100-ms WAV made in {time.perf_counter() - t0:.1f} s")
+        print(f"overhead: {n} hard links to 100-ms WAVs (one per 50,000 links) made in {time.perf_counter() - t0:.1f} s")
         print("  NOTE: the analysis is swapped for a no-op (stat + a fixed TrackAnalysis), and each "
               "path gets its own fingerprint (real fingerprint + the path): this measures the "
               "scan path and the executor, not audio analysis")

@@ -57,7 +57,8 @@ TARGET_BATCH_S = 1.0
 MAX_BATCH = 1000
 #: Batches in flight per worker thread: one running, one queued behind it (no idle gap).
 PENDING_PER_THREAD = 2
-#: Seconds to reach the scheduler, and to wait for its first worker.
+#: Seconds to reach the scheduler (also how long a client that lost it tries to reconnect
+#: before the scan stops), and to wait for its first worker.
 CONNECT_TIMEOUT_S = 30.0
 WORKER_WAIT_S = 120.0
 #: Seconds between refreshing the number of worker threads (workers may come and go).

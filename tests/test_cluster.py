@@ -304,8 +304,11 @@ def test_worker_killed_mid_scan_every_file_once(cluster, reference, tmp_path):
     assert _cached(db) == {p: reference[p] for p in SUBSET}
 
 
-def test_lost_scheduler_stops_with_a_clear_message(tmp_path, reference):
+def test_lost_scheduler_stops_with_a_clear_message(tmp_path, reference, monkeypatch):
     """The scheduler killed mid-scan: TempoError naming it; what finished is in the cache."""
+    import tempo.dask_executor as de
+
+    monkeypatch.setattr(de, "CONNECT_TIMEOUT_S", 3.0)  # how long the client tries to reconnect
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     c = _Cluster(str(tmp_path), env)
     db = str(tmp_path / "l.sqlite")
