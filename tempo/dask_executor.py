@@ -61,6 +61,8 @@ PENDING_PER_THREAD = 2
 #: before the scan stops), and to wait for its first worker.
 CONNECT_TIMEOUT_S = 30.0
 WORKER_WAIT_S = 120.0
+#: Messages per connection the client (and a local cluster's scheduler) keeps for debugging.
+LOW_LEVEL_LOG_LENGTH = 10
 #: Seconds between refreshing the number of worker threads (workers may come and go).
 SLOTS_REFRESH_S = 5.0
 
@@ -243,7 +245,7 @@ class DaskExecutor:
         self.client = None
         self.cluster = None
         #: What the last run did: batches sent, the most files in flight, batch sizes used.
-        self.stats = {"batches": 0, "max_in_flight_files": 0, "max_batch": 0, "resubmitted": 0}
+        self.stats = {"batches": 0, "max_in_flight_files": 0, "max_batch": 0}
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -251,6 +253,11 @@ class DaskExecutor:
         d = self.distributed
         if self.client is not None:
             return self.client
+        import dask
+
+        # Dask keeps the last N messages of each connection for debugging (default 1,000):
+        # here each is a batch of paths, so the client's memory would grow with the scan.
+        dask.config.set({"distributed.admin.low-level-log-length": LOW_LEVEL_LOG_LENGTH})
         try:
             if self.scheduler == LOCAL:
                 import logging
@@ -304,7 +311,7 @@ class DaskExecutor:
         done = d.as_completed(with_results=False, loop=client.loop)
         size = self.batch_size or 1  # adaptive: the first results tell how long a file takes
         slots, slots_at = self._slots(), time.monotonic()
-        self.stats = {"batches": 0, "max_in_flight_files": 0, "max_batch": 0, "resubmitted": 0}
+        self.stats = {"batches": 0, "max_in_flight_files": 0, "max_batch": 0}
 
         def take(n: int) -> list[str]:
             batch = head[:n]
@@ -338,13 +345,10 @@ class DaskExecutor:
             fill()
             for future in done:
                 batch = in_flight.pop(future)
-                outcomes = self._outcomes(future, batch)
-                if outcomes is not None and self.batch_size is None:
-                    elapsed, outcomes = outcomes
+                elapsed, outcomes = self._outcomes(future, batch)
+                if self.batch_size is None and elapsed > 0:
                     per_file = max(elapsed / len(batch), 1e-6)
                     size = max(1, min(MAX_BATCH, int(TARGET_BATCH_S / per_file)))
-                elif outcomes is not None:
-                    outcomes = outcomes[1]
                 future.release()
                 yield from outcomes
                 fill()
