@@ -15,11 +15,14 @@ Conventions
   write at a time; a second one waits for it (``--wait``) instead of analysing the same files
   twice, then stops with a message (``tempo scan``) or works from what is cached (the others).
 - Every sqlite3 error becomes a :class:`CacheError` that names the database file and the fix.
+- An object in a store is keyed like a file: its URL, size, and ETag hash or mtime as
+  ``mtime_ns`` (:mod:`tempo.sources`); it has no fingerprint, and ``prune`` keeps its rows.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -33,6 +36,7 @@ from dataclasses import dataclass, replace
 
 from .errors import CacheError
 from .models import ANALYZER_VERSION, AnalysisSettings, FileFailure, TrackAnalysis
+from .sources import is_url
 
 #: Bumped when the table layout changes; an older database is refused with a hint to clear it.
 SCHEMA_VERSION = "1"
@@ -464,7 +468,7 @@ class Cache:
         settings = settings or AnalysisSettings()
         rows = self._query(
             "SELECT size, mtime_ns, data FROM tracks WHERE path=? AND analyzer_version=? AND settings_hash=?",
-            (_key(path), ANALYZER_VERSION, settings.settings_hash()))
+            (_key(path), ANALYZER_VERSION, _settings_key(settings)))
         if not rows or rows[0][0] != size or rows[0][1] != mtime_ns:
             return None
         return _decode(rows[0][2], path=path)
@@ -473,14 +477,14 @@ class Cache:
         """Whether some state of this path is cached (for this version and settings)."""
         settings = settings or AnalysisSettings()
         return bool(self._query("SELECT 1 FROM tracks WHERE path=? AND analyzer_version=? AND settings_hash=?",
-                                (_key(path), ANALYZER_VERSION, settings.settings_hash())))
+                                (_key(path), ANALYZER_VERSION, _settings_key(settings))))
 
     def get_by_fingerprint(self, fp: str, settings: AnalysisSettings | None = None) -> TrackAnalysis | None:
         """An analysis of a file with the same content (moved, renamed or copied), or None."""
         settings = settings or AnalysisSettings()
         rows = self._query(
             "SELECT path, data FROM tracks WHERE fingerprint=? AND analyzer_version=? AND settings_hash=? "
-            "ORDER BY path LIMIT 1", (fp, ANALYZER_VERSION, settings.settings_hash()))
+            "ORDER BY path LIMIT 1", (fp, ANALYZER_VERSION, _settings_key(settings)))
         return _decode(rows[0][1], path=rows[0][0]) if rows else None
 
     def put(self, analysis: TrackAnalysis, *, fingerprint: str | None = None) -> None:
@@ -493,7 +497,7 @@ class Cache:
         now = time.time()
         for analysis, fp in items:
             data = json.dumps(analysis.to_dict(), separators=(",", ":"), allow_nan=False)
-            batch.append((_key(analysis.path), analysis.analyzer_version, analysis.settings.settings_hash(),
+            batch.append((_key(analysis.path), analysis.analyzer_version, _settings_key(analysis.settings),
                           analysis.size, analysis.mtime_ns, fp, data, now))
             if len(batch) >= BATCH_ROWS:
                 self._put_rows(batch)
@@ -512,8 +516,29 @@ class Cache:
         """Every cached analysis of the current analyzer version and these settings, by path."""
         settings = settings or AnalysisSettings()
         rows = self._query("SELECT path, data FROM tracks WHERE analyzer_version=? AND settings_hash=? "
-                           "ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
+                           "ORDER BY path", (ANALYZER_VERSION, _settings_key(settings)))
         return [a for a in (_decode(data, path=path) for path, data in rows) if a is not None]
+
+    def iter_tracks(self, settings: AnalysisSettings | None = None, *,
+                    batch_rows: int = BATCH_ROWS) -> Iterator[TrackAnalysis]:
+        """:meth:`tracks`, streamed: ``batch_rows`` rows in memory at a time (for exports of
+        millions). One read transaction, so the rows are one consistent snapshot."""
+        settings = settings or AnalysisSettings()
+        with self.reading():
+            try:
+                cursor = self._conn.execute(
+                    "SELECT path, data FROM tracks WHERE analyzer_version=? AND settings_hash=? "
+                    "ORDER BY path", (ANALYZER_VERSION, _settings_key(settings)))
+                while True:
+                    rows = cursor.fetchmany(batch_rows)
+                    if not rows:
+                        return
+                    for path, data in rows:
+                        analysis = _decode(data, path=path)
+                        if analysis is not None:
+                            yield analysis
+            except sqlite3.Error as err:
+                raise self._error(err, "read") from None
 
     # -- failures -----------------------------------------------------------------------------
 
@@ -524,7 +549,7 @@ class Cache:
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO failures (path, analyzer_version, settings_hash, size, "
                          "mtime_ns, kind, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (_key(failure.path), ANALYZER_VERSION, settings.settings_hash(), size, mtime_ns,
+                         (_key(failure.path), ANALYZER_VERSION, _settings_key(settings), size, mtime_ns,
                           failure.kind, _key(failure.message), time.time()))
 
     def get_failure(self, path: str, size: int, mtime_ns: int,
@@ -533,7 +558,7 @@ class Cache:
         settings = settings or AnalysisSettings()
         rows = self._query("SELECT size, mtime_ns, kind, message FROM failures WHERE path=? AND "
                            "analyzer_version=? AND settings_hash=?",
-                           (_key(path), ANALYZER_VERSION, settings.settings_hash()))
+                           (_key(path), ANALYZER_VERSION, _settings_key(settings)))
         if not rows or rows[0][0] != size or rows[0][1] != mtime_ns:
             return None
         return FileFailure(path=path, kind=rows[0][2], message=rows[0][3])
@@ -543,11 +568,11 @@ class Cache:
         the folders or files in ``under`` when it is given."""
         settings = settings or AnalysisSettings()
         rows = self._query("SELECT path, kind, message FROM failures WHERE analyzer_version=? AND "
-                           "settings_hash=? ORDER BY path", (ANALYZER_VERSION, settings.settings_hash()))
-        roots = [os.path.abspath(os.fspath(u)) for u in under]
+                           "settings_hash=? ORDER BY path", (ANALYZER_VERSION, _settings_key(settings)))
+        roots = [(u, "/") if is_url(u) else (os.path.abspath(os.fspath(u)), os.sep) for u in under]
         out = []
         for path, kind, message in rows:
-            if roots and not any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+            if roots and not any(path == r or path.startswith(r.rstrip(sep) + sep) for r, sep in roots):
                 continue
             out.append(FileFailure(path=path, kind=kind, message=message))
         return out
@@ -664,6 +689,13 @@ def clear(path: str | os.PathLike | None = None) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=64)
+def _settings_key(settings: AnalysisSettings) -> str:
+    """``settings.settings_hash()``, remembered: it is part of every lookup and write, and
+    hashing a JSON dump each time cost ~0.3 ms per file on a 100,000-file scan."""
+    return settings.settings_hash()
+
+
 def _key(text: str) -> str:
     """Text SQLite can store. A file name that is not valid UTF-8 (Python keeps its bytes as
     surrogate escapes, which SQLite refuses) is stored with backslash escapes instead."""
@@ -686,8 +718,9 @@ def _unkey(key: str) -> str | None:
 
 
 def _exists(key: str) -> bool:
-    """Whether the file a stored path key names exists (also for names that are not UTF-8)."""
-    if os.path.exists(key):
+    """Whether the file a stored path key names exists (also for names that are not UTF-8).
+    Rows of URLs (object storage) are kept: asking the store about each would be slow."""
+    if is_url(key) or os.path.exists(key):
         return True
     name = _unkey(key)
     return name is not None and os.path.exists(name)

@@ -66,10 +66,14 @@ _LIBRARY_OPTIONS = (
                  default=DEFAULT_MEMORY_LIMIT_MB, show_default=True, metavar="MB",
                  help="Address space each worker process may use; a file that needs more is "
                       "skipped as 'memory' (tried again on the next run). 0: no limit."),
+    click.option("--scheduler", metavar="tcp://HOST:PORT|local", envvar="TEMPO_SCHEDULER",
+                 default=None, help="Analyse on a Dask cluster (its scheduler's address), or "
+                 "'local' for a local one of --jobs workers; needs pip install "
+                 "'tempo-montage[cluster]' (see docs/cluster.md). [env: TEMPO_SCHEDULER]"),
     click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
 )
 _LIBRARY_KEYS = ("db_path", "jobs", "timeout_s", "extensions", "hidden", "retry_failed",
-                 "trust_tags", "bpm_range", "wait_s", "memory_limit_mb", "quiet")
+                 "trust_tags", "bpm_range", "wait_s", "memory_limit_mb", "scheduler", "quiet")
 
 
 def library_options(f):
@@ -164,13 +168,13 @@ def _table_line(ta) -> str:
             f"{safe_path(ta.path)}{note}")
 
 
-def _report_warnings(tracks, limit: int | None = None) -> int:
-    """``warning: FILE: truncated: ...`` on stderr for analysed files with warnings (the first
-    ``limit`` of them); returns how many files have warnings."""
-    warned = [t for t in tracks if t.warnings]
-    for t in warned[:limit]:
-        for w in t.warnings:
-            click.echo(f"warning: {safe_path(t.path)}: {safe(w)}", err=True)
+def _report_warnings(result, limit: int | None = None) -> int:
+    """``warning: FILE: truncated: ...`` on stderr for a scan's analysed files with warnings (the
+    first ``limit`` of them); returns how many files have warnings."""
+    warned = result.warnings
+    for path, warnings in warned[:limit]:
+        for w in warnings:
+            click.echo(f"warning: {safe_path(path)}: {safe(w)}", err=True)
     if limit is not None and len(warned) > limit:
         click.echo(f"... and {len(warned) - limit} more files with warnings "
                    "(tempo analyze --json shows them)", err=True)
@@ -214,7 +218,6 @@ def analyze(paths, as_json, as_csv, no_cache, strict, library, quiet):
     """
     import csv
     import dataclasses
-    import json
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
@@ -247,7 +250,7 @@ def analyze(paths, as_json, as_csv, no_cache, strict, library, quiet):
             writer.writerow(item.to_row())
         else:
             click.echo(_table_line(item))
-    warned = _report_warnings(result.tracks)
+    warned = _report_warnings(result)
     if result.failures:
         click.echo(f"{len(result.failures)} of {result.found} files failed", err=True)
         sys.exit(1)
@@ -297,7 +300,7 @@ def scan(paths, list_failed, strict, as_json, library, quiet):
     if not paths:
         raise click.UsageError("give at least one folder or file to scan (or --failed)")
     try:
-        result = library.scan(paths, must_write=True)
+        result = library.scan(paths, must_write=True, keep_tracks=False)  # counts only: flat memory
     except KeyboardInterrupt:
         click.echo("\ninterrupted: finished files are saved; run the same command to resume", err=True)
         sys.exit(130)
@@ -307,7 +310,7 @@ def scan(paths, list_failed, strict, as_json, library, quiet):
             click.echo(f"failed: {safe_path(f.path)}: {f.kind}: {safe(f.message)}", err=True)
         if len(result.failures) > len(shown):
             click.echo(f"... and {len(result.failures) - len(shown)} more (tempo scan --failed)", err=True)
-        _report_warnings(result.tracks, limit=SCAN_FAILURES_SHOWN)
+        _report_warnings(result, limit=SCAN_FAILURES_SHOWN)
         if not result.found:
             click.echo("warning: no audio files found (check the paths, or --ext / --hidden)", err=True)
     click.echo(json.dumps(result.to_dict()) if as_json else result.summary())
@@ -358,6 +361,32 @@ def cache_prune(db_path):
         result = db.prune()
     click.echo(f"removed {result.missing} rows of missing files, "
                f"{result.old_version} rows of older analyzer versions")
+
+
+@cache.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
+@click.option("-f", "--format", "fmt", type=click.Choice(["parquet", "csv", "jsonl"]), default=None,
+              help="Output format. [default: from FILE's extension: .parquet, .csv, .jsonl]")
+def cache_export(file, db_path, fmt):
+    """Write every cached analysis to FILE as Parquet, CSV or JSON Lines.
+
+    One row per analysed file (current analyzer version), by path. Parquet and CSV have flat
+    columns (path, bpm, confidence, stable, drift, energy, loudness_lufs, ..., size, mtime_ns);
+    JSON Lines has each analysis whole, as `tempo analyze --json` prints it. Streams in
+    batches and replaces FILE only when complete. Parquet needs
+    pip install 'tempo-montage[cluster]'.
+
+    \b
+    Examples:
+      tempo cache export catalogue.parquet
+      tempo cache export analyses.csv
+      tempo cache export run.data --format jsonl
+    """
+    from .export import export_cache
+
+    result = export_cache(file, db_path=db_path, fmt=fmt)
+    click.echo(f"wrote {click.format_filename(result.path)}: {result.rows} analyses ({result.format})")
 
 
 @cache.command("clear")
@@ -468,7 +497,6 @@ def rank(paths, profile_name, limit, explain, as_json, as_csv, library, quiet, *
       tempo rank ~/Music --json > ranking.jsonl
     """
     import csv
-    import json
 
     from .ranking import rank as rank_tracks, unmatched
 
@@ -650,7 +678,6 @@ def tag(paths, write, force, min_confidence, decimals, as_json, library, quiet):
       tempo tag ~/Music --write        # write missing BPM tags
       tempo tag song.flac --write --force --decimals 1
     """
-    import json
 
     def show(plan):
         if as_json:
@@ -717,7 +744,6 @@ def fix(paths, bpm, double, half, clear, list_fixes, review, below, export_to, i
       tempo fix --list
       tempo fix --export corrections.csv       # then on another machine: --import
     """
-    import json
 
     chosen = sum([bpm is not None, double, half, clear, list_fixes, review,
                   export_to is not None, import_from is not None])

@@ -22,6 +22,7 @@ from multiprocessing.connection import wait
 
 from .errors import TempoError
 from .models import AnalysisSettings, FileFailure, TrackAnalysis
+from .sources import is_url
 
 #: Seconds one file may take in a worker before the worker is replaced and the file failed.
 DEFAULT_TIMEOUT_S = 120.0
@@ -50,6 +51,8 @@ def _analyze_task(path: str, settings: AnalysisSettings | None = None) -> TrackA
     from .analysis import analyze_file
 
     try:
+        if is_url(path):
+            return _analyze_url(path, settings)
         return analyze_file(path, settings=settings)
     except TempoError as err:
         return FileFailure(path=path, kind=err.kind, message=err.message)
@@ -61,6 +64,19 @@ def _analyze_task(path: str, settings: AnalysisSettings | None = None) -> TrackA
     except BaseException as err:  # noqa: BLE001 - see docstring
         return FileFailure(path=path, kind="internal",
                            message=f"unexpected {type(err).__name__}: {err} (please report this)")
+
+
+def _analyze_url(url: str, settings: AnalysisSettings | None) -> TrackAnalysis:
+    """Analyse the object at ``url`` from a temporary local copy (:func:`tempo.sources.local_copy`);
+    the result names the URL and carries the object's cache key (size, ETag or mtime)."""
+    from dataclasses import replace
+
+    from .analysis import analyze_file
+    from .sources import local_copy
+
+    with local_copy(url) as (local, st):
+        analysis = analyze_file(local, settings=settings)
+    return replace(analysis, path=url, size=st.st_size, mtime_ns=st.st_mtime_ns)
 
 
 #: Modules the analysis imports lazily; a worker imports them before its first file's clock

@@ -20,7 +20,7 @@ import stat as stat_mod
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from .errors import TempoError
@@ -58,26 +58,45 @@ def normalize_extensions(extensions: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
-          hidden: bool = False) -> list[tuple[str, os.stat_result]]:
-    """(absolute path, stat) of audio files under ``paths``, sorted by path, unique.
+def _iter_walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
+               hidden: bool = False) -> Iterator[tuple[str, os.stat_result]]:
+    """(absolute path, stat) of audio files under ``paths``, streamed: unique, sorted within
+    each folder (files first, then its subfolders in name order), never all held at once.
 
     Files given directly are taken as given (any extension, any name). Folders are searched
     recursively: symbolic links are followed, each real folder visited once (no loops);
     hidden folders and files (name starting with ".") are skipped unless ``hidden``; only
-    regular files whose extension is in ``extensions`` (case-insensitive) are kept.
+    regular files whose extension is in ``extensions`` (case-insensitive) are kept. URLs
+    (``s3://bucket/prefix``, see :mod:`tempo.sources`) are listed through fsspec and yield
+    a :class:`~tempo.sources.ObjectStat` (size, ETag or mtime) instead of a stat. Every local
+    path is checked before the first one is yielded.
     """
+    from .sources import is_url, iter_objects
+
     exts = normalize_extensions(extensions)
-    found: dict[str, os.stat_result] = {}
-    seen_dirs: set[tuple[int, int]] = set()
+    roots: list[tuple[str, os.stat_result | None]] = []
+    given: set[str] = set()
     for p in paths:
+        if is_url(p):
+            roots.append((p, None))
+            continue
         p = os.path.abspath(os.path.expanduser(os.fspath(p)))
         try:
             st = os.stat(p)
         except OSError:
             raise TempoError("no such file or folder", path=p, hint="check the path") from None
         if not stat_mod.S_ISDIR(st.st_mode):
-            found[p] = st
+            if p in given:
+                continue
+            given.add(p)
+        roots.append((p, st))
+    seen_dirs: set[tuple[int, int]] = set()
+    for p, st in roots:
+        if st is None:
+            yield from iter_objects(p, extensions=exts, hidden=hidden)
+            continue
+        if not stat_mod.S_ISDIR(st.st_mode):
+            yield p, st
             continue
         stack = [(p, st)]
         while stack:
@@ -87,9 +106,10 @@ def _walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
                 continue
             seen_dirs.add(key)
             try:
-                entries = list(os.scandir(folder))
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
             except OSError:
                 continue  # unreadable folder: nothing to find there
+            subfolders = []
             for entry in entries:
                 name = entry.name
                 if not hidden and name.startswith("."):
@@ -99,10 +119,17 @@ def _walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
                 except OSError:
                     continue  # broken link or vanished file
                 if stat_mod.S_ISDIR(est.st_mode):
-                    stack.append((entry.path, est))
-                elif stat_mod.S_ISREG(est.st_mode) and name.lower().endswith(exts):
-                    found[entry.path] = est
-    return sorted(found.items())
+                    subfolders.append((entry.path, est))
+                elif (stat_mod.S_ISREG(est.st_mode) and name.lower().endswith(exts)
+                      and entry.path not in given):
+                    yield entry.path, est
+            stack.extend(reversed(subfolders))
+
+
+def _walk(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
+          hidden: bool = False) -> list[tuple[str, os.stat_result]]:
+    """:func:`_iter_walk` as one list sorted by path (for callers that need it all)."""
+    return sorted(_iter_walk(paths, extensions=extensions, hidden=hidden), key=lambda e: e[0])
 
 
 def find_audio_files(paths: Iterable[str | os.PathLike], *, extensions=AUDIO_EXTENSIONS,
@@ -123,6 +150,7 @@ class ScanResult:
     ``found == analysed + reused + failed``. ``warned``: analysed tracks that carry warnings
     (truncated, damaged, too short; see ``TrackAnalysis.warnings``). ``busy``: files left out
     (failures of kind "busy") because another scan held the cache past ``wait_s``.
+    ``warnings``: (path, warnings) of each such track, by path, also when ``tracks`` is not kept.
     """
 
     tracks: list[TrackAnalysis]
@@ -137,6 +165,7 @@ class ScanResult:
     from_tags: int = 0
     warned: int = 0
     busy: int = 0
+    warnings: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def summary(self) -> str:
         text = (f"found {self.found}, analysed {self.analysed}, reused {self.reused}, "
@@ -179,6 +208,9 @@ class LibraryOptions:
     choose the beat level or replace an unrelated estimate (:func:`tempo.tags.apply_tag_tempo`);
     ``bpm_range`` (a :class:`tempo.corrections.BpmRange`, or text such as ``"87-174"``) moves a
     reading outside it to the candidate inside it (:func:`tempo.corrections.in_range`).
+    ``scheduler``: analyse on a Dask cluster (``tcp://HOST:PORT``, or ``"local"`` for a
+    LocalCluster of ``jobs`` workers; see :mod:`tempo.dask_executor`) instead of local worker
+    processes.
     """
 
     db_path: str | None = None
@@ -193,12 +225,17 @@ class LibraryOptions:
     wait_s: float = DEFAULT_WAIT_S
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     settings: AnalysisSettings = AnalysisSettings()
+    scheduler: str | None = None
 
     def __post_init__(self):
         if isinstance(self.bpm_range, str):
             from .corrections import BpmRange
 
             object.__setattr__(self, "bpm_range", BpmRange.parse(self.bpm_range))
+        if self.scheduler:
+            from .dask_executor import require_cluster_extra
+
+            require_cluster_extra()
         if self.jobs is not None and self.jobs < 1:
             raise TempoError(f"jobs={self.jobs} must be at least 1")
         if self.timeout_s <= 0:
@@ -283,30 +320,35 @@ class Library:
         from .cache import Cache
 
         with Cache.open(self.options.db_path) as cache:
-            return self._user_bpms(cache, tracks)
+            user_bpm = self._user_bpm_finder(cache)
+            return {t.path: bpm for t in tracks if (bpm := user_bpm(t)) is not None}
 
-    def _user_bpms(self, cache, tracks: list[TrackAnalysis]) -> dict[str, float]:
-        """{path: the listener's tempo} for the tracks that have a correction: matched by content
-        fingerprint (so it survives moves, renames and new analyzer versions), else by path."""
+    def _user_bpm_finder(self, cache) -> Callable[[TrackAnalysis], float | None]:
+        """A function giving a track's stored correction (or None): matched by content
+        fingerprint (so it survives moves, renames and new analyzer versions), else by path.
+        Costs nothing per track when there are no corrections."""
         from .cache import _key, fingerprint
 
         stored = cache.corrections()
         if not stored:
-            return {}
+            return lambda track: None
         by_fp = {fp: bpm for fp, _, bpm in stored}
         by_path = {path: bpm for _, path, bpm in stored}
-        out = {}
-        for t in tracks:
+
+        def find(t: TrackAnalysis) -> float | None:
             fp = cache.stored_fingerprint(t.path, self.options.settings) or fingerprint(t.path, t.size)
             bpm = by_fp.get(fp) if fp else None
-            if bpm is None:
-                bpm = by_path.get(_key(t.path))
-            if bpm is not None:
-                out[t.path] = bpm
-        return out
+            return by_path.get(_key(t.path)) if bpm is None else bpm
+
+        return find
+
+    def _viewer(self, cache) -> Callable[[TrackAnalysis], TrackAnalysis]:
+        """:meth:`view` with each track's stored correction, for one scan over ``cache``."""
+        user_bpm = self._user_bpm_finder(cache)
+        return lambda track: self.view(track, user_bpm=user_bpm(track))
 
     def scan(self, paths: Iterable[str | os.PathLike], *, strict: bool = False,
-             view: bool = True, must_write: bool = False) -> ScanResult:
+             view: bool = True, must_write: bool = False, keep_tracks: bool = True) -> ScanResult:
         """Find audio files under ``paths`` and return the analysis of each, analysing only what
         the cache does not already hold for this file state, analyzer version and settings.
 
@@ -321,23 +363,30 @@ class Library:
         ``must_write`` (``tempo scan``), raises :class:`~tempo.cache.CacheBusyError`, otherwise
         answers from the cache and reports the rest as failures of kind "busy" (``busy``).
         ``view=False`` returns the analyses as cached, without read-time views.
+        ``keep_tracks=False`` returns no tracks, only the counts and failures: the listing,
+        the cache lookups and the analysis all stream, so a scan of millions of files runs in
+        flat memory (``tempo scan`` does this).
         """
         from .cache import Cache, CacheBusyError
 
         opts = self.options
         t0 = time.perf_counter()
-        entries = _walk(paths, extensions=opts.extensions, hidden=opts.hidden)
-        with Cache.open(opts.db_path if opts.use_cache else ":memory:") as cache:
-            run = _ScanRun(cache, opts.settings, self.progress)
-            todo = run.lookup(entries, retry_failed=opts.retry_failed)
-            if todo:
+        entries = _iter_walk(paths, extensions=opts.extensions, hidden=opts.hidden)
+        found = 0
+        with Cache.open(opts.db_path if opts.use_cache else ":memory:") as cache, _Spool() as todo:
+            run = _ScanRun(cache, opts.settings, self.progress,
+                           view=self._viewer(cache) if view else None, keep_tracks=keep_tracks)
+            for chunk in _chunks(entries, LOOKUP_CHUNK):  # streaming: memory is one chunk
+                found += len(chunk)
+                todo.write(run.lookup(chunk, retry_failed=opts.retry_failed))
+            if todo.count:
                 waited = []
 
                 def on_wait(holder: str, wait_s: float) -> None:
                     waited.append(holder)
                     if self.notice is not None:
                         self.notice(f"waiting up to {wait_s:g} s for another tempo scan (pid {holder}) "
-                                    f"to finish writing to the cache ({len(todo)} files to analyse; "
+                                    f"to finish writing to the cache ({todo.count} files to analyse; "
                                     "--wait SECONDS)")
 
                 try:
@@ -346,42 +395,51 @@ class Library:
                     if must_write:
                         raise
                     # work from what is cached, including what the other scan stored meanwhile
-                    todo = run.lookup(todo, retry_failed=opts.retry_failed)
-                    run.failures += [FileFailure(path=p, kind="busy", message=(
-                        f"not analysed: another tempo scan (pid {err.holder}) was writing to the "
-                        "cache; run again when it has finished")) for p, _ in todo]
-                    run.busy = len(todo)
-                    todo = []
+                    with _Spool() as left:
+                        run.relookup(todo, left, retry_failed=opts.retry_failed)
+                        for chunk in left:
+                            run.failures += [FileFailure(path=p, kind="busy", message=(
+                                f"not analysed: another tempo scan (pid {err.holder}) was writing "
+                                "to the cache; run again when it has finished")) for p, _, _ in chunk]
+                        run.busy = left.count
                 else:
                     if waited:  # the other scan may have analysed some of them meanwhile
-                        todo = run.lookup(todo, retry_failed=opts.retry_failed)
-            if todo:
-                executor = self.executor or ProcessExecutor(opts.jobs or default_jobs(),
-                                                            timeout_s=opts.timeout_s,
-                                                            memory_limit_mb=opts.memory_limit_mb)
-                run.analyse(todo, executor)
-            user = self._user_bpms(cache, run.tracks) if view else {}
+                        with _Spool() as left:
+                            run.relookup(todo, left, retry_failed=opts.retry_failed)
+                            if left.count:
+                                run.analyse(left, self.executor or self._executor())
+                    else:
+                        run.analyse(todo, self.executor or self._executor())
         tracks = sorted(run.tracks, key=lambda a: a.path)
-        if view:
-            tracks = [self.view(t, user_bpm=user.get(t.path)) for t in tracks]
         failures = sorted(run.failures, key=lambda f: f.path)
-        result = ScanResult(tracks=tracks, failures=failures, found=len(entries),
+        result = ScanResult(tracks=tracks, failures=failures, found=found,
                             analysed=run.analysed, reused=run.reused + run.moved,
                             failed=len(failures), elapsed_s=time.perf_counter() - t0,
                             known_failed=run.known_failed, moved=run.moved,
-                            from_tags=sum(1 for t in tracks if t.tempo.source != "audio"),
-                            warned=sum(1 for t in tracks if t.warnings), busy=run.busy)
+                            from_tags=run.from_tags, warned=run.warned, busy=run.busy,
+                            warnings=sorted(run.warnings))
         if strict and failures:
             first = failures[0]
-            raise TempoError(f"{len(failures)} of {len(entries)} files could not be analysed, first "
+            raise TempoError(f"{len(failures)} of {found} files could not be analysed, first "
                              f"{first.path}: {first.kind}: {first.message}",
                              hint="`tempo scan --failed` lists them")
         if strict and result.warned:
-            first = next(t for t in tracks if t.warnings)
-            raise TempoError(f"{result.warned} of {len(entries)} files have warnings, first "
-                             f"{first.path}: {first.warnings[0]}",
+            path, warnings = result.warnings[0]
+            raise TempoError(f"{result.warned} of {found} files have warnings, first "
+                             f"{path}: {warnings[0]}",
                              hint="`tempo analyze --json` shows them")
         return result
+
+    def _executor(self):
+        """The executor for files the cache does not answer: the Dask cluster of
+        ``options.scheduler``, else local worker processes."""
+        opts = self.options
+        if opts.scheduler:
+            from .dask_executor import DaskExecutor
+
+            return DaskExecutor(opts.scheduler, jobs=opts.jobs, timeout_s=opts.timeout_s)
+        return ProcessExecutor(opts.jobs or default_jobs(), timeout_s=opts.timeout_s,
+                               memory_limit_mb=opts.memory_limit_mb)
 
     # -- corrections ----------------------------------------------------------------------------
 
@@ -525,18 +583,21 @@ class Library:
         the music root relative entries name (a playlist written with ``--base``)."""
         from .playlist import read_playlist
 
+        from .sources import exists, is_url
+
         entries = read_playlist(playlist_path, base=base)
-        present = [p for p in entries if os.path.exists(p)]
+        present = [p for p in entries if exists(p)]
         missing = [FileFailure(path=p, kind="missing", message="no such file (listed in "
                                f"{os.path.basename(playlist_path)})") for p in entries
-                   if not os.path.exists(p)]
+                   if not exists(p)]
         result = self.scan(present) if present else ScanResult([], [], 0, 0, 0, 0, 0.0)
         if missing:
             failures = sorted(result.failures + missing, key=lambda f: f.path)
             result = replace(result, failures=failures, failed=len(failures),
                              found=result.found + len(missing))
         by_path = {t.path: t for t in result.tracks}
-        tracks = [by_path[p] for p in (os.path.abspath(e) for e in entries) if p in by_path]
+        tracks = [by_path[p] for p in (e if is_url(e) else os.path.abspath(e) for e in entries)
+                  if p in by_path]
         return tracks, result
 
     # -- what the commands make of them ---------------------------------------------------------
@@ -575,37 +636,113 @@ def scan(paths: Iterable[str | os.PathLike], *, db_path: str | os.PathLike | Non
     return Library(options, progress=progress, executor=executor).scan(paths, strict=strict)
 
 
+#: Files listed and looked up in the cache per read transaction (the scan's memory unit).
+LOOKUP_CHUNK = 2000
+
+
+def _chunks(items: Iterable, n: int) -> Iterator[list]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Spool:
+    """The files a scan must analyse, (path, size, mtime_ns) in chunks, kept in an anonymous
+    temporary file instead of memory, so a cold scan of millions holds one chunk at a time;
+    read back in the order written (``for chunk in spool``)."""
+
+    def __init__(self):
+        self._file = None
+        self.count = 0
+
+    def write(self, chunk: list[tuple[str, int, int]]) -> None:
+        import pickle
+        import tempfile
+
+        if not chunk:
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="tempo-scan-")
+        pickle.dump(chunk, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += len(chunk)
+
+    def __iter__(self) -> Iterator[list[tuple[str, int, int]]]:
+        import pickle
+
+        if self._file is None:
+            return
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)
+            except EOFError:
+                return
+
+    def __enter__(self) -> "_Spool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 class _ScanRun:
     """The state of one scan's analysing phase (the parent process is the only writer).
 
     Fingerprints are read lazily, just before a file would go to a worker, so a cold scan of a
-    huge library starts analysing at once instead of reading every file's ends first.
+    huge library starts analysing at once instead of reading every file's ends first. Per-file
+    state lives only while the file is in flight; a file's content, once analysed and stored
+    with its fingerprint, is found by later copies through the cache.
     """
 
-    def __init__(self, cache, settings: AnalysisSettings, progress: Progress | None):
+    def __init__(self, cache, settings: AnalysisSettings, progress: Progress | None, *,
+                 view: Callable[[TrackAnalysis], TrackAnalysis] | None = None,
+                 keep_tracks: bool = True):
         self.cache, self.settings, self.progress = cache, settings, progress
+        self.view, self.keep_tracks = view, keep_tracks
         self.tracks: list[TrackAnalysis] = []
         self.failures: list[FileFailure] = []
-        self.reused = self.analysed = self.moved = self.known_failed = self.busy = 0
-        self.stats: dict[str, os.stat_result] = {}
+        self.reused = self.analysed = self.moved = self.known_failed = self.from_tags = 0
+        self.warned = self.busy = 0
+        self.warnings: list[tuple[str, tuple[str, ...]]] = []
+        self.stats: dict[str, object] = {}  # path -> (st_size, st_mtime_ns), while in flight
         self.fps: dict[str, str | None] = {}
         self.first_of: dict[str, str] = {}  # fingerprint -> the path analysed for it in this scan
         self.twins: dict[str, list[str]] = {}  # that path -> new paths with the same content
         self.outcome_of: dict[str, TrackAnalysis | FileFailure | None] = {}
         self.unsaved_copies: list[tuple[TrackAnalysis, str | None]] = []
-        self.unsaved_failures: list[tuple[FileFailure, os.stat_result]] = []
+        self.unsaved_failures: list[tuple[FileFailure, object]] = []
         self.done = self.total = 0
 
-    def lookup(self, entries, *, retry_failed: bool) -> list[tuple[str, os.stat_result]]:
+    def keep(self, track: TrackAnalysis) -> None:
+        """A track of the result (viewed), counted, and kept unless ``keep_tracks`` is off."""
+        if self.view is not None:
+            track = self.view(track)
+        if track.tempo.source in ("tag", "tag-level"):
+            self.from_tags += 1
+        if track.warnings:
+            self.warned += 1
+            self.warnings.append((track.path, tuple(track.warnings)))
+        if self.keep_tracks:
+            self.tracks.append(track)
+
+    def lookup(self, entries, *, retry_failed: bool) -> list[tuple[str, int, int]]:
         """Settle from the cache what it knows (tracks, and permanent failures unless
-        ``retry_failed``); returns the entries that still need analysing. One read transaction:
-        with the WAL journal it never waits for a scan that is writing."""
-        todo: list[tuple[str, os.stat_result]] = []
+        ``retry_failed``) of ``entries`` ((path, stat) pairs); returns (path, size, mtime_ns) of
+        those that still need analysing. One read transaction: with the WAL journal it never
+        waits for a scan that is writing."""
+        misses = []
         with self.cache.reading():
             for path, st in entries:
                 hit = self.cache.get(path, st.st_size, st.st_mtime_ns, self.settings)
                 if hit is not None:
-                    self.tracks.append(hit)
+                    self.keep(hit)
                     self.reused += 1
                     continue
                 if not retry_failed:
@@ -614,63 +751,78 @@ class _ScanRun:
                         self.failures.append(failure)
                         self.known_failed += 1
                         continue
-                todo.append((path, st))
-        return todo
+                misses.append((path, st.st_size, st.st_mtime_ns))
+        return misses
 
-    def analyse(self, todo: list[tuple[str, os.stat_result]], executor) -> None:
-        self.stats = dict(todo)
-        self.total = len(todo)
-        # Largest files first: the long analyses start early instead of leaving one worker busy
-        # with a big file at the end while the others idle (results are sorted afterwards).
-        todo = sorted(todo, key=lambda e: (-e[1].st_size, e[0]))
+    def relookup(self, todo: _Spool, left: _Spool, *, retry_failed: bool) -> None:
+        """Look the spooled misses up again (another scan may have stored them meanwhile); what
+        is still missing goes to ``left``."""
+        from .sources import ObjectStat
+
+        for chunk in todo:
+            left.write(self.lookup([(p, ObjectStat(size, mtime)) for p, size, mtime in chunk],
+                                   retry_failed=retry_failed))
+
+    def analyse(self, todo: _Spool, executor) -> None:
+        self.total = todo.count
         task = partial(_analyze_task, settings=self.settings)
+        last = ""
         try:
             for path, outcome in executor.run(task, self._candidates(todo)):
                 self._record(path, outcome)
                 self._save()
                 self._tick(path)
+                last = path
         finally:
             executor.close()
         self._save()
         if self.done < self.total:  # only copies settled after the last analysis
-            self._tick(todo[-1][0])
+            self._tick(last)
 
-    def _candidates(self, todo) -> Iterator[str]:
+    def _candidates(self, todo: _Spool) -> Iterator[str]:
         """The paths that need decoding; the others are settled here from known content.
 
-        Only paths new to the cache are matched by content: a known path with a new size or
-        mtime was changed, perhaps in the middle, which the cheap fingerprint does not read.
+        Largest files first within each chunk: the long analyses start early instead of leaving
+        one worker busy with a big file at the end while the others idle (results are sorted
+        afterwards). Only paths new to the cache are matched by content: a known path with a
+        new size or mtime was changed, perhaps in the middle, which the cheap fingerprint does
+        not read.
         """
         from .cache import fingerprint
+        from .sources import ObjectStat
 
-        for path, st in todo:
-            fp = self.fps[path] = fingerprint(path, st.st_size)
-            if fp is None or self.cache.has_path(path, self.settings):
-                yield path
-                continue
-            prev = self.cache.get_by_fingerprint(fp, self.settings)
-            if prev is not None:
-                self._settle_twin(path, prev)
-            elif fp in self.first_of:
-                first = self.first_of[fp]
-                if first in self.outcome_of:
-                    self._settle_twin(path, self.outcome_of[first])
+        for chunk in todo:
+            chunk.sort(key=lambda e: (-e[1], e[0]))
+            for path, size, mtime_ns in chunk:
+                self.stats[path] = ObjectStat(size, mtime_ns)
+                fp = self.fps[path] = fingerprint(path, size)
+                if fp is None or self.cache.has_path(path, self.settings):
+                    yield path
+                    continue
+                prev = self.cache.get_by_fingerprint(fp, self.settings)
+                if prev is not None:
+                    self._settle_twin(path, prev)
+                elif fp in self.first_of:
+                    first = self.first_of[fp]
+                    if first in self.outcome_of:
+                        self._settle_twin(path, self.outcome_of[first])
+                    else:
+                        self.twins[first].append(path)
                 else:
-                    self.twins[first].append(path)
-            else:
-                self.first_of[fp] = path
-                self.twins[path] = []
-                yield path
-            if len(self.unsaved_copies) >= 100:
-                self._save()
-                self._tick(path)
+                    self.first_of[fp] = path
+                    self.twins[path] = []
+                    yield path
+                if len(self.unsaved_copies) >= 100:
+                    self._save()
+                    self._tick(path)
 
     def _settle_twin(self, path: str, outcome: TrackAnalysis | FileFailure | None) -> None:
-        st = self.stats[path]
+        st = self.stats.pop(path)
+        fp = self.fps.pop(path, None)
         if isinstance(outcome, TrackAnalysis):
             copy = replace(outcome, path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
-            self.unsaved_copies.append((copy, self.fps[path]))
-            self.tracks.append(copy)
+            self.unsaved_copies.append((copy, fp))
+            self.keep(copy)
             self.moved += 1
         elif isinstance(outcome, FileFailure):
             failure = replace(outcome, path=path)
@@ -683,11 +835,14 @@ class _ScanRun:
         self.done += 1
 
     def _record(self, path: str, outcome: TrackAnalysis | FileFailure) -> None:
-        st = self.stats[path]
+        st = self.stats.pop(path)
+        fp = self.fps.pop(path, None)
+        stored = False
         if isinstance(outcome, TrackAnalysis):
             unchanged = (outcome.size, outcome.mtime_ns) == (st.st_size, st.st_mtime_ns)
-            self.cache.put(outcome, fingerprint=self.fps.get(path) if unchanged else None)
-            self.tracks.append(outcome)
+            self.cache.put(outcome, fingerprint=fp if unchanged else None)
+            stored = unchanged and fp is not None
+            self.keep(outcome)
             self.analysed += 1
             shared = outcome if unchanged else None
         else:
@@ -697,9 +852,12 @@ class _ScanRun:
             shared = outcome
         self.done += 1
         if path in self.twins:
-            self.outcome_of[path] = shared
             for twin in self.twins.pop(path):
                 self._settle_twin(twin, shared)
+            if stored:  # later copies find it in the cache by its fingerprint
+                self.first_of.pop(fp, None)
+            else:
+                self.outcome_of[path] = shared
 
     def _save(self) -> None:
         if self.unsaved_copies:

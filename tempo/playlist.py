@@ -35,6 +35,7 @@ from xml.sax.saxutils import escape
 from .atomic import atomic_write_bytes
 from .errors import PlaylistError
 from .models import TrackAnalysis
+from .sources import is_url
 
 #: Playlist formats by name; the extension of ``-o FILE`` chooses one unless --format is given.
 FORMATS = ("m3u8", "m3u", "pls", "xspf")
@@ -155,7 +156,10 @@ def file_uri(path: str) -> str:
 def entry_location(path: str, fmt: str, *, base_dir: str | None, paths: str = "relative",
                    base: str | None = None) -> str:
     """The text naming ``path`` in a playlist of format ``fmt`` in folder ``base_dir``, for the
-    path mode ``paths`` (see the module docstring). Pure: no file is looked at."""
+    path mode ``paths`` (see the module docstring). Pure: no file is looked at. A URL
+    (``s3://bucket/song.mp3``, see :mod:`tempo.sources`) is written as it is, in every mode."""
+    if is_url(path):
+        return path
     if paths == "uri" or (fmt == "xspf" and paths == "absolute"):
         return file_uri(path)
     rel = entry_path(path, base_dir, absolute=paths == "absolute", base=base)
