@@ -1,0 +1,72 @@
+"""``tempo mix``: one continuous, beat-matched mix that follows a profile's arc.
+
+Three stages, usable without the CLI:
+
+1. :func:`beat_grids` decodes each track once more and finds its beats and downbeats
+   (:mod:`tempo.mix.beatgrid`, librosa's tracker seeded with tempo's own BPM);
+2. :func:`tempo.mix.plan.plan_mix` (pure) chooses the bars each track plays, its tempo along
+   the arc within the allowed stretch, and the transitions, as a :class:`MixPlan`;
+3. :func:`tempo.mix.render.render_mix` time-stretches, normalises, crossfades and limits the
+   tracks into one file, streamed, with a CUE sheet.
+
+Needs the ``mix`` extra (pedalboard, librosa): ``pip install 'tempo-montage[mix]'``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import TempoError
+from ..models import FileFailure
+from .beatgrid import BEATS_PER_BAR, BeatGrid, grid_file
+from .plan import (DEFAULT_BARS, DEFAULT_MAX_STRETCH, DEFAULT_OVERLAP_BEATS, MixError, MixItem,
+                   MixPlan, PlannedTrack, choose_ratio, items_from_sequence, plan_mix)
+from .render import CEILING_DBTP, DEFAULT_LUFS, DEFAULT_SR, MixResult, check_output, render_mix
+
+__all__ = [
+    "BEATS_PER_BAR", "BeatGrid", "CEILING_DBTP", "DEFAULT_BARS", "DEFAULT_LUFS",
+    "DEFAULT_MAX_STRETCH", "DEFAULT_OVERLAP_BEATS", "DEFAULT_SR", "MixError", "MixItem",
+    "MixPlan", "MixResult", "PlannedTrack", "beat_grids", "check_output", "choose_ratio",
+    "items_from_sequence", "plan_mix", "render_mix",
+]
+
+
+def _grid_task(args):
+    path, bpm = args
+    try:
+        return path, grid_file(path, bpm=bpm)
+    except TempoError as err:
+        return path, FileFailure(path=path, kind=err.kind, message=err.message)
+
+
+def beat_grids(tracks, *, jobs: int = 1, progress=None, strict: bool = False
+               ) -> tuple[dict[str, BeatGrid], list[FileFailure]]:
+    """Beat grids of analysed tracks (:class:`~tempo.models.TrackAnalysis`), by path; tracks
+    that fail to decode are returned as FileFailures (``strict``: raise MixError instead)."""
+    todo = [(t.path, t.bpm) for t in tracks if t.bpm]
+    grids: dict[str, BeatGrid] = {}
+    failures: list[FileFailure] = []
+    if jobs > 1 and len(todo) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = mp.get_context("forkserver" if hasattr(os, "fork") else "spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            results = pool.map(_grid_task, todo)
+            _collect(results, grids, failures, len(todo), progress)
+    else:
+        _collect(map(_grid_task, todo), grids, failures, len(todo), progress)
+    if strict and failures:
+        f = failures[0]
+        raise MixError(f"{f.kind}: {f.message}", path=f.path, hint="without --strict it is skipped")
+    return grids, failures
+
+
+def _collect(results, grids, failures, total, progress):
+    for done, (path, res) in enumerate(results, 1):
+        if isinstance(res, FileFailure):
+            failures.append(res)
+        else:
+            grids[path] = res
+        if progress is not None:
+            progress(done, total, path)

@@ -1,0 +1,486 @@
+"""Rendering a :class:`~tempo.mix.plan.MixPlan` to one audio file (and its CUE sheet).
+
+Conventions
+-----------
+- Each track becomes a *piece*, made on its own (in a worker process with ``jobs`` > 1):
+  decoded through :mod:`tempo.audio` (only the bars it plays), time-stretched with pitch kept
+  by Rubber Band (pedalboard) so that every source beat lands on its planned output beat,
+  brought to the loudness target (gain, then a true-peak limiter, measured again and corrected),
+  given its fades: an equal-power crossfade over each overlap, with a bass swap (the incoming
+  track's lows, below :data:`BASS_HZ`, held back until mid-transition, where the outgoing
+  track's lows leave within one beat). A piece is stored as a ``.npy`` file in a temporary
+  folder and memory-mapped back.
+- The mix is the sum of the pieces, streamed in order: only the pieces around the write position
+  are open, so memory does not grow with the length of the mix. A master true-peak limiter
+  (:mod:`tempo.mix.limiter`) keeps the output at or below the ceiling (-1 dBTP), the sum never
+  clips.
+- Output format from the extension (FLAC, WAV, MP3, OGG), written with soundfile to a
+  temporary name in the destination folder and renamed at the end; the CUE sheet beside it
+  (same name, ``.cue``) goes through :mod:`tempo.atomic`.
+- pedalboard is imported lazily (the ``mix`` extra); its absence is a clear TempoError.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import DecodeError, TempoError
+from .beatgrid import MIX_EXTRA_HINT
+from .limiter import TruePeakLimiter, TruePeakMeter
+from .plan import MixError, MixPlan, PlannedTrack
+
+#: Output sample rate and channels.
+DEFAULT_SR = 44100
+CHANNELS = 2
+#: Loudness target (LUFS, integrated) of every track, and the true-peak ceiling (dBTP).
+DEFAULT_LUFS = -14.0
+CEILING_DBTP = -1.0
+#: The limiters aim this far below the ceiling: a margin for the meter's own tolerance.
+CEILING_MARGIN_DB = 0.2
+#: Bass swap: crossover (Hz) and how long the swap takes (beats).
+BASS_HZ = 150.0
+SWAP_BEATS = 1.0
+#: Seconds of audio decoded before a track's entry and after its exit (fades of a cut).
+PRE_S = 0.05
+CUT_FADE_S = 0.010
+#: The mix before the next piece's planned start minus this (s) is final and written out.
+READY_MARGIN_S = 0.5
+#: Loudness correction rounds after limiting, and the accepted miss (LU).
+LOUDNESS_ROUNDS = 3
+LOUDNESS_TOLERANCE_LU = 0.2
+#: Output block written at a time (frames).
+WRITE_BLOCK = 1 << 16
+FORMATS = {".flac": ("FLAC", "PCM_24"), ".wav": ("WAV", "PCM_24"),
+           ".mp3": ("MP3", "MPEG_LAYER_III"), ".ogg": ("OGG", "VORBIS")}
+
+
+def _pedalboard():
+    try:
+        import pedalboard
+    except ImportError as err:
+        raise TempoError("rendering a mix needs pedalboard (Rubber Band time-stretching)",
+                         hint=MIX_EXTRA_HINT) from err
+    return pedalboard
+
+
+@dataclass(frozen=True)
+class PieceInfo:
+    """One rendered track: where it starts in the mix (frames), its length, the gain applied,
+    its loudness before and after, and how much its limiter took at most."""
+
+    index: int
+    file: str
+    start: int
+    frames: int
+    gain_db: float
+    source_lufs: float | None
+    lufs: float | None
+    limited_db: float
+
+
+@dataclass(frozen=True)
+class MixResult:
+    """What was written: the mix, its CUE sheet, length, loudness and true peak measured on the
+    output, the pieces, and the time it took."""
+
+    path: str
+    cue_path: str | None
+    duration_s: float
+    sr: int
+    lufs: float | None
+    true_peak_db: float
+    pieces: tuple[PieceInfo, ...]
+    elapsed_s: float
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def speed(self) -> float:
+        """Seconds of mix rendered per second of wall time."""
+        return self.duration_s / self.elapsed_s if self.elapsed_s > 0 else math.inf
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "cue": self.cue_path, "duration_s": round(self.duration_s, 3),
+                "sr": self.sr, "lufs": self.lufs, "true_peak_db": round(self.true_peak_db, 2),
+                "elapsed_s": round(self.elapsed_s, 3), "notes": list(self.notes),
+                "tracks": [{"start_s": round(p.start / self.sr, 3), "gain_db": round(p.gain_db, 2),
+                            "source_lufs": p.source_lufs, "lufs": p.lufs,
+                            "limited_db": round(p.limited_db, 2)} for p in self.pieces]}
+
+
+# --------------------------------------------------------------------------- output checks
+
+def output_format(path: str) -> tuple[str, str]:
+    """(soundfile format, subtype) from the file's extension."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise MixError(f"unknown output format {ext or '(no extension)'!r}", path=path,
+                       hint="use .flac, .wav, .mp3 or .ogg")
+    return FORMATS[ext]
+
+
+def check_output(path: str) -> str:
+    """Refuse, before any work, an output the mix cannot be written to. Returns the absolute
+    path. The folder is created if missing (as the final write would)."""
+    path = os.path.abspath(os.fspath(path))
+    output_format(path)
+    if os.path.isdir(path):
+        raise MixError("is a folder", path=path, hint="give a file name such as mix.flac")
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".tempo-mix-", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise MixError(f"cannot write the mix here: {err.strerror or err}", path=path,
+                       hint="choose another -o path") from err
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise MixError("the existing file is read-only", path=path,
+                       hint="choose another -o path")
+    return path
+
+
+# --------------------------------------------------------------------------- one piece
+
+def _decode_section(path: str, start_s: float, stop_s: float, sr: int) -> np.ndarray:
+    """(frames, CHANNELS) float32 at ``sr`` of ``path`` between the times (clipped to the file;
+    silence where the file does not reach)."""
+    from ..audio import AudioStream, Resampler
+
+    out, pos = [], 0
+    first = int(math.floor(start_s * sr))
+    last = int(math.ceil(stop_s * sr))
+    with AudioStream(path) as stream:
+        ch = stream.info.channels
+        rs = Resampler(stream.info.sample_rate, sr, channels=ch, quality="HQ")
+
+        def take(y):
+            nonlocal pos
+            y = y.reshape(len(y), -1)
+            a, b = pos, pos + len(y)
+            pos = b
+            lo, hi = max(a, first), min(b, last)
+            if hi > lo:
+                out.append(y[lo - a:hi - a])
+            return b >= last
+
+        done = False
+        for block in stream.blocks():
+            if take(rs.process(block)):
+                done = True
+                break
+        if not done:
+            take(rs.flush())
+    y = np.concatenate(out) if out else np.zeros((0, ch), np.float32)
+    if y.shape[1] == 1:
+        y = np.repeat(y, CHANNELS, axis=1)
+    elif y.shape[1] > CHANNELS:
+        y = y[:, :CHANNELS]
+    # pad to the asked span (silence before the file's start or after its end)
+    lead = max(0, -first)
+    need = last - first
+    y = np.concatenate([np.zeros((lead, CHANNELS), np.float32), y.astype(np.float32)])
+    if len(y) < need:
+        y = np.concatenate([y, np.zeros((need - len(y), CHANNELS), np.float32)])
+    return np.ascontiguousarray(y[:need])
+
+
+def stretch_map(track: PlannedTrack, sr: int, pre_s: float, n_in: int
+                ) -> tuple[np.ndarray, float]:
+    """Rubber Band's stretch factor for every input sample (input speed / output speed: >1
+    plays faster), and the output time (s) of the first input sample."""
+    src = np.asarray(track.src_beats_s)
+    out = np.asarray(track.out_beats_s)
+    factors = np.diff(src) / np.diff(out)
+    t0 = src[0] - pre_s
+    times = t0 + np.arange(n_in) / sr
+    k = np.clip(np.searchsorted(src, times, side="right") - 1, 0, len(factors) - 1)
+    out_start = out[0] - pre_s / factors[0]
+    return factors[k].astype(np.float64), float(out_start)
+
+
+def _envelopes(track: PlannedTrack, times: np.ndarray, is_last: bool
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(gain of the highs, gain of the lows) at output ``times``: equal-power crossfades over
+    the overlaps, the bass swap at their middle, short fades at cuts and the end fade."""
+    out = np.asarray(track.out_beats_s)
+    n = track.n_beats
+    hi = np.ones_like(times)
+    lo = np.ones_like(times)
+    t_in, t_out = out[0], out[-1]
+    beat_in = (out[1] - out[0]) if n else 0.5
+    beat_out = (out[-1] - out[-2]) if n else 0.5
+    # in
+    if track.fade_in_beats:
+        t1 = out[track.fade_in_beats]
+        x = np.clip((times - t_in) / (t1 - t_in), 0, 1)
+        hi *= np.sin(0.5 * np.pi * x)
+        mid = out[track.fade_in_beats // 2]
+        x = np.clip((times - (mid - 0.5 * SWAP_BEATS * beat_in)) / (SWAP_BEATS * beat_in), 0, 1)
+        lo *= np.sin(0.5 * np.pi * x)
+    else:
+        x = np.clip((times - (t_in - CUT_FADE_S)) / CUT_FADE_S, 0, 1)
+        hi *= np.sin(0.5 * np.pi * x)
+        lo *= np.sin(0.5 * np.pi * x)
+    # out
+    if track.fade_out_beats and not is_last:
+        t1 = out[n - track.fade_out_beats]
+        x = np.clip((times - t1) / (t_out - t1), 0, 1)
+        hi *= np.cos(0.5 * np.pi * x)
+        mid = out[n - track.fade_out_beats // 2]
+        x = np.clip((times - (mid - 0.5 * SWAP_BEATS * beat_out)) / (SWAP_BEATS * beat_out), 0, 1)
+        lo *= np.cos(0.5 * np.pi * x)
+    elif track.fade_out_beats and is_last:
+        t1 = out[max(0, n - track.fade_out_beats)]
+        x = np.clip((times - t1) / max(t_out - t1, 1e-9), 0, 1)
+        g = np.cos(0.5 * np.pi * x)
+        hi *= g
+        lo *= g
+    else:
+        x = np.clip((times - (t_out - CUT_FADE_S)) / CUT_FADE_S, 0, 1)
+        hi *= np.cos(0.5 * np.pi * x)
+        lo *= np.cos(0.5 * np.pi * x)
+    return hi, lo
+
+
+def _lowpass(y: np.ndarray, sr: int) -> np.ndarray:
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(4, BASS_HZ, btype="low", fs=sr, output="sos")
+    return sosfiltfilt(sos, y, axis=0).astype(np.float32)
+
+
+def _loudness(y: np.ndarray, sr: int) -> float | None:
+    from ..loudness import integrated_loudness
+
+    return integrated_loudness(y, sr)
+
+
+def _limit(y: np.ndarray, sr: int, ceiling_db: float) -> tuple[np.ndarray, float]:
+    lim = TruePeakLimiter(sr, y.shape[1], ceiling_db=ceiling_db)
+    out = np.concatenate([lim.process(y), lim.flush()])
+    return out, lim.min_gain_db
+
+
+def normalise(y: np.ndarray, sr: int, *, lufs: float, ceiling_db: float
+              ) -> tuple[np.ndarray, float, float | None, float | None, float]:
+    """Gain ``y`` to ``lufs`` and limit its true peaks to ``ceiling_db``, correcting the gain for
+    what the limiter takes. Returns (audio, gain dB, loudness before, after, most limited dB)."""
+    before = _loudness(y, sr)
+    if before is None:
+        return y, 0.0, None, None, 0.0
+    gain = lufs - before
+    out, after, limited = y, before, 0.0
+    for _ in range(LOUDNESS_ROUNDS):
+        scaled = y * np.float32(10 ** (gain / 20))
+        peak = float(np.abs(scaled).max()) if scaled.size else 0.0
+        if peak < 10 ** ((ceiling_db - 3.0) / 20):  # no inter-sample peak gets near the ceiling
+            out, limited = scaled, 0.0
+        else:
+            out, limited = _limit(scaled, sr, ceiling_db)
+        after = _loudness(out, sr)
+        if after is None or abs(after - lufs) <= LOUDNESS_TOLERANCE_LU:
+            break
+        gain += lufs - after
+    return out, gain, before, after, limited
+
+
+def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, lufs: float,
+                 ceiling_db: float, folder: str) -> PieceInfo:
+    """Decode, stretch, normalise and fade one planned track; save it as ``.npy`` in
+    ``folder``."""
+    pb = _pedalboard()
+    src = track.src_beats_s
+    y = _decode_section(track.path, src[0] - PRE_S, src[-1] + PRE_S, sr)
+    factors, out_start = stretch_map(track, sr, PRE_S, len(y))
+    if np.allclose(factors, 1.0, rtol=0, atol=1e-6):
+        z = y
+    else:
+        z = pb.time_stretch(np.ascontiguousarray(y.T), sr, factors, high_quality=False).T
+    del y
+    z = np.ascontiguousarray(z, dtype=np.float32)
+    z, gain, before, after, limited = normalise(z, sr, lufs=lufs, ceiling_db=ceiling_db)
+    start = int(round(out_start * sr))
+    times = (start + np.arange(len(z))) / sr
+    hi, lo = _envelopes(track, times, is_last)
+    lows = _lows_where(z, (lo - hi).astype(np.float32), sr)
+    z *= hi.astype(np.float32)[:, None]
+    for a, part in lows:
+        z[a:a + len(part)] += part
+    # trim silence at the ends (before the fade-in, after the fade-out)
+    nz = np.flatnonzero(np.maximum(hi, lo) > 0)
+    a, b = (int(nz[0]), int(nz[-1]) + 1) if nz.size else (0, 0)
+    z = z[a:b]
+    file = os.path.join(folder, f"piece-{index:05d}.npy")
+    np.save(file, z)
+    return PieceInfo(index=index, file=file, start=start + a, frames=len(z), gain_db=gain,
+                     source_lufs=before, lufs=after, limited_db=limited)
+
+
+def _lows_where(z: np.ndarray, diff: np.ndarray, sr: int) -> list[tuple[int, np.ndarray]]:
+    """``diff`` x the lows of ``z`` around where ``diff`` is not 0 (the bass swaps), as
+    (first frame, audio) parts. Added to ``z`` x the highs' gain they give highs x hi + lows x
+    lo; nothing changes where both gains are equal."""
+    where = np.flatnonzero(np.abs(diff) > 1e-6)
+    if where.size == 0:
+        return []
+    margin = int(0.5 * sr)
+    breaks = np.flatnonzero(np.diff(where) > 2 * margin)
+    starts = np.concatenate([[where[0]], where[breaks + 1]])
+    stops = np.concatenate([where[breaks], [where[-1]]]) + 1
+    parts = []
+    for a0, b0 in zip(starts, stops):
+        a, b = max(0, a0 - margin), min(len(z), b0 + margin)
+        parts.append((a, _lowpass(z[a:b], sr) * diff[a:b, None]))
+    return parts
+
+
+# --------------------------------------------------------------------------- the mix
+
+def _render_task(args):
+    track, index, is_last, sr, lufs, ceiling_db, folder = args
+    return render_piece(track, index, is_last=is_last, sr=sr, lufs=lufs, ceiling_db=ceiling_db,
+                        folder=folder)
+
+
+def _pieces(plan: MixPlan, *, sr: int, lufs: float, ceiling_db: float, folder: str, jobs: int):
+    """PieceInfo of every track, in order, made by ``jobs`` processes (at most jobs + 1 ahead
+    of the one being mixed)."""
+    n = len(plan.tracks)
+    tasks = [(t, i, i == n - 1, sr, lufs, ceiling_db, folder) for i, t in enumerate(plan.tracks)]
+    if jobs <= 1 or n <= 1:
+        for task in tasks:
+            yield _render_task(task)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("forkserver" if hasattr(os, "fork") else "spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        pending = []
+        it = iter(tasks)
+        for task in it:
+            pending.append(pool.submit(_render_task, task))
+            if len(pending) > jobs:
+                break
+        while pending:
+            fut = pending.pop(0)
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.submit(_render_task, nxt))
+            yield fut.result()
+
+
+def render_mix(plan: MixPlan, out_path: str, *, lufs: float = DEFAULT_LUFS,
+               ceiling_db: float = CEILING_DBTP, sr: int = DEFAULT_SR, jobs: int = 1,
+               progress=None, cue: bool = True, title: str | None = None) -> MixResult:
+    """Render ``plan`` to ``out_path`` (format from the extension) and a CUE sheet beside it.
+
+    ``progress(done, total, name)`` is called as each track is mixed in. Raises MixError (a
+    TempoError) naming the file for an unwritable output (before any work) or a track that no
+    longer decodes.
+    """
+    import soundfile as sf
+
+    from ..atomic import atomic_write_bytes
+    from ..loudness import LoudnessMeter
+
+    t0 = time.perf_counter()
+    out_path = check_output(out_path)
+    fmt, subtype = output_format(out_path)
+    _pedalboard()
+    if not plan.tracks:
+        raise MixError("the plan has no tracks")
+    if not -40.0 <= lufs <= 0.0:
+        raise MixError(f"--lufs {lufs:g} must be in -40..0")
+    inner_ceiling = ceiling_db - CEILING_MARGIN_DB
+    folder = os.path.dirname(out_path)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(out_path) + ".",
+                               suffix=".tmp")
+    os.close(fd)
+    total = len(plan.tracks)
+    starts = []
+    meter = LoudnessMeter(sr, CHANNELS)
+    peak = TruePeakMeter(CHANNELS)
+    limiter = TruePeakLimiter(sr, CHANNELS, ceiling_db=inner_ceiling)
+    infos: list[PieceInfo] = []
+    written = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="tempo-mix-") as work, \
+                sf.SoundFile(tmp, "w", samplerate=sr, channels=CHANNELS, format=fmt,
+                             subtype=subtype) as f:
+            def emit(block):
+                nonlocal written
+                if len(block):
+                    meter.update(block)
+                    peak.update(block)
+                    f.write(block)
+                    written += len(block)
+
+            buf = np.zeros((0, CHANNELS), np.float32)
+            buf0 = 0  # output frame of buf[0]
+            for k, info in enumerate(_pieces(plan, sr=sr, lufs=lufs, ceiling_db=inner_ceiling,
+                                            folder=work, jobs=jobs)):
+                infos.append(info)
+                piece = np.load(info.file, mmap_mode="r")
+                start = max(info.start, 0)
+                skip = start - info.start
+                end = info.start + info.frames
+                if end > buf0 + len(buf):
+                    buf = np.concatenate([buf, np.zeros((end - buf0 - len(buf), CHANNELS),
+                                                        np.float32)])
+                if start < buf0:
+                    raise MixError("pieces out of order (a planning error)")
+                buf[start - buf0:end - buf0] += piece[skip:]
+                del piece
+                os.unlink(info.file)
+                # everything before the next piece's start is final
+                if k + 1 < total:
+                    nxt = plan.tracks[k + 1]
+                    ready = int(math.floor((nxt.start_s - READY_MARGIN_S) * sr)) - buf0
+                else:
+                    ready = len(buf)
+                ready = max(0, min(ready, len(buf)))
+                for i in range(0, ready, WRITE_BLOCK):
+                    emit(limiter.process(buf[i:min(ready, i + WRITE_BLOCK)]))
+                buf = buf[ready:].copy()
+                buf0 += ready
+                if progress is not None:
+                    progress(k + 1, total, plan.tracks[k].path)
+            emit(limiter.flush())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, out_path)
+        tmp = None
+    except OSError as err:
+        raise MixError(f"cannot write the mix: {err.strerror or err}", path=out_path) from err
+    except DecodeError as err:
+        raise MixError(f"a track failed to decode while rendering: {err}", path=out_path) from err
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    cue_path = None
+    if cue:
+        cue_path = os.path.splitext(out_path)[0] + ".cue"
+        try:
+            atomic_write_bytes(cue_path, plan.cue_sheet(out_path, title=title).encode("utf-8"))
+        except OSError as err:
+            raise MixError(f"cannot write the CUE sheet: {err.strerror or err}",
+                           path=cue_path) from err
+    return MixResult(path=out_path, cue_path=cue_path, duration_s=written / sr, sr=sr,
+                     lufs=meter.integrated(), true_peak_db=peak.finish(), pieces=tuple(infos),
+                     elapsed_s=time.perf_counter() - t0, notes=plan.notes)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
