@@ -8,12 +8,14 @@ Conventions
   :func:`grid_file` reads through :mod:`tempo.audio`).
 - Method: tempo's own onset envelope (:mod:`tempo.features`, all bands summed) and BPM seed
   librosa's dynamic-programming beat tracker (``librosa.beat.beat_track`` with ``bpm`` fixed,
-  so it only chooses the phase and follows drift). Its frame-quantised beats are then
-  smoothed by a local line fit over :data:`SMOOTH_BEATS` beats either side (a drifting or
-  ramping track keeps its curve, the 11.6 ms frame jitter goes), and the whole grid is shifted
-  by one offset found on a fine (1.5 ms) onset function, so the beats sit on the attacks.
+  so it only chooses the phase and follows drift). When its beats agree with one steady grid
+  (:func:`regular_grid`, a robust line fit) that grid is used over the whole file (the
+  tracker's own beats can wander at the ends); otherwise its beats are smoothed by a local line fit over :data:`SMOOTH_BEATS` beats either side, leaving out
+  outliers (a drifting or ramping track keeps its curve, the 11.6 ms frame jitter goes),
+  snapped to the clear attacks of a fine (1.5 ms) onset function near them, smoothed again,
+  and shifted as a whole by the offset that best puts them on those attacks.
 - Downbeats: bars of :data:`BEATS_PER_BAR`; the bar phase is the one whose beats carry most
-  low-band (kick, bass) onset strength, then most onset strength overall.
+  low-band (kick, bass) onset strength, plus half the broadband strength (accents).
 - ``start_s`` / ``end_s``: where the music is, i.e. after leading silence and before trailing
   silence or a fade-out (the last moment the level is within :data:`FADE_DB` of its median).
 - librosa is imported here only, lazily: it is the ``mix`` extra.
@@ -32,6 +34,13 @@ from ..models import ANALYSIS_SR
 BEATS_PER_BAR = 4
 #: Beats either side in the local line fit that smooths the tracked beats.
 SMOOTH_BEATS = 8
+#: Beats further than this fraction of a beat from the local line are outliers in the fit.
+OUTLIER_FRACTION = 0.04
+#: A track whose tracked beats spread less than this fraction of a beat around one steady
+#: grid gets that grid (then follows its small drift by snapping).
+STEADY_SPREAD = 0.02
+#: Beats are snapped to the strongest attack within this fraction of a beat.
+SNAP_FRACTION = 0.12
 #: librosa's tightness: how strictly the tracker keeps the seeded tempo (librosa default 100).
 TIGHTNESS = 400.0
 #: Fine onset function: frame length and hop (samples at ANALYSIS_SR), and the search span of
@@ -90,7 +99,8 @@ class BeatGrid:
 
 
 def smooth_beats(beats: np.ndarray, *, half_width: int = SMOOTH_BEATS) -> np.ndarray:
-    """Each beat replaced by a line fit (beat index -> time) over its neighbours."""
+    """Each beat replaced by a line fit (beat index -> time) over its neighbours; beats more than
+    OUTLIER_FRACTION of a beat off the first fit are left out of the second."""
     b = np.asarray(beats, dtype=np.float64)
     n = b.size
     if n < 3:
@@ -101,8 +111,60 @@ def smooth_beats(beats: np.ndarray, *, half_width: int = SMOOTH_BEATS) -> np.nda
         lo, hi = max(0, k - half_width), min(n, k + half_width + 1)
         x, y = idx[lo:hi], b[lo:hi]
         slope, icpt = np.polyfit(x, y, 1)
+        resid = np.abs(y - (slope * x + icpt))
+        keep = resid <= OUTLIER_FRACTION * abs(slope)
+        if 3 <= keep.sum() < keep.size:
+            slope, icpt = np.polyfit(x[keep], y[keep], 1)
         out[k] = slope * k + icpt
     return out
+
+
+def regular_grid(raw: np.ndarray, bpm: float, duration_s: float) -> np.ndarray | None:
+    """A steady grid (one period, one phase) through the tracked beats, over the whole file,
+    when the beats agree with one (inliers within STEADY_SPREAD of a beat); else None.
+    Beats are numbered by time (a skipped or doubled beat does not shift the count); beats
+    further than OUTLIER_FRACTION of a beat from the fit are left out of it."""
+    raw = np.asarray(raw, dtype=np.float64)
+    if raw.size < 8:
+        return None
+    period = 60.0 / bpm
+    k = np.rint((raw - raw[0]) / period)
+    keep = np.ones(raw.size, bool)
+    for _ in range(4):
+        slope, icpt = np.polyfit(k[keep], raw[keep], 1)
+        resid = raw - (slope * k + icpt)
+        new = np.abs(resid) <= OUTLIER_FRACTION * slope
+        if new.sum() < max(8, raw.size // 2):
+            return None
+        if np.array_equal(new, keep):
+            break
+        keep = new
+    if float(np.std(resid[keep])) > STEADY_SPREAD * slope:
+        return None
+    k0 = int(np.ceil(-icpt / slope))
+    k1 = int(np.floor((duration_s - icpt) / slope))
+    return icpt + slope * np.arange(k0, k1 + 1)
+
+
+def snap_beats(beats: np.ndarray, y: np.ndarray, sr: int, *, span: float = SNAP_FRACTION
+               ) -> np.ndarray:
+    """Each beat moved to the strongest attack within ``span`` of a beat of it, when that
+    attack is clear (above half the median beat attack); else kept."""
+    beats = np.asarray(beats, dtype=np.float64)
+    rise, fps = fine_onsets(y, sr)
+    if rise.size < 3 or beats.size < 2:
+        return beats
+    times = _frame_time_fine(np.arange(rise.size), sr)
+    period = float(np.median(np.diff(beats)))
+    w = max(1, int(round(span * period * fps)))
+    centre = np.clip(np.searchsorted(times, beats), w, rise.size - w - 1)
+    idx = centre[:, None] + np.arange(-w, w + 1)[None, :]
+    local = rise[idx]
+    best = local.argmax(axis=1)
+    peak = local[np.arange(len(best)), best]
+    clear = peak > 0.5 * np.median(peak)
+    snapped = times[idx[np.arange(len(best)), best]]
+    return np.where(clear, snapped, beats)
 
 
 def fine_onsets(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
@@ -116,7 +178,10 @@ def fine_onsets(y: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
     c = np.concatenate([[0.0], np.cumsum(y.astype(np.float64) ** 2)])
     starts = np.arange(n) * FINE_HOP
     energy = c[starts + FINE_FRAME] - c[starts]
-    db = 10 * np.log10(np.maximum(energy / FINE_FRAME, 1e-10))
+    # floor 40 dB under the median level: a rise out of near-silence (noise, pre-echo) is not
+    # an attack
+    floor = max(float(np.median(energy)) * 1e-4, 1e-10 * FINE_FRAME)
+    db = 10 * np.log10(np.maximum(energy, floor) / FINE_FRAME)
     rise = np.clip(np.diff(db, prepend=db[0]), 0.0, None)
     return rise, sr / FINE_HOP
 
@@ -181,10 +246,11 @@ def _downbeat_phase(beat_frames: np.ndarray, low: np.ndarray, broad: np.ndarray)
     f = np.clip(beat_frames, 1, low.size - 2)
     lo = np.maximum(np.maximum(low[f - 1], low[f]), low[f + 1])
     br = np.maximum(np.maximum(broad[f - 1], broad[f]), broad[f + 1])
-    scores = []
-    for p in range(BEATS_PER_BAR):
-        scores.append((float(lo[p::BEATS_PER_BAR].mean()), float(br[p::BEATS_PER_BAR].mean()), -p))
-    return -max(scores)[2]
+    lo = lo / max(float(lo.max()), 1e-9)
+    br = br / max(float(br.max()), 1e-9)
+    scores = [(float(lo[p::BEATS_PER_BAR].mean() + 0.5 * br[p::BEATS_PER_BAR].mean()), -p)
+              for p in range(BEATS_PER_BAR)]
+    return -max(scores)[1]
 
 
 def track_grid(y: np.ndarray, sr: int = ANALYSIS_SR, *, bpm: float) -> BeatGrid:
@@ -207,7 +273,9 @@ def track_grid(y: np.ndarray, sr: int = ANALYSIS_SR, *, bpm: float) -> BeatGrid:
     if frames.size < 2:
         raise AnalysisError("the beat tracker found fewer than two beats")
     raw = frames * feats.hop_length / sr
-    beats = smooth_beats(raw)
+    steady = regular_grid(raw, float(bpm), duration_s)
+    beats = steady if steady is not None else smooth_beats(raw)
+    beats = smooth_beats(snap_beats(beats, y, sr))
     beats = beats + grid_offset(beats, y, sr)
     # drop beats the shift moved outside the audio
     beats = beats[(beats >= 0) & (beats < duration_s)]
