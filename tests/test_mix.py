@@ -323,3 +323,115 @@ def test_missing_extra_names_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "pedalboard", None)
     with pytest.raises(TempoError, match=r"tempo-montage\[mix\]"):
         render._pedalboard()
+
+
+# --------------------------------------------------------------------------- the CLI
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """Five short tracks across the montage's tempi, and a file that is not audio."""
+    folder = tmp_path_factory.mktemp("cli_lib")
+    paths = []
+    for i, bpm in enumerate((117.0, 124.0, 131.0, 140.0, 150.0)):
+        y = mixkit.track(bpm, 16.0, bass_hz=(55.0, 73.0)[i % 2],
+                         click_hz=1800.0 + 700.0 * (i % 2), seed=10 + i)
+        paths.append(mixkit.write(str(folder / f"{i:02d} Band{i} - Tune {i}.wav"), y))
+    bad = folder / "99 broken.wav"
+    bad.write_bytes(b"RIFF not really a wave file" * 10)
+    return {"folder": str(folder), "paths": paths, "bad": str(bad)}
+
+
+def _run(runner, args):
+    from tempo.cli import cli
+
+    return runner.invoke(cli, ["mix", *args, "-j", "1", "-q", "--sample-rate", str(OUT_SR)])
+
+
+def test_cli_mix_playlist_skips_missing_and_broken_entries(runner, library, tmp_path):
+    pl = tmp_path / "set.m3u8"
+    entries = [library["paths"][0], str(tmp_path / "gone.flac"), library["bad"],
+               *library["paths"][1:3]]
+    pl.write_text("#EXTM3U\n" + "\n".join(entries) + "\n")
+    out = tmp_path / "mix.flac"
+    r = _run(runner, [str(pl), "-o", str(out), "--overlap", "8"])
+    assert r.exit_code == 0, r.output + r.stderr
+    assert f"skipped: {tmp_path / 'gone.flac'}: missing" in r.stderr
+    assert "99 broken.wav" in r.stderr
+    rows = [line for line in r.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert len(rows) == 3 and "Band0 - Tune 0" in rows[0] and "Band2 - Tune 2" in rows[2]
+    assert f"wrote {out}" in r.stdout
+    y, sr = sf.read(str(out))
+    assert sr == OUT_SR and len(y) > 20 * sr
+    cue = (tmp_path / "mix.cue").read_text()
+    assert cue.count("TRACK ") == 3
+
+
+def test_cli_mix_strict_stops_at_a_missing_entry(runner, library, tmp_path):
+    pl = tmp_path / "set.m3u8"
+    pl.write_text("\n".join([library["paths"][0], str(tmp_path / "gone.flac")]) + "\n")
+    out = tmp_path / "mix.flac"
+    r = _run(runner, [str(pl), "-o", str(out), "--strict"])
+    assert r.exit_code == 1
+    assert "gone.flac" in r.stderr and "does not exist" in r.stderr
+    assert not out.exists()
+
+
+def test_cli_mix_paths_cut_montage_mp3(runner, library, tmp_path):
+    out = tmp_path / "montage.mp3"
+    r = _run(runner, [library["folder"], "--minutes", "1", "--cut", "--bars", "4",
+                      "--overlap", "4", "-o", str(out)])
+    assert r.exit_code == 0, r.output + r.stderr
+    assert "99 broken.wav" in r.stderr  # named, skipped, the mix goes on
+    rows = [line for line in r.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert len(rows) >= 3
+    played = [float(line.split()[3]) for line in rows]
+    assert played == sorted(played)  # the montage's tempo rises
+    from tempo.audio import probe
+
+    info = probe(str(out))
+    assert info.format in ("mp3", "mpeg") or "mp3" in info.format
+    # each track plays 4 bars, sharing one with its neighbours
+    beats = sum(4 * 4 for _ in rows) - 4 * (len(rows) - 1)
+    assert info.duration_s == pytest.approx(beats * 60 / 140, rel=0.25)
+
+
+@pytest.mark.parametrize("ext", ["wav", "ogg"])
+def test_cli_mix_formats(runner, library, tmp_path, ext):
+    out = tmp_path / f"m.{ext}"
+    r = _run(runner, [library["paths"][1], library["paths"][2], "--cut", "--bars", "2",
+                      "--overlap", "0", "--no-cue", "-o", str(out)])
+    assert r.exit_code == 0, r.output + r.stderr
+    from tempo.audio import load
+
+    assert len(load(str(out), sr=8000)) > 8000
+    assert not (tmp_path / "m.cue").exists()
+
+
+@pytest.mark.parametrize("make_output, message", [
+    (lambda d: str(d / "a-file" / "mix.flac"), "cannot write the mix here"),
+    (lambda d: str(d / "mix.aac"), "unknown output format"),
+    (lambda d: str(d), "is a directory"),
+])
+def test_cli_mix_refuses_bad_output_before_any_work(runner, library, tmp_path, make_output,
+                                                    message):
+    (tmp_path / "a-file").write_text("not a folder")
+    r = _run(runner, [library["folder"], "-o", make_output(tmp_path)])
+    assert r.exit_code != 0
+    assert message in r.stderr
+    assert "skipped" not in r.stderr  # nothing was scanned
+
+
+def test_cli_mix_rejects_overlap_not_in_bars(runner, library, tmp_path):
+    r = _run(runner, [library["paths"][0], "--overlap", "6", "-o", str(tmp_path / "m.wav")])
+    assert r.exit_code == 1
+    assert "whole bars" in r.stderr
+
+
+def test_tempo_plot_reads_the_mix(runner, rendered, tmp_path):
+    pytest.importorskip("matplotlib")
+    from tempo.cli import cli
+
+    png = tmp_path / "mix.png"
+    r = runner.invoke(cli, ["plot", rendered["result"].path, "-o", str(png)])
+    assert r.exit_code == 0, r.output + r.stderr
+    assert png.stat().st_size > 1000

@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import os
 
-from ..errors import TempoError
-from ..models import FileFailure
-from .beatgrid import BEATS_PER_BAR, BeatGrid, grid_file
-from .plan import (DEFAULT_BARS, DEFAULT_MAX_STRETCH, DEFAULT_OVERLAP_BEATS, MixError, MixItem,
-                   MixPlan, PlannedTrack, choose_ratio, items_from_sequence, plan_mix)
-from .render import CEILING_DBTP, DEFAULT_LUFS, DEFAULT_SR, MixResult, check_output, render_mix
+from .defaults import (CEILING_DBTP, DEFAULT_BARS, DEFAULT_LUFS, DEFAULT_MAX_STRETCH,
+                       DEFAULT_OVERLAP_BEATS, DEFAULT_SR)
 
 __all__ = [
     "BEATS_PER_BAR", "BeatGrid", "CEILING_DBTP", "DEFAULT_BARS", "DEFAULT_LUFS",
@@ -30,8 +26,28 @@ __all__ = [
     "items_from_sequence", "plan_mix", "render_mix",
 ]
 
+_LAZY = {
+    "BEATS_PER_BAR": "beatgrid", "BeatGrid": "beatgrid",
+    "MixError": "plan", "MixItem": "plan", "MixPlan": "plan", "PlannedTrack": "plan",
+    "choose_ratio": "plan", "items_from_sequence": "plan", "plan_mix": "plan",
+    "MixResult": "render", "check_output": "render", "render_mix": "render",
+}
+
+
+def __getattr__(name):
+    """numpy-based parts load on first use: ``import tempo.mix`` stays cheap for the CLI."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(name)
+
 
 def _grid_task(args):
+    from ..errors import TempoError
+    from ..models import FileFailure
+    from .beatgrid import grid_file
+
     path, bpm = args
     try:
         return path, grid_file(path, bpm=bpm)
@@ -39,13 +55,14 @@ def _grid_task(args):
         return path, FileFailure(path=path, kind=err.kind, message=err.message)
 
 
-def beat_grids(tracks, *, jobs: int = 1, progress=None, strict: bool = False
-               ) -> tuple[dict[str, BeatGrid], list[FileFailure]]:
-    """Beat grids of analysed tracks (:class:`~tempo.models.TrackAnalysis`), by path; tracks
-    that fail to decode are returned as FileFailures (``strict``: raise MixError instead)."""
+def beat_grids(tracks, *, jobs: int = 1, progress=None, strict: bool = False):
+    """Beat grids of analysed tracks (:class:`~tempo.models.TrackAnalysis`): (path -> BeatGrid,
+    [FileFailure]); tracks that fail to decode are failures (``strict``: raise MixError)."""
+    from .plan import MixError
+
     todo = [(t.path, t.bpm) for t in tracks if t.bpm]
-    grids: dict[str, BeatGrid] = {}
-    failures: list[FileFailure] = []
+    grids: dict = {}
+    failures: list = []
     if jobs > 1 and len(todo) > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
@@ -64,7 +81,7 @@ def beat_grids(tracks, *, jobs: int = 1, progress=None, strict: bool = False
 
 def _collect(results, grids, failures, total, progress):
     for done, (path, res) in enumerate(results, 1):
-        if isinstance(res, FileFailure):
+        if not hasattr(res, "beats_s"):
             failures.append(res)
         else:
             grids[path] = res

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import AnalysisError, TempoError
 from ..models import ANALYSIS_SR
+from .defaults import MIX_EXTRA_HINT
 
 BEATS_PER_BAR = 4
 #: Beats either side in the local line fit that smooths the tracked beats.
@@ -54,7 +55,6 @@ SILENCE_BELOW_MEDIAN_DB = 30.0
 FADE_DB = 8.0
 #: Seconds of level smoothing when finding a fade-out.
 FADE_SMOOTH_S = 1.0
-MIX_EXTRA_HINT = "install the mix extra: pip install 'tempo-montage[mix]'"
 
 
 def _librosa():

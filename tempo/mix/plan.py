@@ -27,13 +27,8 @@ from dataclasses import dataclass, field
 
 from ..errors import TempoError
 from .beatgrid import BEATS_PER_BAR, BeatGrid
+from .defaults import DEFAULT_BARS, DEFAULT_MAX_STRETCH, DEFAULT_OVERLAP_BEATS  # noqa: F401
 
-#: Largest tempo change a track is stretched by (fraction of its own tempo).
-DEFAULT_MAX_STRETCH = 0.08
-#: Beats two consecutive tracks play together.
-DEFAULT_OVERLAP_BEATS = 16
-#: Bars each track contributes with --cut.
-DEFAULT_BARS = 16
 #: An overlap shorter than this (beats) is made a cut on the beat instead.
 MIN_OVERLAP_BEATS = 4
 #: Beats over which a track glides from the outgoing track's tempo to its own.

@@ -31,16 +31,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DecodeError, TempoError
-from .beatgrid import MIX_EXTRA_HINT
+from .defaults import CEILING_DBTP, DEFAULT_LUFS, DEFAULT_SR, MIX_EXTRA_HINT
 from .limiter import TruePeakLimiter, TruePeakMeter
 from .plan import MixError, MixPlan, PlannedTrack
 
-#: Output sample rate and channels.
-DEFAULT_SR = 44100
+#: Output channels.
 CHANNELS = 2
-#: Loudness target (LUFS, integrated) of every track, and the true-peak ceiling (dBTP).
-DEFAULT_LUFS = -14.0
-CEILING_DBTP = -1.0
 #: The limiters aim this far below the ceiling: a margin for the meter's own tolerance.
 CEILING_MARGIN_DB = 0.2
 #: Bass swap: crossover (Hz) and how long the swap takes (beats).
