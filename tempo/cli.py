@@ -809,12 +809,10 @@ def mix(paths, output, profile_name, minutes, seed, cut, bars, max_stretch_pct, 
 
     from .library import ProgressPrinter, default_jobs
     from .mix import beat_grids, check_output, items_from_sequence, plan_mix, render_mix
-    from .mix.beatgrid import _librosa
-    from .mix.render import _pedalboard
+    from .mix import check_extra
 
     out_path = check_output(output)  # refuse an unwritable output before any work
-    _pedalboard()
-    _librosa()
+    check_extra()
     jobs = jobs or default_jobs()
     profile = _get_profile(profile_name, kwargs)
     cut_bars = bars if cut else None

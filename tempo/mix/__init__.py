@@ -23,8 +23,11 @@ __all__ = [
     "BEATS_PER_BAR", "BeatGrid", "CEILING_DBTP", "DEFAULT_BARS", "DEFAULT_LUFS",
     "DEFAULT_MAX_STRETCH", "DEFAULT_OVERLAP_BEATS", "DEFAULT_SR", "MixError", "MixItem",
     "MixPlan", "MixResult", "PlannedTrack", "beat_grids", "check_output", "choose_ratio",
-    "items_from_sequence", "plan_mix", "render_mix",
+    "items_from_sequence", "plan_mix", "render_mix", "check_extra",
 ]
+
+#: Worker processes for the beat grids when jobs > 1 (see beat_grids).
+GRID_WORKERS = 1
 
 _LAZY = {
     "BEATS_PER_BAR": "beatgrid", "BeatGrid": "beatgrid",
@@ -41,6 +44,23 @@ def __getattr__(name):
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(name)
+
+
+def check_extra() -> None:
+    """Raise a TempoError naming the extra when pedalboard or librosa is missing (without
+    importing them: librosa alone takes seconds and 160 MB)."""
+    import importlib.util
+
+    from ..errors import TempoError
+    from .defaults import MIX_EXTRA_HINT
+
+    for name in ("pedalboard", "librosa"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise TempoError(f"tempo mix needs {name}", hint=MIX_EXTRA_HINT)
 
 
 def _grid_task(args):
@@ -67,8 +87,10 @@ def beat_grids(tracks, *, jobs: int = 1, progress=None, strict: bool = False):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
+        # one worker: librosa's import (seconds, 160 MB) is paid once and stays out of this
+        # process; it takes longer than the grids of a 45-minute mix
         ctx = mp.get_context("forkserver" if hasattr(os, "fork") else "spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=GRID_WORKERS, mp_context=ctx) as pool:
             results = pool.map(_grid_task, todo)
             _collect(results, grids, failures, len(todo), progress)
     else:

@@ -47,9 +47,10 @@ PRE_S = 0.05
 CUT_FADE_S = 0.010
 #: The mix before the next piece's planned start minus this (s) is final and written out.
 READY_MARGIN_S = 0.5
-#: Loudness correction rounds after limiting, and the accepted miss (LU).
-LOUDNESS_ROUNDS = 3
+#: Loudness the track limiter may take before it is given back as gain (LU), and the most
+#: given back (dB).
 LOUDNESS_TOLERANCE_LU = 0.2
+MAX_MAKEUP_DB = 3.0
 #: Output block written at a time (frames).
 WRITE_BLOCK = 1 << 16
 FORMATS = {".flac": ("FLAC", "PCM_24"), ".wav": ("WAV", "PCM_24"),
@@ -201,47 +202,52 @@ def stretch_map(track: PlannedTrack, sr: int, pre_s: float, n_in: int
     return factors[k].astype(np.float64), float(out_start)
 
 
-def _envelopes(track: PlannedTrack, times: np.ndarray, is_last: bool
+def _envelopes(track: PlannedTrack, start: int, n: int, sr: int, is_last: bool
                ) -> tuple[np.ndarray, np.ndarray]:
-    """(gain of the highs, gain of the lows) at output ``times``: equal-power crossfades over
-    the overlaps, the bass swap at their middle, short fades at cuts and the end fade."""
+    """(gain of the highs, gain of the lows) for the ``n`` output frames from frame ``start``:
+    equal-power crossfades over the overlaps, the bass swap at their middle, short fades at
+    cuts and the end fade. Computed only over the fades (ones elsewhere)."""
     out = np.asarray(track.out_beats_s)
-    n = track.n_beats
-    hi = np.ones_like(times)
-    lo = np.ones_like(times)
+    nb = track.n_beats
+    hi = np.ones(n, np.float32)
+    lo = np.ones(n, np.float32)
+    beat_in = (out[1] - out[0]) if nb else 0.5
+    beat_out = (out[-1] - out[-2]) if nb else 0.5
+
+    def ramp(gains, t0, t1, rising):
+        """Multiply gains by a sin (rising) / cos quarter wave over t0..t1 (s), 0 / 1 outside."""
+        a = int(np.floor(t0 * sr)) - start
+        b = int(np.ceil(t1 * sr)) - start
+        if rising:
+            gains[:max(0, min(a, n))] = 0.0
+        else:
+            gains[max(0, min(b, n)):] = 0.0
+        lo_i, hi_i = max(a, 0), min(b, n)
+        if hi_i > lo_i:
+            t = (start + np.arange(lo_i, hi_i)) / sr
+            x = np.clip((t - t0) / max(t1 - t0, 1e-9), 0.0, 1.0)
+            w = np.sin(0.5 * np.pi * x) if rising else np.cos(0.5 * np.pi * x)
+            gains[lo_i:hi_i] *= w.astype(np.float32)
+
     t_in, t_out = out[0], out[-1]
-    beat_in = (out[1] - out[0]) if n else 0.5
-    beat_out = (out[-1] - out[-2]) if n else 0.5
-    # in
     if track.fade_in_beats:
-        t1 = out[track.fade_in_beats]
-        x = np.clip((times - t_in) / (t1 - t_in), 0, 1)
-        hi *= np.sin(0.5 * np.pi * x)
+        ramp(hi, t_in, out[track.fade_in_beats], True)
         mid = out[track.fade_in_beats // 2]
-        x = np.clip((times - (mid - 0.5 * SWAP_BEATS * beat_in)) / (SWAP_BEATS * beat_in), 0, 1)
-        lo *= np.sin(0.5 * np.pi * x)
+        ramp(lo, mid - 0.5 * SWAP_BEATS * beat_in, mid + 0.5 * SWAP_BEATS * beat_in, True)
     else:
-        x = np.clip((times - (t_in - CUT_FADE_S)) / CUT_FADE_S, 0, 1)
-        hi *= np.sin(0.5 * np.pi * x)
-        lo *= np.sin(0.5 * np.pi * x)
-    # out
+        ramp(hi, t_in - CUT_FADE_S, t_in, True)
+        ramp(lo, t_in - CUT_FADE_S, t_in, True)
     if track.fade_out_beats and not is_last:
-        t1 = out[n - track.fade_out_beats]
-        x = np.clip((times - t1) / (t_out - t1), 0, 1)
-        hi *= np.cos(0.5 * np.pi * x)
-        mid = out[n - track.fade_out_beats // 2]
-        x = np.clip((times - (mid - 0.5 * SWAP_BEATS * beat_out)) / (SWAP_BEATS * beat_out), 0, 1)
-        lo *= np.cos(0.5 * np.pi * x)
-    elif track.fade_out_beats and is_last:
-        t1 = out[max(0, n - track.fade_out_beats)]
-        x = np.clip((times - t1) / max(t_out - t1, 1e-9), 0, 1)
-        g = np.cos(0.5 * np.pi * x)
-        hi *= g
-        lo *= g
+        ramp(hi, out[nb - track.fade_out_beats], t_out, False)
+        mid = out[nb - track.fade_out_beats // 2]
+        ramp(lo, mid - 0.5 * SWAP_BEATS * beat_out, mid + 0.5 * SWAP_BEATS * beat_out, False)
+    elif track.fade_out_beats:
+        t1 = out[max(0, nb - track.fade_out_beats)]
+        ramp(hi, t1, t_out, False)
+        ramp(lo, t1, t_out, False)
     else:
-        x = np.clip((times - (t_out - CUT_FADE_S)) / CUT_FADE_S, 0, 1)
-        hi *= np.cos(0.5 * np.pi * x)
-        lo *= np.cos(0.5 * np.pi * x)
+        ramp(hi, t_out - CUT_FADE_S, t_out, False)
+        ramp(lo, t_out - CUT_FADE_S, t_out, False)
     return hi, lo
 
 
@@ -259,32 +265,40 @@ def _loudness(y: np.ndarray, sr: int) -> float | None:
 
 
 def _limit(y: np.ndarray, sr: int, ceiling_db: float) -> tuple[np.ndarray, float]:
+    """``y`` through a fresh limiter, block by block (bounded working memory), in place."""
     lim = TruePeakLimiter(sr, y.shape[1], ceiling_db=ceiling_db)
-    out = np.concatenate([lim.process(y), lim.flush()])
-    return out, lim.min_gain_db
+    pos = 0
+    for i in range(0, len(y), WRITE_BLOCK):
+        out = lim.process(y[i:i + WRITE_BLOCK])
+        y[pos:pos + len(out)] = out
+        pos += len(out)
+    out = lim.flush()
+    y[pos:pos + len(out)] = out
+    return y, lim.min_gain_db
 
 
 def normalise(y: np.ndarray, sr: int, *, lufs: float, ceiling_db: float
               ) -> tuple[np.ndarray, float, float | None, float | None, float]:
-    """Gain ``y`` to ``lufs`` and limit its true peaks to ``ceiling_db``, correcting the gain for
-    what the limiter takes. Returns (audio, gain dB, loudness before, after, most limited dB)."""
+    """Gain ``y`` to ``lufs`` (in place) and limit its true peaks to ``ceiling_db``; when the
+    limiter took loudness away, the shortfall is added back as gain (the master limiter then
+    holds the few peaks that pass the ceiling by that much). Returns (audio, gain dB, loudness
+    before, loudness after the limiter, most limited dB)."""
     before = _loudness(y, sr)
     if before is None:
         return y, 0.0, None, None, 0.0
     gain = lufs - before
-    out, after, limited = y, before, 0.0
-    for _ in range(LOUDNESS_ROUNDS):
-        scaled = y * np.float32(10 ** (gain / 20))
-        peak = float(np.abs(scaled).max()) if scaled.size else 0.0
-        if peak < 10 ** ((ceiling_db - 3.0) / 20):  # no inter-sample peak gets near the ceiling
-            out, limited = scaled, 0.0
-        else:
-            out, limited = _limit(scaled, sr, ceiling_db)
-        after = _loudness(out, sr)
-        if after is None or abs(after - lufs) <= LOUDNESS_TOLERANCE_LU:
-            break
-        gain += lufs - after
-    return out, gain, before, after, limited
+    y *= np.float32(10 ** (gain / 20))
+    peak = float(np.abs(y).max()) if y.size else 0.0
+    if peak < 10 ** ((ceiling_db - 3.0) / 20):  # no inter-sample peak gets near the ceiling
+        return y, gain, before, lufs, 0.0
+    y, limited = _limit(y, sr, ceiling_db)
+    after = _loudness(y, sr)
+    if after is not None and after < lufs - LOUDNESS_TOLERANCE_LU:
+        extra = min(lufs - after, MAX_MAKEUP_DB)
+        y *= np.float32(10 ** (extra / 20))
+        gain += extra
+        after += extra
+    return y, gain, before, after, limited
 
 
 def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, lufs: float,
@@ -303,10 +317,9 @@ def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, luf
     z = np.ascontiguousarray(z, dtype=np.float32)
     z, gain, before, after, limited = normalise(z, sr, lufs=lufs, ceiling_db=ceiling_db)
     start = int(round(out_start * sr))
-    times = (start + np.arange(len(z))) / sr
-    hi, lo = _envelopes(track, times, is_last)
-    lows = _lows_where(z, (lo - hi).astype(np.float32), sr)
-    z *= hi.astype(np.float32)[:, None]
+    hi, lo = _envelopes(track, start, len(z), sr, is_last)
+    lows = _lows_where(z, lo - hi, sr)
+    z *= hi[:, None]
     for a, part in lows:
         z[a:a + len(part)] += part
     # trim silence at the ends (before the fade-in, after the fade-out)
