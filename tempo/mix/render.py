@@ -146,46 +146,38 @@ def check_output(path: str) -> str:
 # --------------------------------------------------------------------------- one piece
 
 def _decode_section(path: str, start_s: float, stop_s: float, sr: int) -> np.ndarray:
-    """(frames, CHANNELS) float32 at ``sr`` of ``path`` between the times (clipped to the file;
-    silence where the file does not reach)."""
+    """(frames, CHANNELS) float32 at ``sr`` of ``path`` between the times (silence where the
+    file does not reach), filled into one preallocated array."""
     from ..audio import AudioStream, Resampler
 
-    out, pos = [], 0
     first = int(math.floor(start_s * sr))
     last = int(math.ceil(stop_s * sr))
+    out = np.zeros((last - first, CHANNELS), np.float32)
+    pos = 0
     with AudioStream(path) as stream:
         ch = stream.info.channels
         rs = Resampler(stream.info.sample_rate, sr, channels=ch, quality="HQ")
 
-        def take(y):
+        def take(y) -> bool:
             nonlocal pos
             y = y.reshape(len(y), -1)
             a, b = pos, pos + len(y)
             pos = b
             lo, hi = max(a, first), min(b, last)
             if hi > lo:
-                out.append(y[lo - a:hi - a])
+                part = y[lo - a:hi - a]
+                if part.shape[1] == 1:
+                    out[lo - first:hi - first] = part  # broadcast mono to both channels
+                else:
+                    out[lo - first:hi - first] = part[:, :CHANNELS]
             return b >= last
 
-        done = False
         for block in stream.blocks():
             if take(rs.process(block)):
-                done = True
                 break
-        if not done:
+        else:
             take(rs.flush())
-    y = np.concatenate(out) if out else np.zeros((0, ch), np.float32)
-    if y.shape[1] == 1:
-        y = np.repeat(y, CHANNELS, axis=1)
-    elif y.shape[1] > CHANNELS:
-        y = y[:, :CHANNELS]
-    # pad to the asked span (silence before the file's start or after its end)
-    lead = max(0, -first)
-    need = last - first
-    y = np.concatenate([np.zeros((lead, CHANNELS), np.float32), y.astype(np.float32)])
-    if len(y) < need:
-        y = np.concatenate([y, np.zeros((need - len(y), CHANNELS), np.float32)])
-    return np.ascontiguousarray(y[:need])
+    return out
 
 
 def stretch_map(track: PlannedTrack, sr: int, pre_s: float, n_in: int
@@ -196,10 +188,12 @@ def stretch_map(track: PlannedTrack, sr: int, pre_s: float, n_in: int
     out = np.asarray(track.out_beats_s)
     factors = np.diff(src) / np.diff(out)
     t0 = src[0] - pre_s
-    times = t0 + np.arange(n_in) / sr
-    k = np.clip(np.searchsorted(src, times, side="right") - 1, 0, len(factors) - 1)
+    # input sample index where each beat interval starts (the first one at 0: the pre-roll
+    # plays at the first beat's factor, the post-roll at the last one's)
+    edges = np.clip(np.rint((src[1:-1] - t0) * sr).astype(np.int64), 0, n_in)
+    counts = np.diff(np.concatenate([[0], edges, [n_in]]))
     out_start = out[0] - pre_s / factors[0]
-    return factors[k].astype(np.float64), float(out_start)
+    return np.repeat(factors, counts).astype(np.float64), float(out_start)
 
 
 def _envelopes(track: PlannedTrack, start: int, n: int, sr: int, is_last: bool
@@ -259,9 +253,13 @@ def _lowpass(y: np.ndarray, sr: int) -> np.ndarray:
 
 
 def _loudness(y: np.ndarray, sr: int) -> float | None:
-    from ..loudness import integrated_loudness
+    """Integrated loudness, metered block by block (bounded working memory)."""
+    from ..loudness import LoudnessMeter
 
-    return integrated_loudness(y, sr)
+    meter = LoudnessMeter(sr, y.shape[1])
+    for i in range(0, len(y), WRITE_BLOCK):
+        meter.update(y[i:i + WRITE_BLOCK].astype(np.float64))
+    return meter.integrated()
 
 
 def _limit(y: np.ndarray, sr: int, ceiling_db: float) -> tuple[np.ndarray, float]:
@@ -312,9 +310,12 @@ def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, luf
     if np.allclose(factors, 1.0, rtol=0, atol=1e-6):
         z = y
     else:
-        z = pb.time_stretch(np.ascontiguousarray(y.T), sr, factors, high_quality=False).T
-    del y
-    z = np.ascontiguousarray(z, dtype=np.float32)
+        yt = np.ascontiguousarray(y.T)
+        del y
+        zt = pb.time_stretch(yt, sr, factors, high_quality=False)
+        del yt, factors
+        z = np.ascontiguousarray(zt.T, dtype=np.float32)
+        del zt
     z, gain, before, after, limited = normalise(z, sr, lufs=lufs, ceiling_db=ceiling_db)
     start = int(round(out_start * sr))
     hi, lo = _envelopes(track, start, len(z), sr, is_last)
