@@ -93,16 +93,19 @@ def _absmax(x: np.ndarray) -> np.ndarray:
 
 
 def _interval_peaks_dense(x: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """Largest |interpolated value| in (c, c+1) for every c in start..stop (all at once)."""
-    from scipy.signal import oaconvolve
+    """Largest |interpolated value| in (c, c+1) for every c in start..stop (all at once, by
+    direct correlation with each fractional-delay kernel)."""
+    from scipy.ndimage import correlate1d
 
     x2 = np.asarray(x[start - HALF_TAPS + 1:stop + HALF_TAPS], dtype=np.float32)
     x2 = x2.reshape(len(x2), -1)
-    out = np.zeros(stop - start)
+    n = stop - start
+    out = np.zeros(n)
     for p in range(_KERNEL.shape[1]):
-        # correlation with the kernel column = convolution with it reversed
-        k = _KERNEL[::-1, p][:, None]
-        v = oaconvolve(x2, k, mode="valid", axes=0)[: stop - start]
+        # value at c + f = sum_j K[j] x[c - T + 1 + j]: a correlation; with an even kernel
+        # length, correlate1d centres it at index T (origin -1 puts x[c-T+1] under K[0])
+        v = correlate1d(x2, _KERNEL[:, p], axis=0, mode="constant", origin=-1)
+        v = v[HALF_TAPS - 1:HALF_TAPS - 1 + n]
         out = np.maximum(out, _absmax(v))
     return out
 

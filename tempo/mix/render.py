@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import DecodeError, TempoError
 from .defaults import CEILING_DBTP, DEFAULT_LUFS, DEFAULT_SR, MIX_EXTRA_HINT
 from .limiter import TruePeakLimiter, TruePeakMeter
-from .plan import MixError, MixPlan, PlannedTrack
+from .plan import GLIDE_BEATS, MixError, MixPlan, PlannedTrack
 
 #: Output channels.
 CHANNELS = 2
@@ -42,6 +42,8 @@ CEILING_MARGIN_DB = 0.2
 #: Bass swap: crossover (Hz) and how long the swap takes (beats).
 BASS_HZ = 150.0
 SWAP_BEATS = 1.0
+#: Beats between the places where a track's stretch factor may change (besides its glide).
+KNOT_BEATS = 16
 #: Seconds of audio decoded before a track's entry and after its exit (fades of a cut).
 PRE_S = 0.05
 CUT_FADE_S = 0.010
@@ -180,17 +182,31 @@ def _decode_section(path: str, start_s: float, stop_s: float, sr: int) -> np.nda
     return out
 
 
+def stretch_knots(track: PlannedTrack) -> list[int]:
+    """Beat indices where the stretch factor may change: every beat of the glide after the
+    overlap-in (the tempo changes there), the overlap boundaries, and every KNOT_BEATS beats
+    (a drifting track's tempo). Rubber Band (pedalboard) slows down with every change of
+    factor, quadratically in the length of the track, so they are kept few."""
+    n = track.n_beats
+    knots = set(range(0, n, KNOT_BEATS)) | {0, n, track.fade_in_beats, n - track.fade_out_beats}
+    if track.fade_in_beats:
+        knots |= set(range(track.fade_in_beats, min(n, track.fade_in_beats + GLIDE_BEATS + 1)))
+    return sorted(k for k in knots if 0 <= k <= n)
+
+
 def stretch_map(track: PlannedTrack, sr: int, pre_s: float, n_in: int
                 ) -> tuple[np.ndarray, float]:
     """Rubber Band's stretch factor for every input sample (input speed / output speed: >1
-    plays faster), and the output time (s) of the first input sample."""
+    plays faster), constant between knots (:func:`stretch_knots`), and the output time (s) of
+    the first input sample. Every knot beat lands on its planned output time; a beat between
+    knots is off by the source's own tempo drift within the span (a few ms at most)."""
     src = np.asarray(track.src_beats_s)
     out = np.asarray(track.out_beats_s)
-    factors = np.diff(src) / np.diff(out)
+    knots = np.asarray(stretch_knots(track))
+    factors = np.diff(src[knots]) / np.diff(out[knots])
+    factors = np.round(factors, 7)  # equal spans merge: no change for Rubber Band
     t0 = src[0] - pre_s
-    # input sample index where each beat interval starts (the first one at 0: the pre-roll
-    # plays at the first beat's factor, the post-roll at the last one's)
-    edges = np.clip(np.rint((src[1:-1] - t0) * sr).astype(np.int64), 0, n_in)
+    edges = np.clip(np.rint((src[knots[1:-1]] - t0) * sr).astype(np.int64), 0, n_in)
     counts = np.diff(np.concatenate([[0], edges, [n_in]]))
     out_start = out[0] - pre_s / factors[0]
     return np.repeat(factors, counts).astype(np.float64), float(out_start)
