@@ -93,21 +93,22 @@ def _absmax(x: np.ndarray) -> np.ndarray:
 
 
 def _interval_peaks_dense(x: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """Largest |interpolated value| in (c, c+1) for every c in start..stop (all at once, by
-    direct correlation with each fractional-delay kernel)."""
-    from scipy.ndimage import correlate1d
+    """Largest |interpolated value| in (c, c+1) for every c in start..stop (all at once, one
+    overlap-add convolution per channel and fractional delay)."""
+    from scipy.signal import oaconvolve
 
     x2 = np.asarray(x[start - HALF_TAPS + 1:stop + HALF_TAPS], dtype=np.float32)
     x2 = x2.reshape(len(x2), -1)
     n = stop - start
-    out = np.zeros(n)
-    for p in range(_KERNEL.shape[1]):
-        # value at c + f = sum_j K[j] x[c - T + 1 + j]: a correlation; with an even kernel
-        # length, correlate1d centres it at index T (origin -1 puts x[c-T+1] under K[0])
-        v = correlate1d(x2, _KERNEL[:, p], axis=0, mode="constant", origin=-1)
-        v = v[HALF_TAPS - 1:HALF_TAPS - 1 + n]
-        out = np.maximum(out, _absmax(v))
-    return out
+    out = np.zeros(n, dtype=np.float32)
+    for ch in range(x2.shape[1]):
+        xc = np.ascontiguousarray(x2[:, ch])
+        for p in range(_KERNEL.shape[1]):
+            # value at c + f = sum_j K[j] x[c - T + 1 + j]: a correlation, i.e. a convolution
+            # with the reversed kernel ("valid": index 0 is c = start)
+            v = oaconvolve(xc, _KERNEL[::-1, p], mode="valid")[:n]
+            np.maximum(out, np.abs(v), out=out)
+    return out.astype(np.float64)
 
 
 class TruePeakMeter:

@@ -44,6 +44,11 @@ BASS_HZ = 150.0
 SWAP_BEATS = 1.0
 #: Beats between the places where a track's stretch factor may change (besides its glide).
 KNOT_BEATS = 16
+#: Beats per Rubber Band call, the context given either side (s), and the crossfade joining
+#: two calls (s).
+CHUNK_BEATS = 64
+CHUNK_MARGIN_S = 1.0
+SEAM_S = 0.010
 #: Seconds of audio decoded before a track's entry and after its exit (fades of a cut).
 PRE_S = 0.05
 CUT_FADE_S = 0.010
@@ -212,6 +217,63 @@ def stretch_map(track: PlannedTrack, sr: int, pre_s: float, n_in: int
     return np.repeat(factors, counts).astype(np.float64), float(out_start)
 
 
+def stretch(pb, y: np.ndarray, track: PlannedTrack, sr: int, pre_s: float
+            ) -> tuple[np.ndarray, float]:
+    """``y`` (the track's section from ``pre_s`` before its entry) time-stretched so that its
+    beats land on the planned ones: (audio, output time of ``y[0]`` in s).
+
+    Rubber Band runs on chunks of CHUNK_BEATS beats (plus CHUNK_MARGIN_S of context either
+    side), joined half a beat after a beat (between attacks) with a SEAM_S equal-gain
+    crossfade: working memory stays bounded, and pedalboard's cost, quadratic in the length of
+    a call with a varying factor, stays linear."""
+    src = np.asarray(track.src_beats_s)
+    out = np.asarray(track.out_beats_s)
+    knots = np.asarray(stretch_knots(track))
+    ks, ko = src[knots], out[knots]
+    f = np.round(np.diff(ks) / np.diff(ko), 7)  # equal spans merge: no change for Rubber Band
+    t0 = src[0] - pre_s
+    dur = len(y) / sr
+
+    def out_time(s_):
+        i = int(np.clip(np.searchsorted(ks, s_, side="right") - 1, 0, len(f) - 1))
+        return float(ko[i] + (s_ - ks[i]) / f[i])
+
+    out_start = out_time(t0)
+    if np.all(np.abs(f - 1.0) < 1e-7):
+        return y, out_start
+    n_out = int(round((out_time(t0 + dur) - out_start) * sr))
+    z = np.zeros((n_out, y.shape[1]), np.float32)
+    n = track.n_beats
+    cuts = [(src[b] + src[b + 1]) / 2 for b in range(CHUNK_BEATS, n - CHUNK_BEATS // 4, CHUNK_BEATS)]
+    bounds = [t0, *cuts, t0 + dur]
+    h = max(1, int(SEAM_S * sr / 2))
+    last = len(bounds) - 2
+    for c in range(len(bounds) - 1):
+        ia = max(0, int(np.floor((bounds[c] - CHUNK_MARGIN_S - t0) * sr))) if c else 0
+        ib = min(len(y), int(np.ceil((bounds[c + 1] + CHUNK_MARGIN_S - t0) * sr)))
+        s_in = t0 + ia / sr
+        edges = np.clip(np.rint((ks[1:-1] - s_in) * sr).astype(np.int64), 0, ib - ia)
+        counts = np.diff(np.concatenate([[0], edges, [ib - ia]]))
+        factors = np.repeat(f, counts)
+        zs = pb.time_stretch(np.ascontiguousarray(y[ia:ib].T), sr, factors,
+                             high_quality=False).T
+        o0 = int(round((out_time(s_in) - out_start) * sr))  # z frame of zs[0]
+        own_a = 0 if c == 0 else int(round((out_time(bounds[c]) - out_start) * sr))
+        own_b = n_out if c == last else int(round((out_time(bounds[c + 1]) - out_start) * sr))
+        lo_i = max(0, own_a - h if c else 0, o0)
+        hi_i = min(n_out, own_b + h if c < last else n_out, o0 + len(zs))
+        if hi_i <= lo_i:
+            continue
+        w = np.ones(hi_i - lo_i, np.float32)
+        idx = np.arange(lo_i, hi_i)
+        if c > 0:
+            w *= np.clip((idx - (own_a - h)) / (2 * h), 0, 1).astype(np.float32)
+        if c < last:
+            w *= np.clip(((own_b + h) - idx) / (2 * h), 0, 1).astype(np.float32)
+        z[lo_i:hi_i] += zs[lo_i - o0:hi_i - o0] * w[:, None]
+    return z, out_start
+
+
 def _envelopes(track: PlannedTrack, start: int, n: int, sr: int, is_last: bool
                ) -> tuple[np.ndarray, np.ndarray]:
     """(gain of the highs, gain of the lows) for the ``n`` output frames from frame ``start``:
@@ -322,16 +384,8 @@ def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, luf
     pb = _pedalboard()
     src = track.src_beats_s
     y = _decode_section(track.path, src[0] - PRE_S, src[-1] + PRE_S, sr)
-    factors, out_start = stretch_map(track, sr, PRE_S, len(y))
-    if np.allclose(factors, 1.0, rtol=0, atol=1e-6):
-        z = y
-    else:
-        yt = np.ascontiguousarray(y.T)
-        del y
-        zt = pb.time_stretch(yt, sr, factors, high_quality=False)
-        del yt, factors
-        z = np.ascontiguousarray(zt.T, dtype=np.float32)
-        del zt
+    z, out_start = stretch(pb, y, track, sr, PRE_S)
+    del y
     z, gain, before, after, limited = normalise(z, sr, lufs=lufs, ceiling_db=ceiling_db)
     start = int(round(out_start * sr))
     hi, lo = _envelopes(track, start, len(z), sr, is_last)
