@@ -8,10 +8,10 @@ Conventions
   brought to the loudness target (gain, then a true-peak limiter, measured again and corrected),
   given its fades: an equal-power crossfade over each overlap, with a bass swap (the incoming
   track's lows, below :data:`BASS_HZ`, held back until mid-transition, where the outgoing
-  track's lows leave within one beat). A piece is stored as a ``.npy`` file in a temporary
-  folder and memory-mapped back.
-- The mix is the sum of the pieces, streamed in order: only the pieces around the write position
-  are open, so memory does not grow with the length of the mix. A master true-peak limiter
+  track's lows leave within one beat). A piece is stored as raw float32 frames in a temporary
+  folder.
+- The mix is the sum of the pieces, streamed in order, a block at a time read from the pieces'
+  files: memory does not grow with the length of the mix (nor with a track's). A master true-peak limiter
   (:mod:`tempo.mix.limiter`) keeps the output at or below the ceiling (-1 dBTP), the sum never
   clips.
 - Output format from the extension (FLAC, WAV, MP3, OGG), written with soundfile to a
@@ -379,7 +379,7 @@ def normalise(y: np.ndarray, sr: int, *, lufs: float, ceiling_db: float
 
 def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, lufs: float,
                  ceiling_db: float, folder: str) -> PieceInfo:
-    """Decode, stretch, normalise and fade one planned track; save it as ``.npy`` in
+    """Decode, stretch, normalise and fade one planned track; save it as raw float32 frames in
     ``folder``."""
     pb = _pedalboard()
     src = track.src_beats_s
@@ -388,37 +388,38 @@ def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, luf
     del y
     z, gain, before, after, limited = normalise(z, sr, lufs=lufs, ceiling_db=ceiling_db)
     start = int(round(out_start * sr))
-    hi, lo = _envelopes(track, start, len(z), sr, is_last)
-    lows = _lows_where(z, lo - hi, sr)
-    z *= hi[:, None]
+    first, last = len(z), 0
+    regions = []  # frames where the lows' gain differs from the highs' (the bass swaps)
+    for i in range(0, len(z), WRITE_BLOCK):
+        hi, lo = _envelopes(track, start + i, min(WRITE_BLOCK, len(z) - i), sr, is_last)
+        audible = np.flatnonzero(np.maximum(hi, lo) > 0)
+        if audible.size:
+            first, last = min(first, i + int(audible[0])), max(last, i + int(audible[-1]) + 1)
+        differ = np.flatnonzero(np.abs(lo - hi) > 1e-6)
+        if differ.size:
+            a, b = i + int(differ[0]), i + int(differ[-1]) + 1
+            if regions and a - regions[-1][1] <= sr:
+                regions[-1][1] = b
+            else:
+                regions.append([a, b])
+    lows = []
+    margin = int(0.5 * sr)
+    for a0, b0 in regions:
+        a, b = max(0, a0 - margin), min(len(z), b0 + margin)
+        hi, lo = _envelopes(track, start + a, b - a, sr, is_last)
+        lows.append((a, _lowpass(z[a:b], sr) * (lo - hi)[:, None]))
+    for i in range(0, len(z), WRITE_BLOCK):
+        hi, _ = _envelopes(track, start + i, min(WRITE_BLOCK, len(z) - i), sr, is_last)
+        z[i:i + len(hi)] *= hi[:, None]
     for a, part in lows:
         z[a:a + len(part)] += part
-    # trim silence at the ends (before the fade-in, after the fade-out)
-    nz = np.flatnonzero(np.maximum(hi, lo) > 0)
-    a, b = (int(nz[0]), int(nz[-1]) + 1) if nz.size else (0, 0)
-    z = z[a:b]
-    file = os.path.join(folder, f"piece-{index:05d}.npy")
-    np.save(file, z)
-    return PieceInfo(index=index, file=file, start=start + a, frames=len(z), gain_db=gain,
-                     source_lufs=before, lufs=after, limited_db=limited)
-
-
-def _lows_where(z: np.ndarray, diff: np.ndarray, sr: int) -> list[tuple[int, np.ndarray]]:
-    """``diff`` x the lows of ``z`` around where ``diff`` is not 0 (the bass swaps), as
-    (first frame, audio) parts. Added to ``z`` x the highs' gain they give highs x hi + lows x
-    lo; nothing changes where both gains are equal."""
-    where = np.flatnonzero(np.abs(diff) > 1e-6)
-    if where.size == 0:
-        return []
-    margin = int(0.5 * sr)
-    breaks = np.flatnonzero(np.diff(where) > 2 * margin)
-    starts = np.concatenate([[where[0]], where[breaks + 1]])
-    stops = np.concatenate([where[breaks], [where[-1]]]) + 1
-    parts = []
-    for a0, b0 in zip(starts, stops):
-        a, b = max(0, a0 - margin), min(len(z), b0 + margin)
-        parts.append((a, _lowpass(z[a:b], sr) * diff[a:b, None]))
-    return parts
+    # keep what is heard (from the fade-in to the end of the fade-out), as raw float32 frames
+    if last <= first:
+        first = last = 0
+    file = os.path.join(folder, f"piece-{index:05d}.f32")
+    np.ascontiguousarray(z[first:last], dtype=np.float32).tofile(file)
+    return PieceInfo(index=index, file=file, start=start + first, frames=last - first,
+                     gain_db=gain, source_lufs=before, lufs=after, limited_db=limited)
 
 
 # --------------------------------------------------------------------------- the mix
@@ -503,34 +504,26 @@ def render_mix(plan: MixPlan, out_path: str, *, lufs: float = DEFAULT_LUFS,
                     f.write(block)
                     written += len(block)
 
-            buf = np.zeros((0, CHANNELS), np.float32)
-            buf0 = 0  # output frame of buf[0]
+            live: list[PieceInfo] = []  # pieces that still reach the write position
+            pos = 0  # output frames handed to the limiter
+            end = 0
             for k, info in enumerate(_pieces(plan, sr=sr, lufs=lufs, ceiling_db=inner_ceiling,
                                             folder=work, jobs=jobs)):
                 infos.append(info)
-                piece = np.load(info.file, mmap_mode="r")
-                start = max(info.start, 0)
-                skip = start - info.start
-                end = info.start + info.frames
-                if end > buf0 + len(buf):
-                    buf = np.concatenate([buf, np.zeros((end - buf0 - len(buf), CHANNELS),
-                                                        np.float32)])
-                if start < buf0:
-                    raise MixError("pieces out of order (a planning error)")
-                buf[start - buf0:end - buf0] += piece[skip:]
-                del piece
-                os.unlink(info.file)
-                # everything before the next piece's start is final
+                live.append(info)
+                end = max(end, info.start + info.frames)
+                # everything before the next piece's earliest start is final
                 if k + 1 < total:
-                    nxt = plan.tracks[k + 1]
-                    ready = int(math.floor((nxt.start_s - READY_MARGIN_S) * sr)) - buf0
+                    ready = int(math.floor((plan.tracks[k + 1].start_s - READY_MARGIN_S) * sr))
                 else:
-                    ready = len(buf)
-                ready = max(0, min(ready, len(buf)))
-                for i in range(0, ready, WRITE_BLOCK):
-                    emit(limiter.process(buf[i:min(ready, i + WRITE_BLOCK)]))
-                buf = buf[ready:].copy()
-                buf0 += ready
+                    ready = end
+                for a in range(pos, ready, WRITE_BLOCK):
+                    b = min(a + WRITE_BLOCK, ready)
+                    emit(limiter.process(_sum_pieces(live, a, b)))
+                pos = max(pos, ready)
+                for p in [p for p in live if p.start + p.frames <= pos]:
+                    live.remove(p)
+                    os.unlink(p.file)
                 if progress is not None:
                     progress(k + 1, total, plan.tracks[k].path)
             emit(limiter.flush())
@@ -558,6 +551,21 @@ def render_mix(plan: MixPlan, out_path: str, *, lufs: float = DEFAULT_LUFS,
     return MixResult(path=out_path, cue_path=cue_path, duration_s=written / sr, sr=sr,
                      lufs=meter.integrated(), true_peak_db=peak.finish(), pieces=tuple(infos),
                      elapsed_s=time.perf_counter() - t0, notes=plan.notes)
+
+
+def _sum_pieces(pieces, a: int, b: int) -> np.ndarray:
+    """Output frames a..b: the sum of the pieces' frames there, read from their files."""
+    block = np.zeros((b - a, CHANNELS), np.float32)
+    frame_bytes = CHANNELS * 4
+    for p in pieces:
+        lo, hi = max(a, p.start), min(b, p.start + p.frames)
+        if hi <= lo:
+            continue
+        with open(p.file, "rb") as fh:
+            fh.seek((lo - p.start) * frame_bytes)
+            data = np.fromfile(fh, dtype=np.float32, count=(hi - lo) * CHANNELS)
+        block[lo - a:hi - a] += data.reshape(-1, CHANNELS)
+    return block
 
 
 def _umask() -> int:
