@@ -152,39 +152,74 @@ def check_output(path: str) -> str:
 
 # --------------------------------------------------------------------------- one piece
 
-def _decode_section(path: str, start_s: float, stop_s: float, sr: int) -> np.ndarray:
-    """(frames, CHANNELS) float32 at ``sr`` of ``path`` between the times (silence where the
-    file does not reach), filled into one preallocated array."""
-    from ..audio import AudioStream, Resampler
+class SectionReader:
+    """Frames ``first..last`` of a file at ``sr``, (frames, CHANNELS) float32, decoded through
+    :mod:`tempo.audio` as they are asked for: :meth:`get` takes ranges whose starts never go
+    back, and only the frames from the last start on are kept (silence where the file does not
+    reach)."""
 
-    first = int(math.floor(start_s * sr))
-    last = int(math.ceil(stop_s * sr))
-    out = np.zeros((last - first, CHANNELS), np.float32)
-    pos = 0
-    with AudioStream(path) as stream:
-        ch = stream.info.channels
-        rs = Resampler(stream.info.sample_rate, sr, channels=ch, quality="HQ")
+    def __init__(self, path: str, first: int, last: int, sr: int):
+        from ..audio import AudioStream, Resampler
 
-        def take(y) -> bool:
-            nonlocal pos
-            y = y.reshape(len(y), -1)
-            a, b = pos, pos + len(y)
-            pos = b
-            lo, hi = max(a, first), min(b, last)
-            if hi > lo:
-                part = y[lo - a:hi - a]
-                if part.shape[1] == 1:
-                    out[lo - first:hi - first] = part  # broadcast mono to both channels
-                else:
-                    out[lo - first:hi - first] = part[:, :CHANNELS]
-            return b >= last
+        self.first, self.last = first, last
+        self._stream = AudioStream(path)
+        info = self._stream.info
+        self._rs = Resampler(info.sample_rate, sr, channels=info.channels, quality="HQ")
+        self._blocks = self._stream.blocks()
+        self._pos = 0  # source frames decoded so far (at sr)
+        self._buf = np.zeros((0, CHANNELS), np.float32)
+        self._buf0 = first  # frame of _buf[0]
+        self._done = False
 
-        for block in stream.blocks():
-            if take(rs.process(block)):
-                break
-        else:
-            take(rs.flush())
-    return out
+    def close(self):
+        self._stream.close()
+
+    def __len__(self) -> int:
+        return self.last - self.first
+
+    def _more(self) -> bool:
+        if self._done:
+            return False
+        block = next(self._blocks, None)
+        y = self._rs.process(block) if block is not None else self._rs.flush()
+        if block is None:
+            self._done = True
+        y = y.reshape(len(y), -1)
+        a, b = self._pos, self._pos + len(y)
+        self._pos = b
+        lo, hi = max(a, self._buf0 + len(self._buf)), min(b, self.last)
+        if lo < self._buf0 + len(self._buf):
+            lo = self._buf0 + len(self._buf)
+        if hi > lo:
+            part = y[lo - a:hi - a]
+            part = np.repeat(part, CHANNELS, axis=1) if part.shape[1] == 1 else part[:, :CHANNELS]
+            gap = lo - (self._buf0 + len(self._buf))
+            pieces = [self._buf]
+            if gap > 0:
+                pieces.append(np.zeros((gap, CHANNELS), np.float32))
+            pieces.append(part.astype(np.float32, copy=False))
+            self._buf = np.concatenate(pieces)
+        return b < self.last
+
+    def get(self, a: int, b: int) -> np.ndarray:
+        """Frames a..b (relative to ``first``); a must not be before an earlier call's a."""
+        a, b = a + self.first, min(b + self.first, self.last)
+        if a > self._buf0:  # forget what no later call can ask for
+            drop = min(a - self._buf0, len(self._buf))
+            self._buf = self._buf[drop:]
+            self._buf0 += drop
+        while self._buf0 + len(self._buf) < b and self._more():
+            pass
+        if self._buf0 + len(self._buf) < b:  # past the end of the file: silence
+            self._buf = np.concatenate([self._buf, np.zeros((b - self._buf0 - len(self._buf),
+                                                             CHANNELS), np.float32)])
+        if self._buf0 > self.first and a < self._buf0:
+            raise ValueError("SectionReader.get went back")
+        lead = max(0, self._buf0 - a)  # before the file's start
+        out = self._buf[max(0, a - self._buf0):b - self._buf0]
+        if lead:
+            out = np.concatenate([np.zeros((lead, CHANNELS), np.float32), out])
+        return out
 
 
 def stretch_knots(track: PlannedTrack) -> list[int]:
@@ -217,10 +252,10 @@ def stretch_map(track: PlannedTrack, sr: int, pre_s: float, n_in: int
     return np.repeat(factors, counts).astype(np.float64), float(out_start)
 
 
-def stretch(pb, y: np.ndarray, track: PlannedTrack, sr: int, pre_s: float
-            ) -> tuple[np.ndarray, float]:
-    """``y`` (the track's section from ``pre_s`` before its entry) time-stretched so that its
-    beats land on the planned ones: (audio, output time of ``y[0]`` in s).
+def stretch(pb, y, track: PlannedTrack, sr: int, pre_s: float) -> tuple[np.ndarray, float]:
+    """``y`` (a :class:`SectionReader` or an array: the track's section from ``pre_s`` before
+    its entry) time-stretched so that its beats land on the planned ones: (audio, output time
+    of its first frame in s).
 
     Rubber Band runs on chunks of CHUNK_BEATS beats (plus CHUNK_MARGIN_S of context either
     side), joined half a beat after a beat (between attacks) with a SEAM_S equal-gain
@@ -240,9 +275,10 @@ def stretch(pb, y: np.ndarray, track: PlannedTrack, sr: int, pre_s: float
 
     out_start = out_time(t0)
     if np.all(np.abs(f - 1.0) < 1e-7):
-        return y, out_start
+        return np.array(y.get(0, len(y)) if hasattr(y, "get") else y), out_start
+    get = y.get if hasattr(y, "get") else (lambda a, b: y[a:b])
     n_out = int(round((out_time(t0 + dur) - out_start) * sr))
-    z = np.zeros((n_out, y.shape[1]), np.float32)
+    z = np.zeros((n_out, CHANNELS), np.float32)
     n = track.n_beats
     cuts = [(src[b] + src[b + 1]) / 2 for b in range(CHUNK_BEATS, n - CHUNK_BEATS // 4, CHUNK_BEATS)]
     bounds = [t0, *cuts, t0 + dur]
@@ -255,7 +291,7 @@ def stretch(pb, y: np.ndarray, track: PlannedTrack, sr: int, pre_s: float
         edges = np.clip(np.rint((ks[1:-1] - s_in) * sr).astype(np.int64), 0, ib - ia)
         counts = np.diff(np.concatenate([[0], edges, [ib - ia]]))
         factors = np.repeat(f, counts)
-        zs = pb.time_stretch(np.ascontiguousarray(y[ia:ib].T), sr, factors,
+        zs = pb.time_stretch(np.ascontiguousarray(get(ia, ib).T), sr, factors,
                              high_quality=False).T
         o0 = int(round((out_time(s_in) - out_start) * sr))  # z frame of zs[0]
         own_a = 0 if c == 0 else int(round((out_time(bounds[c]) - out_start) * sr))
@@ -364,7 +400,8 @@ def normalise(y: np.ndarray, sr: int, *, lufs: float, ceiling_db: float
         return y, 0.0, None, None, 0.0
     gain = lufs - before
     y *= np.float32(10 ** (gain / 20))
-    peak = float(np.abs(y).max()) if y.size else 0.0
+    peak = max((float(np.abs(y[i:i + WRITE_BLOCK]).max()) for i in range(0, len(y), WRITE_BLOCK)),
+               default=0.0)
     if peak < 10 ** ((ceiling_db - 3.0) / 20):  # no inter-sample peak gets near the ceiling
         return y, gain, before, lufs, 0.0
     y, limited = _limit(y, sr, ceiling_db)
@@ -383,9 +420,12 @@ def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, luf
     ``folder``."""
     pb = _pedalboard()
     src = track.src_beats_s
-    y = _decode_section(track.path, src[0] - PRE_S, src[-1] + PRE_S, sr)
-    z, out_start = stretch(pb, y, track, sr, PRE_S)
-    del y
+    reader = SectionReader(track.path, int(math.floor((src[0] - PRE_S) * sr)),
+                           int(math.ceil((src[-1] + PRE_S) * sr)), sr)
+    try:
+        z, out_start = stretch(pb, reader, track, sr, (src[0] * sr - reader.first) / sr)
+    finally:
+        reader.close()
     z, gain, before, after, limited = normalise(z, sr, lufs=lufs, ceiling_db=ceiling_db)
     start = int(round(out_start * sr))
     first, last = len(z), 0
