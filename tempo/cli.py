@@ -866,6 +866,181 @@ def plot(target, output, minutes, base, library, quiet, profile_name, **profile_
         click.echo(f"wrote {safe_path(path)}: {safe(data.label)}")
 
 
+
+# --- mix ---------------------------------------------------------------------------------------
+
+from .mix import defaults as _mixd  # noqa: E402  (constants only: cheap)
+
+
+def _mix_tracks_from_playlist(playlist_path, *, strict, library):
+    """The analysed tracks of a playlist, in its order, through the library; missing or
+    undecodable entries are named on stderr and skipped (``strict``: fatal)."""
+    tracks, result = library.playlist_tracks(playlist_path)
+    for f in result.failures:
+        if strict:
+            raise TempoError(f"{f.kind}: {f.message}", path=f.path,
+                             hint="without --strict it is skipped")
+        click.echo(f"skipped: {safe_path(f.path)}: {f.kind}: {safe(f.message)}", err=True)
+    if not tracks:
+        raise TempoError("none of the playlist's tracks could be analysed", path=playlist_path)
+    return tracks
+
+
+def _mix_items_for_playlist(tracks, grids, profile):
+    """MixItems in playlist order; each track's ratio (1, 2, 1/2) is the one nearest the
+    profile's tempo at its place, the arc stretched over the playlist."""
+    from .mix import MixItem, choose_ratio
+    from .mix.plan import arc_target
+
+    total = sum(t.duration_s for t in tracks) or 1.0
+    items, at = [], 0.0
+    for t in tracks:
+        grid = grids.get(t.path)
+        if grid is not None:
+            target, seg = arc_target(profile, total, at + t.duration_s / 2)
+            ratios = next((s.ratios for s in profile.segments if s.name == seg), (1.0,))
+            items.append(MixItem(path=t.path, name=t.display_name, bpm=t.bpm, grid=grid,
+                                 ratio=choose_ratio(t.bpm, target, ratios), segment=seg))
+        at += t.duration_s
+    return items
+
+
+def _mix_sequence(tracks, profile, *, minutes, seed, cut_bars, overlap_beats):
+    """build_sequence over the tracks as the mix will use them: each track counted for the
+    time it adds (its cut, or its length, less the overlap it shares)."""
+    from dataclasses import replace
+
+    from .ranking import build_sequence
+
+    by_path = {t.path: t for t in tracks}
+    shaped = []
+    for t in tracks:
+        if not t.bpm:
+            shaped.append(t)
+            continue
+        beat_s = 60.0 / t.bpm
+        length = t.duration_s if cut_bars is None else min(t.duration_s, cut_bars * 4 * beat_s)
+        length = max(length - overlap_beats * beat_s, 4 * beat_s)
+        shaped.append(replace(t, duration_s=round(length, 3)))
+    seq = build_sequence(shaped, profile, minutes=minutes, seed=seed)
+    return seq, by_path
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="The mix: .flac, .wav, .mp3 or .ogg (format from the extension); a CUE sheet "
+                   "is written beside it (same name, .cue).")
+@_profile_options
+@click.option("-m", "--minutes", type=click.FloatRange(min=0, max=24 * 60, min_open=True),
+              default=None, help=f"Length of the mix (PATHS only; a playlist is mixed whole). "
+                                 f"[default: {DEFAULT_MINUTES:g}; hiit: the length of its rounds]")
+@click.option("--seed", type=int, default=None, help="Vary the choice among similar tracks.")
+@click.option("--cut", is_flag=True,
+              help="Montage edit: each track gives only its most intense --bars bars.")
+@click.option("--bars", type=click.IntRange(min=1), default=_mixd.DEFAULT_BARS, show_default=True,
+              help="Bars per track with --cut.")
+@click.option("--max-stretch", "max_stretch_pct", type=click.FloatRange(0, 50),
+              default=_mixd.DEFAULT_MAX_STRETCH * 100, show_default=True, metavar="PCT",
+              help="Largest tempo change of a track, in percent.")
+@click.option("--overlap", "overlap_beats", type=click.IntRange(min=0), default=_mixd.DEFAULT_OVERLAP_BEATS,
+              show_default=True, help="Beats two tracks play together (whole bars: 0 = cuts).")
+@click.option("--lufs", type=click.FloatRange(-40, 0), default=_mixd.DEFAULT_LUFS, show_default=True,
+              help="Loudness of every track (LUFS, integrated); peaks stay under -1 dBTP.")
+@click.option("--sample-rate", "sample_rate", type=click.IntRange(8000, 192000),
+              default=_mixd.DEFAULT_SR, show_default=True, help="Sample rate of the mix (Hz).")
+@click.option("--strict", is_flag=True,
+              help="Stop at a missing or undecodable track instead of skipping it.")
+@click.option("--no-cue", is_flag=True, help="Do not write the CUE sheet.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan and result as JSON.")
+@library_options
+def mix(paths, output, profile_name, minutes, seed, cut, bars, max_stretch_pct, overlap_beats,
+        lufs, sample_rate, strict, no_cue, as_json, library, quiet, **kwargs):
+    """Render one continuous, beat-matched mix that follows a profile's arc.
+
+    PATHS is a playlist (.m3u8, .m3u, .pls, .xspf: mixed in its order) or folders and files
+    (tracks chosen and ordered as `tempo playlist` would, for --minutes). Every track is
+    time-stretched, pitch kept, to the tempo the profile asks at its place (at most
+    --max-stretch), so the tempo rises without a gap; consecutive tracks overlap for --overlap
+    beats, beat on beat, the incoming one entering on a downbeat with its bass held back until
+    mid-transition. Each track is brought to --lufs, a limiter keeps true peaks at -1 dBTP.
+
+    \b
+    The plan is printed first (START in the mix, the track's own BPM and the BPM it plays at),
+    then the mix is rendered with progress on stderr. A playlist entry that is missing or does
+    not decode is named and skipped (--strict: fatal); an unwritable output is refused before
+    any work. Needs the mix extra: pip install 'tempo-montage[mix]'.
+
+    \b
+    Examples:
+      tempo mix montage.m3u8 -o montage.flac
+      tempo mix ~/Music --profile montage --minutes 45 -o mix.flac
+      tempo mix ~/Music --minutes 4 --cut -o rocky.mp3
+    """
+    import json
+
+    from .library import ProgressPrinter, default_jobs
+    from .mix import beat_grids, check_output, items_from_sequence, plan_mix, render_mix
+    from .mix import check_extra
+
+    out_path = check_output(output)  # refuse an unwritable output before any work
+    check_extra()
+    jobs = library.options.jobs or default_jobs()
+    profile, minutes = _profiles.resolve_profile(profile_name, minutes=minutes,
+                                                 **_profile_kwargs(kwargs))
+    cut_bars = bars if cut else None
+    is_playlist = len(paths) == 1 and paths[0].lower().endswith(PLAYLIST_EXTENSIONS)
+    if is_playlist:
+        tracks = _mix_tracks_from_playlist(paths[0], strict=strict, library=library)
+    else:
+        # a file that fails to analyse stops the mix with --strict (the scan still stores results)
+        result = library.scan(paths, strict=True) if strict else library.tracks(paths)
+        _report_skipped(result)
+        tracks = result.tracks
+        seq, by_path = _mix_sequence(tracks, profile, minutes=minutes, seed=seed,
+                                     cut_bars=cut_bars, overlap_beats=overlap_beats)
+        for s in seq.shortfalls:
+            click.echo(f"warning: {s.message}", err=True)
+        tracks = [by_path[m.track.path] for m in seq.matches]
+    no_tempo = [t for t in tracks if not t.bpm]
+    for t in no_tempo:
+        click.echo(f"skipped: {click.format_filename(t.path)}: no tempo found", err=True)
+    tracks = [t for t in tracks if t.bpm]
+    if not tracks:
+        raise TempoError("no track with a tempo to mix", path=", ".join(paths))
+    grid_progress = None if quiet else ProgressPrinter(sys.stderr, label="beat grids")
+    grids, failures = beat_grids(tracks, jobs=min(jobs, len(tracks)), progress=grid_progress,
+                                 strict=strict)
+    for f in failures:
+        click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+    if is_playlist:
+        items = _mix_items_for_playlist(tracks, grids, profile)
+    else:
+        items = items_from_sequence(seq, grids)
+    plan = plan_mix(items, profile, minutes=minutes, max_stretch=max_stretch_pct / 100.0,
+                    overlap_beats=overlap_beats, cut_bars=cut_bars)
+    for note in plan.notes:
+        click.echo(f"note: {note}", err=True)
+    if not as_json:
+        click.echo("   #  START     BPM  PLAYED  STRETCH  SEGMENT    TRACK")
+        for i, t in enumerate(plan.tracks, 1):
+            click.echo(f"{i:4d}  {_clock(t.start_s):>5}  {t.effective_bpm:6.1f}  "
+                       f"{t.played_bpm:6.1f}  {t.stretch:+7.1%}  {(t.segment or '-'):<9}  {t.name}")
+    progress = None if quiet else ProgressPrinter(sys.stderr, label="mixing")
+    title = f"tempo {profile.name}, {plan.duration_s / 60:.0f} min"
+    result = render_mix(plan, out_path, lufs=lufs, sr=sample_rate, jobs=jobs, progress=progress,
+                        cue=not no_cue, title=title)
+    if as_json:
+        click.echo(json.dumps({"plan": plan.to_dict(), "result": result.to_dict()},
+                              ensure_ascii=False))
+        return
+    cue_text = f"; {click.format_filename(result.cue_path)}" if result.cue_path else ""
+    lufs_text = "-" if result.lufs is None else f"{result.lufs:.1f}"
+    click.echo(f"wrote {click.format_filename(result.path)}: {len(plan.tracks)} tracks, "
+               f"{_clock(result.duration_s)}, {lufs_text} LUFS, {result.true_peak_db:.1f} dBTP "
+               f"in {result.elapsed_s:.0f} s ({result.speed:.0f}x real time){cue_text}")
+
+
 def main():
     cli(prog_name="tempo")
 

@@ -587,7 +587,7 @@ class Library:
 
         entries = read_playlist(playlist_path, base=base)
         present = [p for p in entries if exists(p)]
-        missing = [FileFailure(path=p, kind="missing", message="no such file (listed in "
+        missing = [FileFailure(path=p, kind="missing", message="does not exist (listed in "
                                f"{os.path.basename(playlist_path)})") for p in entries
                    if not exists(p)]
         result = self.scan(present) if present else ScanResult([], [], 0, 0, 0, 0, 0.0)

@@ -48,7 +48,7 @@ def music(tmp_path, fixtures_mod):
 
 # -- options declared once --------------------------------------------------------------------
 
-@pytest.mark.parametrize("command", [*LIBRARY_COMMANDS, "plot"])
+@pytest.mark.parametrize("command", [*LIBRARY_COMMANDS, "plot", "mix", "fix"])
 def test_every_library_command_takes_the_same_options(runner, command):
     help_text = runner.invoke(cli, [command, "--help"]).output
     missing = [opt for opt in SHARED if opt not in help_text]
