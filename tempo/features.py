@@ -39,6 +39,10 @@ MAX_RISE_DB = 30.0
 ONSET_THRESHOLD = 1.0
 #: Frame RMS below this (dBFS) is silence, left out of the energy measure.
 SILENCE_DB = -60.0
+#: Brightness: the share of power above this frequency (Hz).
+HIGH_SPLIT_HZ = 1500.0
+#: Spectral fill: sub-bands whose power density is within this of the frame's loudest (dB).
+FILL_DB = 30.0
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,10 @@ class Features:
     ``envelopes``: (n_bands, n_frames) float32 onset envelopes, one row per BAND_NAMES entry, at
     ``fps`` frames per second; ``onset_rate`` in onsets per second of non-silent audio;
     ``energy`` in 0..1 (see :func:`energy_measure`); ``rms_db``: (n_frames,) frame level in dBFS;
-    ``centroid_hz``: mean spectral centroid of non-silent frames.
+    ``centroid_hz``: mean spectral centroid of non-silent frames; ``flatness``: mean spectral
+    flatness (0..1, of the sub-band power densities) of non-silent frames; ``high_ratio_db``:
+    mean level above HIGH_SPLIT_HZ relative to the whole frame (dB, brightness); ``fill``: mean
+    share of sub-bands within FILL_DB of the frame's loudest (how much of the spectrum is busy).
     """
 
     fps: float
@@ -60,6 +67,9 @@ class Features:
     sr: int = ANALYSIS_SR
     hop_length: int = 0
     centroid_hz: float = 0.0
+    flatness: float = 0.0
+    high_ratio_db: float = 0.0
+    fill: float = 0.0
 
     @property
     def n_frames(self) -> int:
@@ -122,6 +132,10 @@ class FeatureExtractor:
         self._rms: list[np.ndarray] = []
         self._centroid_sum = 0.0
         self._centroid_n = 0
+        self._flat_sum = 0.0
+        self._high_sum = 0.0
+        self._fill_sum = 0.0
+        self._high_bins = self._freqs >= HIGH_SPLIT_HZ
         self._n_samples = 0
         self._finished = False
 
@@ -161,8 +175,17 @@ class FeatureExtractor:
         loud = rms_db > SILENCE_DB
         if loud.any():
             p = power[loud]
-            self._centroid_sum += float(np.sum(p @ self._freqs / np.maximum(p.sum(axis=1), 1e-20)))
+            tot = np.maximum(p.sum(axis=1), 1e-20)
+            self._centroid_sum += float(np.sum(p @ self._freqs / tot))
             self._centroid_n += int(loud.sum())
+            d = sub_db[loud]  # (n_loud, n_subbands) power density in dB
+            ln = d * np.float32(np.log(10.0) / 10.0)
+            # flatness of the sub-band densities: geometric / arithmetic mean
+            self._flat_sum += float(np.sum(np.exp(ln.mean(axis=1) - np.log(np.mean(np.exp(
+                ln - ln.max(axis=1, keepdims=True)), axis=1)) - ln.max(axis=1))))
+            hi = p[:, self._high_bins].sum(axis=1)
+            self._high_sum += float(np.sum(10.0 * np.log10(np.maximum(hi, 1e-20) / tot)))
+            self._fill_sum += float(np.sum(np.mean(d >= d.max(axis=1, keepdims=True) - FILL_DB, axis=1)))
 
     def finish(self) -> Features:
         """Flush the last frames and return the features of everything fed so far."""
@@ -190,6 +213,9 @@ class FeatureExtractor:
             sr=self.sr,
             hop_length=self.hop_length,
             centroid_hz=self._centroid_sum / self._centroid_n if self._centroid_n else 0.0,
+            flatness=self._flat_sum / self._centroid_n if self._centroid_n else 0.0,
+            high_ratio_db=self._high_sum / self._centroid_n if self._centroid_n else 0.0,
+            fill=self._fill_sum / self._centroid_n if self._centroid_n else 0.0,
         )
         energy, onset_rate = energy_measure(feats)
         return replace(feats, energy=energy, onset_rate=onset_rate)
