@@ -14,8 +14,8 @@ candidate's period, its tempo, its comb strength and the hand-written rules' cho
 softmax over a track's candidates gives each level's probability. It is trained by
 maximum likelihood with an L2 penalty on songs whose true tempo is known.
 
-Decoded onset features are cached (``--cache``, default ``<corpus>/.tempo-features``), keyed
-by file size and mtime and ANALYZER_VERSION's feature layout, so re-runs take seconds.
+Decoded onset features are cached (default ``~/.cache/tempo-bench/<corpus folder name>``), keyed
+by file name, size, mtime and FEATURE_CACHE_VERSION, so re-runs take seconds.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def load_corpora(dirs, cache=None, limit=None, progress=True):
         with open(os.path.join(d, "truth.json")) as fh:
             truth = json.load(fh)
         tag = os.path.basename(os.path.normpath(d))
-        cache_dir = cache or os.path.join(d, ".tempo-features")
+        cache_dir = os.path.join(cache or os.path.expanduser("~/.cache/tempo-bench"), tag)
         files = sorted(truth)[:limit] if limit else sorted(truth)
         for i, fn in enumerate(files):
             t = truth[fn]

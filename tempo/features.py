@@ -261,33 +261,68 @@ def _running_median(x: np.ndarray, width: int) -> np.ndarray:
     return np.interp(np.arange(x.size), np.arange(coarse.size) * step, coarse)
 
 
-#: Energy mapping: onset rate (per s) and broadband flux rate (dB rise per s, summed over the
-#: sub-bands) that read as "middling" (energy 0.5), and their weights (per doubling).
-ENERGY_MID_ONSET_RATE = 5.0
-ENERGY_MID_FLUX_RATE = 3600.0
-ENERGY_ONSET_WEIGHT = 2.0
-ENERGY_FLUX_WEIGHT = 3.0
+#: Energy: ingredients (see :func:`energy_ingredients`), each centred and scaled so that 0 is
+#: "middling" and +-1 a clear step, and their weights in the logistic mapping to 0..1.
+#: Percussive density: onsets per second and the summed dB rise of all bands per second
+#: (per doubling); spectral fullness: flatness of the sub-band spectrum (distortion, dense
+#: mixes) and the share of busy sub-bands; brightness: the level above HIGH_SPLIT_HZ against the
+#: whole; dynamics: the spread of frame levels (compressed, sustained walls of sound are
+#: intense, a quiet verse and a loud chorus less so).
+ENERGY_CENTRES = dict(onsets=5.0, flux=3600.0, flatness=0.12, fill=0.6, bright_db=-12.0, spread_db=12.0)
+ENERGY_SCALES = dict(flatness=0.08, fill=0.15, bright_db=6.0, spread_db=6.0)
+ENERGY_WEIGHTS = dict(onsets=1.0, flux=1.5, flatness=0.8, fill=0.5, bright=0.8, spread=-0.8, bias=0.0)
+#: Frames quieter than the loudest (95th percentile) by more than this are left out of the
+#: spectral ingredients' spread (fades, silence between songs).
+SPREAD_RANGE_DB = 40.0
+
+
+def energy_ingredients(features: Features) -> dict[str, float] | None:
+    """The gain-independent ingredients of :func:`energy_measure` (None for silence):
+    ``onsets`` per second, ``flux`` (summed dB rise per second), ``flatness``, ``fill``,
+    ``bright_db`` and ``spread_db`` (10th to 90th percentile of frame levels, dB)."""
+    if features.n_frames == 0:
+        return None
+    loud = np.flatnonzero(features.rms_db > SILENCE_DB)
+    if loud.size == 0:
+        return None
+    lo, hi = int(loud[0]), int(loud[-1]) + 1
+    span_s = max((hi - lo) / features.fps, 1.0 / features.fps)
+    env = features.envelope[lo:hi]
+    levels = features.rms_db[lo:hi]
+    levels = levels[levels > max(SILENCE_DB, float(np.percentile(levels, 95)) - SPREAD_RANGE_DB)]
+    p10, p90 = np.percentile(levels, [10, 90]) if levels.size else (0.0, 0.0)
+    return dict(onsets=len(onset_times(env, features.fps)) / span_s, flux=float(env.sum()) / span_s,
+                flatness=float(features.flatness), fill=float(features.fill),
+                bright_db=float(max(features.high_ratio_db, -40.0)), spread_db=float(p90 - p10))
+
+
+def energy_score(ing: dict[str, float], weights: dict[str, float] | None = None) -> float:
+    """Logit of the energy from its ingredients (ENERGY_WEIGHTS unless ``weights``)."""
+    w = ENERGY_WEIGHTS if weights is None else weights
+    c, sc = ENERGY_CENTRES, ENERGY_SCALES
+    terms = dict(
+        onsets=np.log2(max(ing["onsets"], 1e-3) / c["onsets"]),
+        flux=np.log2(max(ing["flux"], 1e-3) / c["flux"]),
+        flatness=(ing["flatness"] - c["flatness"]) / sc["flatness"],
+        fill=(ing["fill"] - c["fill"]) / sc["fill"],
+        bright=(ing["bright_db"] - c["bright_db"]) / sc["bright_db"],
+        spread=(ing["spread_db"] - c["spread_db"]) / sc["spread_db"],
+    )
+    return float(w.get("bias", 0.0) + sum(w[k] * float(np.clip(v, -4.0, 4.0)) for k, v in terms.items()))
 
 
 def energy_measure(features: Features) -> tuple[float, float]:
     """(energy in 0..1, onsets per second) of a track, independent of its playback gain.
 
-    Both are measured over the audible span (first to last frame above SILENCE_DB), so leading
-    and trailing silence do not dilute them but quiet gaps between hits do. Energy blends onset
-    density with percussive strength (the summed dB rise of all bands per second), squashed so
-    that sparse ballads read low and dense drum-and-bass high.
+    Everything is measured over the audible span (first to last frame above SILENCE_DB), so
+    leading and trailing silence do not dilute it. Energy blends percussive density (onsets,
+    and the strength of the attacks), spectral fullness (a flat, busy spectrum: distorted
+    guitars, a full band), brightness and dynamics (a compressed wall of sound against a
+    quiet verse), squashed by a logistic so that sparse ballads read low and metal, punk and
+    drum and bass high. No ingredient depends on the playback gain.
     """
-    if features.n_frames == 0:
+    ing = energy_ingredients(features)
+    if ing is None:
         return 0.0, 0.0
-    loud = np.flatnonzero(features.rms_db > SILENCE_DB)
-    if loud.size == 0:
-        return 0.0, 0.0
-    lo, hi = int(loud[0]), int(loud[-1]) + 1
-    span_s = max((hi - lo) / features.fps, 1.0 / features.fps)
-    env = features.envelope[lo:hi]
-    onset_rate = len(onset_times(env, features.fps)) / span_s
-    flux_rate = float(env.sum()) / span_s
-    x = ENERGY_ONSET_WEIGHT * np.log2(max(onset_rate, 1e-3) / ENERGY_MID_ONSET_RATE) + \
-        ENERGY_FLUX_WEIGHT * np.log2(max(flux_rate, 1e-3) / ENERGY_MID_FLUX_RATE)
-    energy = float(1.0 / (1.0 + np.exp(-x)))
-    return round(energy, 4), round(onset_rate, 3)
+    energy = float(1.0 / (1.0 + np.exp(-energy_score(ing))))
+    return round(energy, 4), round(ing["onsets"], 3)

@@ -694,8 +694,14 @@ def main(argv=None):
                 print(f"[{done}/{len(jobs)}] FAILED {t}", flush=True)
                 continue
             truth[out] = t
+            if done % 10 == 0 or done == len(jobs):  # a partial corpus is usable while it grows
+                _write_truth(truth_path, truth)
             print(f"[{done}/{len(jobs)}] {out:18s} {t['bpm']:7.2f} bpm {t['duration']:5.1f}s {t['renderer']:28s} {secs:4.1f}s",
                   flush=True)
+    _write_truth(truth_path, truth)
+
+
+def _write_truth(truth_path, truth):
     tmp = truth_path + ".tmp"
     with open(tmp, "w") as fh:
         json.dump(dict(sorted(truth.items())), fh, indent=1)
