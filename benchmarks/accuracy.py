@@ -186,8 +186,8 @@ def print_loso(res, truth, librosa=None):
     """Leave-one-style-out report: ``res`` maps file -> (group, bpm, confidence) where each
     group was scored by a level model trained without it; ``librosa`` maps file -> bpm."""
     groups = defaultdict(list)
-    for path, (g, bpm, conf) in res.items():
-        groups[g].append(path)
+    for path, r in res.items():
+        groups[r[0]].append(path)
 
     def acc(paths, est_of):
         sc = [score(est_of(p), truth[p]) for p in paths]
@@ -201,10 +201,15 @@ def print_loso(res, truth, librosa=None):
     def lib(p):
         return librosa.get(p, float("nan")) if librosa else float("nan")
 
+    def rules(p):
+        b = res[p][3]
+        return float("nan") if b is None else b
+
     print(f"\n### Leave-one-style-out: each style scored by a level model trained without it "
           f"({len(res)} files)\n")
-    head = "| style left out | n | acc1 | acc2 | workout | conf>=0.8 share | conf>=0.8 workout |"
-    sep = "|---|---|---|---|---|---|---|"
+    head = ("| style left out | n | acc1 | acc2 | workout | conf>=0.8 share | conf>=0.8 workout "
+            "| rules v4 acc1 | rules v4 workout |")
+    sep = "|---|---|---|---|---|---|---|---|---|"
     if librosa:
         head += " librosa acc1 | librosa workout |"
         sep += "---|---|"
@@ -216,8 +221,9 @@ def print_loso(res, truth, librosa=None):
         a1, a2, wk = acc(ps, ours)
         hi = [p for p in ps if (res[p][2] or 0) >= HIGH_CONFIDENCE]
         hw = acc(hi, ours)[2] if hi else float("nan")
+        ra1, _, rwk = acc(ps, rules)
         line = (f"| {g} | {len(ps)} | {a1:.1f}% | {a2:.1f}% | {wk:.1f}% | {100 * len(hi) / len(ps):.0f}% | "
-                + (f"{hw:.1f}% |" if hi else "- |"))
+                + (f"{hw:.1f}% |" if hi else "- |") + f" {ra1:.1f}% | {rwk:.1f}% |")
         if librosa:
             la1, _, lwk = acc(ps, lib)
             line += f" {la1:.1f}% | {lwk:.1f}% |"
@@ -230,6 +236,8 @@ def print_loso(res, truth, librosa=None):
         line = f"| **{tag}** | {len(ps)} | **{a1:.1f}%** | {a2:.1f}% | **{wk:.1f}%** |"
         hi = [p for p in ps if (res[p][2] or 0) >= HIGH_CONFIDENCE]
         line += f" {100 * len(hi) / max(len(ps), 1):.0f}% | " + (f"{acc(hi, ours)[2]:.1f}% |" if hi else "- |")
+        ra1, _, rwk = acc(ps, rules)
+        line += f" {ra1:.1f}% | {rwk:.1f}% |"
         if librosa:
             la1, _, lwk = acc(ps, lib)
             line += f" {la1:.1f}% | {lwk:.1f}% |"
@@ -257,7 +265,8 @@ def run_loso(args):
 
     items = lm.load_corpora(args.leave_one_out, progress=args.progress)
     rows = lm.level_rows(items)
-    res = lm.loso(items, rows)
+    res, temperature = lm.loso(items, rows)
+    print(f"softmax temperature fitted on left-out styles: {temperature:.3f}")
     truth = {p: t for _, p, t, _ in items}
     librosa = None
     if not args.no_librosa:

@@ -40,7 +40,7 @@ GENRE_INTENSITY = dict(metal=0.9, punk=0.88, dnb=0.85, trance=0.75, rock=0.72, h
                        waltz=0.22, ballad=0.15)
 HIGH = ("metal", "punk", "dnb")
 LOW = ("ballad", "cinematic", "waltz")
-KEYS = ("onsets", "flux", "flatness", "fill", "bright_db", "spread_db")
+KEYS = ("onsets", "flux", "flatness", "fill", "bright_db", "spread_db", "bpm")
 
 
 def main(argv=None):
@@ -50,11 +50,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     items = lm.load_corpora(args.corpora)
     rows = []
+    from tempo.estimate import estimate_tempo
+
     for group, path, t, feats in items:
-        ing = energy_ingredients(feats)
+        bpm = estimate_tempo(feats).bpm
+        ing = energy_ingredients(feats, bpm)
         if ing is None:
             continue
-        rows.append((group, ing, energy_measure(feats)[0]))
+        rows.append((group, ing, energy_measure(feats, bpm)[0]))
     if args.fit:
         fit_weights([r for r in rows if r[0].split(":")[1] in GENRE_INTENSITY and r[0].startswith("dev")])
     by = defaultdict(list)

@@ -171,21 +171,49 @@ def scores(est, t):
     return a1, a2, wk
 
 
-def loso(items, rows, l2=L2, groups_to_leave=None):
+def fit_temperature(pairs):
+    """The softmax temperature that makes out-of-style probabilities honest: minimises the
+    negative log-likelihood of the true candidate over ``pairs`` of (scores, true index)."""
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t):
+        t = math.exp(log_t)
+        f = 0.0
+        for z, k in pairs:
+            z = z / t
+            z = z - z.max()
+            f -= z[k] - math.log(np.exp(z).sum())
+        return f
+
+    return math.exp(minimize_scalar(nll, bounds=(-2.0, 3.0), method="bounded").x)
+
+
+def loso(items, rows, l2=L2, groups_to_leave=None, temperature=None):
     """Leave-one-group-out: per group, train on the others and run the estimator on it.
-    Returns {file: (group, bpm, confidence)}."""
+
+    The softmax temperature is fitted on the left-out scores of every group (one number for
+    all, see :func:`fit_temperature`) unless given. Returns ({file: (group, bpm, confidence)},
+    temperature)."""
     groups = sorted({g for g, *_ in rows})
-    out = {}
+    models = {}
+    pairs = []
     for g in groups:
         if groups_to_leave and g not in groups_to_leave:
             continue
-        model = train([r for r in rows if r[0] != g], l2=l2)
-        for (grp, path, t, feats) in items:
-            if grp != g:
-                continue
-            est = estimate_tempo(feats, level_model=model)
-            out[path] = (g, est.bpm, est.confidence)
-    return out
+        models[g] = m = train([r for r in rows if r[0] != g], l2=l2)
+        for grp, cands, X, k in rows:
+            if grp == g and k >= 0 and len(cands) > 1:
+                pairs.append((((X - m.mean) / m.scale) @ m.weights, k))
+    t = temperature or fit_temperature(pairs)
+    out = {}
+    for g, m in models.items():
+        m.temperature = t
+        for (grp, path, tr, feats) in items:
+            if grp == g:
+                est = estimate_tempo(feats, level_model=m)
+                rules = estimate_tempo(feats, level_model=None)
+                out[path] = (g, est.bpm, est.confidence, rules.bpm)
+    return out, t
 
 
 def main(argv=None):
@@ -200,16 +228,21 @@ def main(argv=None):
     rows = level_rows(items)
     n_ok = sum(1 for r in rows if r[3] >= 0)
     print(f"{len(rows)} tracks, {n_ok} with the true level among the candidates")
+    temperature = None
+    if args.loso or args.write:
+        res, temperature = loso(items, rows, l2=args.l2)
+        print(f"softmax temperature fitted on left-out styles: {temperature:.3f}")
     if args.loso:
-        res = loso(items, rows, l2=args.l2)
         truth = {p: t for _, p, t, _ in items}
         from accuracy import print_loso  # noqa: E402  (benchmarks/accuracy.py)
         print_loso(res, truth)
     if args.write:
         model = train(rows, l2=args.l2)
+        model.temperature = temperature
         groups = sorted({g for g, *_ in rows})
         info = (f"Trained on {len(rows)} songs ({n_ok} usable) of {len(groups)} styles: "
-                + ", ".join(groups) + f"; L2 {args.l2}.")
+                + ", ".join(groups) + f"; L2 {args.l2}; softmax temperature {temperature:.3f}, fitted on "
+                "the leave-one-style-out scores.")
         write_model(model, args.write, "\n".join(_wrap(info)))
         print(f"wrote {args.write}")
 

@@ -53,6 +53,7 @@ def analyze_file(path: str | os.PathLike, *, settings: AnalysisSettings | None =
 def analyze_with_features(path: str | os.PathLike, *, settings: AnalysisSettings | None = None):
     """analyze_file, also returning the onset Features it was computed from (for pictures)."""
     from .estimate import estimate_tempo
+    from .features import energy_measure
     from .tags import read_tags
 
     settings = settings or AnalysisSettings()
@@ -69,6 +70,8 @@ def analyze_with_features(path: str | os.PathLike, *, settings: AnalysisSettings
     except ValueError as err:  # estimator refusing degenerate input
         raise AnalysisError(f"tempo estimation failed: {err}", path=path) from err
 
+    # energy again, now that the tempo is known (faster music is heard as more intense)
+    energy, _ = energy_measure(features, tempo.bpm)
     analysis = TrackAnalysis(
         path=path,
         size=st.st_size,
@@ -76,7 +79,7 @@ def analyze_with_features(path: str | os.PathLike, *, settings: AnalysisSettings
         duration_s=round(frames / info.sample_rate, 3),
         tempo=tempo,
         loudness_lufs=loudness,
-        energy=round(float(features.energy), 4),
+        energy=round(float(energy), 4),
         onset_rate=round(float(features.onset_rate), 3),
         tags=read_tags(path),
         format=info.format,

@@ -453,17 +453,18 @@ def level_feature_names() -> tuple[str, ...]:
     rows = list(BAND_NAMES) + ["sum"]
     names = [f"acf_{r}_x{m:.3g}" for r in rows for m in FEATURE_MULTS]
     names += [f"ks_x{m:g}" for m in KS_MULTS]
-    names += ["log2_bpm_120", "log2_bpm_120_sq", "comb", "rule_choice", "triple", "eighths"]
+    names += ["log2_bpm_120", "log2_bpm_120_sq", "comb", "rule_choice", "rule_margin", "triple",
+              "eighths"]
     return tuple(names)
 
 
 def level_features(acf: np.ndarray, fps: float, bpm: float, *, comb_top: float,
-                   rule_bpm: float) -> np.ndarray:
+                   rule_bpm: float, rule_margin: float) -> np.ndarray:
     """Features of one beat-level candidate ``bpm``: the band autocorrelations at fractions and
     multiples of its period (which subdivisions and which bar lengths pulse), kick and snare
     taking turns, the tempo itself (log2 of bpm/120 and its square: a prior learned from
     data), the comb strength, whether the hand-written rules (:func:`decide_level`) chose this
-    level, the bass's triple-metre evidence and the mid bands' eighth notes."""
+    level and how clearly, the bass's triple-metre evidence and the mid bands' eighth notes."""
     lag = 60.0 * fps / bpm
     mults = np.asarray(FEATURE_MULTS)
     rows = acf[list(FEATURE_ROWS)]
@@ -471,7 +472,8 @@ def level_features(acf: np.ndarray, fps: float, bpm: float, *, comb_top: float,
     ks = _peak_interp(acf[ROW_KICK_SNARE], np.asarray(KS_MULTS) * lag, 0.01 * np.asarray(KS_MULTS) * lag)
     lb = np.log2(bpm / 120.0)
     comb = float(_comb(acf[-1], np.array([lag]))[0]) / max(comb_top, 1e-9)
-    extra = [lb, lb * lb, comb, 1.0 if abs(rule_bpm / bpm - 1.0) < 0.03 else 0.0,
+    rule = 1.0 if abs(rule_bpm / bpm - 1.0) < 0.03 else 0.0
+    extra = [lb, lb * lb, comb, rule, rule * rule_margin,
              triple_evidence(acf, fps, bpm), eighth_note_evidence(acf, fps, bpm)]
     return np.concatenate([a.ravel(), ks, np.asarray(extra)])
 
@@ -525,7 +527,8 @@ def level_table(acf: np.ndarray, fps: float, pulse_bpm: float, *, min_bpm: float
     cands = level_candidates(pulse_bpm, min_bpm, max_bpm)
     if not any(abs(rule_bpm / c - 1) < 0.03 for c in cands):
         cands.append(rule_bpm)
-    X = np.stack([level_features(acf, fps, c, comb_top=comb_top, rule_bpm=rule_bpm) for c in cands])
+    X = np.stack([level_features(acf, fps, c, comb_top=comb_top, rule_bpm=rule_bpm,
+                                 rule_margin=rule_margin) for c in cands])
     return cands, X, rule_bpm, rule_margin
 
 

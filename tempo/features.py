@@ -268,18 +268,21 @@ def _running_median(x: np.ndarray, width: int) -> np.ndarray:
 #: mixes) and the share of busy sub-bands; brightness: the level above HIGH_SPLIT_HZ against the
 #: whole; dynamics: the spread of frame levels (compressed, sustained walls of sound are
 #: intense, a quiet verse and a loud chorus less so).
-ENERGY_CENTRES = dict(onsets=5.0, flux=3600.0, flatness=0.12, fill=0.6, bright_db=-12.0, spread_db=12.0)
+ENERGY_CENTRES = dict(onsets=5.0, flux=3600.0, flatness=0.12, fill=0.6, bright_db=-12.0, spread_db=12.0,
+                      bpm=120.0)
 ENERGY_SCALES = dict(flatness=0.08, fill=0.15, bright_db=6.0, spread_db=6.0)
-ENERGY_WEIGHTS = dict(onsets=1.0, flux=1.5, flatness=0.8, fill=0.5, bright=0.8, spread=-0.8, bias=0.0)
+ENERGY_WEIGHTS = dict(onsets=1.0, flux=1.5, flatness=0.8, fill=0.5, bright=0.8, spread=-0.8, tempo=1.0,
+                      bias=0.0)
 #: Frames quieter than the loudest (95th percentile) by more than this are left out of the
 #: spectral ingredients' spread (fades, silence between songs).
 SPREAD_RANGE_DB = 40.0
 
 
-def energy_ingredients(features: Features) -> dict[str, float] | None:
+def energy_ingredients(features: Features, bpm: float | None = None) -> dict[str, float] | None:
     """The gain-independent ingredients of :func:`energy_measure` (None for silence):
     ``onsets`` per second, ``flux`` (summed dB rise per second), ``flatness``, ``fill``,
-    ``bright_db`` and ``spread_db`` (10th to 90th percentile of frame levels, dB)."""
+    ``bright_db``, ``spread_db`` (10th to 90th percentile of frame levels, dB) and ``bpm``
+    (the tempo when known, else 0: faster music is heard as more intense)."""
     if features.n_frames == 0:
         return None
     loud = np.flatnonzero(features.rms_db > SILENCE_DB)
@@ -293,7 +296,8 @@ def energy_ingredients(features: Features) -> dict[str, float] | None:
     p10, p90 = np.percentile(levels, [10, 90]) if levels.size else (0.0, 0.0)
     return dict(onsets=len(onset_times(env, features.fps)) / span_s, flux=float(env.sum()) / span_s,
                 flatness=float(features.flatness), fill=float(features.fill),
-                bright_db=float(max(features.high_ratio_db, -40.0)), spread_db=float(p90 - p10))
+                bright_db=float(max(features.high_ratio_db, -40.0)), spread_db=float(p90 - p10),
+                bpm=float(bpm or 0.0))
 
 
 def energy_score(ing: dict[str, float], weights: dict[str, float] | None = None) -> float:
@@ -307,11 +311,12 @@ def energy_score(ing: dict[str, float], weights: dict[str, float] | None = None)
         fill=(ing["fill"] - c["fill"]) / sc["fill"],
         bright=(ing["bright_db"] - c["bright_db"]) / sc["bright_db"],
         spread=(ing["spread_db"] - c["spread_db"]) / sc["spread_db"],
+        tempo=np.log2(ing["bpm"] / c["bpm"]) if ing.get("bpm") else 0.0,
     )
     return float(w.get("bias", 0.0) + sum(w[k] * float(np.clip(v, -4.0, 4.0)) for k, v in terms.items()))
 
 
-def energy_measure(features: Features) -> tuple[float, float]:
+def energy_measure(features: Features, bpm: float | None = None) -> tuple[float, float]:
     """(energy in 0..1, onsets per second) of a track, independent of its playback gain.
 
     Everything is measured over the audible span (first to last frame above SILENCE_DB), so
@@ -319,9 +324,10 @@ def energy_measure(features: Features) -> tuple[float, float]:
     and the strength of the attacks), spectral fullness (a flat, busy spectrum: distorted
     guitars, a full band), brightness and dynamics (a compressed wall of sound against a
     quiet verse), squashed by a logistic so that sparse ballads read low and metal, punk and
-    drum and bass high. No ingredient depends on the playback gain.
+    drum and bass high. No ingredient depends on the playback gain. ``bpm``: the track's tempo
+    when known (tempo.analysis passes it), else the tempo term is left out.
     """
-    ing = energy_ingredients(features)
+    ing = energy_ingredients(features, bpm)
     if ing is None:
         return 0.0, 0.0
     energy = float(1.0 / (1.0 + np.exp(-energy_score(ing))))
