@@ -89,7 +89,13 @@ def fit_weights(rows):
         pred = np.array([1 / (1 + np.exp(-energy_score(ing, ws))) for _, ing, _ in rows])
         return np.concatenate([pred - target, 0.05 * (w - np.array([ENERGY_WEIGHTS[k] for k in names]))])
 
-    res = least_squares(resid, np.array([ENERGY_WEIGHTS[k] for k in names]))
+    # every ingredient may only push the way it was designed to (fuller, brighter, denser,
+    # steadier, faster = more intense): a sign the data cannot flip
+    sign = np.array([-1.0 if k == "spread" else 1.0 for k in names])
+    lo = np.where(np.array(names) == "bias", -np.inf, np.where(sign > 0, 0.0, -np.inf))
+    hi = np.where(np.array(names) == "bias", np.inf, np.where(sign > 0, np.inf, 0.0))
+    x0 = np.clip(np.array([ENERGY_WEIGHTS[k] for k in names]), lo + 1e-6, hi - 1e-6)
+    res = least_squares(resid, x0, bounds=(lo, hi))
     print("fitted ENERGY_WEIGHTS = dict(" + ", ".join(f"{k}={v:.2f}" for k, v in zip(names, res.x)) + ")")
 
 

@@ -18,7 +18,18 @@ Method
    (the summed autocorrelation at the period, its first multiples and its half: duple music
    subdivides the beat, which rules out the 2/3 readings plain librosa makes) times a broad
    log-normal prior around PRIOR_CENTER_BPM.
-3. Beat level (:func:`decide_level`), from what the instruments do at each reading:
+3. Beat level: the pulse times 1/4, 1/3, 1/2, 2/3, 1, 3/2, 2, 3, 4 (within range) are the
+   candidate levels. A small learned model (:class:`LevelModel`, a conditional logit: one
+   linear score per candidate, softmax over the track's candidates; weights in
+   tempo/level_model.py, trained by benchmarks/level_model.py on synthetic songs of 27
+   styles, its temperature fitted on styles left out of training) scores each from
+   :func:`level_features`: the band autocorrelations at fractions and multiples of the
+   candidate's period (which subdivisions, which bar lengths pulse in the kick, bass, snare,
+   mid and hat bands), kick and snare taking turns, its tempo, its comb strength and the
+   hand-written rules' vote (:func:`decide_level`, below). The most probable level is the
+   tempo; its probability is the level part of the confidence, and the other levels keep
+   theirs as candidate strengths.
+   The rules (:func:`decide_level`), from what the instruments do at each reading:
    a bass note every three beats means 3/4 (keep the beat, or take it when the pulse found was
    two beats) unless the beat splits in two (funk whose bass cycles in threes is duple); every
    fast pulse alike in every band (a click track, a polka beat) keeps the fast reading;
@@ -30,7 +41,7 @@ Method
    16th hi-hat is not 200, while drum and bass and punk put the snare between them). Weaker
    eighths still double a slow reading when the kick/snare pattern repeats every slow beat
    over a straight kick (a fast backbeat: punk and metal at 180 are not read at 90, while
-   funk, hip-hop and dembow keep their beat).
+   funk, hip-hop and dembow keep their beat). With ``level_model=None`` the rules decide alone.
 4. Fine tempo (:func:`refine_bpm`): a phase-coherent harmonic comb (the Fourier transform of
    the envelope at the tempo and its harmonics) finds the tempo far below the frame grid: a
    steady 128 BPM track reads 128.0.
@@ -39,9 +50,11 @@ Method
    subdivisions are not mistaken for beats); windows without a clear pulse are left out.
    ``stable`` is False when the curve spreads more than STABLE_TOLERANCE of its median; then
    the median of the curve is the tempo when it differs from the comb's (a smeared ramp).
-6. Confidence: pulse clarity (the comb at the tempo) times how far the level decision was
-   from its threshold. Candidates: the tempo x 1/2 and x 2 always, x 2/3, 3/2, 1/3, 3 when in
-   range, each with its comb strength relative to the strongest pulse.
+6. Confidence: pulse clarity (the comb at the tempo) times the level certainty (the level's
+   probability mapped from LEVEL_P_LOW..LEVEL_P_HIGH to 0..1): when the cues for the level
+   disagree or are absent, confidence is low. Candidates: the tempo x 1/2 and x 2 always,
+   x 2/3, 3/2, 1/3, 3 when in range; strength = the level's probability times the pulse
+   clarity, so strengths compare across levels and the reported tempo comes first.
 """
 
 from __future__ import annotations

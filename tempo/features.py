@@ -271,8 +271,8 @@ def _running_median(x: np.ndarray, width: int) -> np.ndarray:
 ENERGY_CENTRES = dict(onsets=5.0, flux=3600.0, flatness=0.12, fill=0.6, bright_db=-12.0, spread_db=12.0,
                       bpm=120.0)
 ENERGY_SCALES = dict(flatness=0.08, fill=0.15, bright_db=6.0, spread_db=6.0)
-ENERGY_WEIGHTS = dict(onsets=1.0, flux=1.5, flatness=0.8, fill=0.5, bright=0.8, spread=-0.8, tempo=1.0,
-                      bias=0.0)
+ENERGY_WEIGHTS = dict(onsets=1.2, flux=0.3, flatness=0.3, fill=0.3, bright=0.5, spread=-0.3, tempo=1.8,
+                      bias=0.35)
 #: Frames quieter than the loudest (95th percentile) by more than this are left out of the
 #: spectral ingredients' spread (fades, silence between songs).
 SPREAD_RANGE_DB = 40.0

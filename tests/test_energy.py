@@ -120,3 +120,22 @@ def test_ingredients_are_reported_and_silence_has_none():
     assert ing["onsets"] > 1.0 and 0.0 < ing["flatness"] < 1.0 and 0.0 < ing["fill"] <= 1.0
     silent = extract_features(np.zeros(4 * SR, np.float32), sr=SR)
     assert energy_ingredients(silent) is None and energy_measure(silent) == (0.0, 0.0)
+
+
+def test_metal_like_reads_high_and_ballad_like_low():
+    # the genre order of issue 9 on two controlled extremes: a fast full band with distorted
+    # guitars and 16th-note double kicks against slow, sparse clean chords
+    global BPM
+    old = BPM
+    try:
+        BPM = 190.0
+        kit = drums(hats=True)
+        kit += np.roll(kit, int(60.0 / BPM / 4 * SR))  # double-kick 16ths
+        metal = norm(kit + chords(rhythm=0.5, distortion=10.0) + bass())
+        BPM = 70.0
+        ballad = norm(chords(rhythm=4.0))
+    finally:
+        BPM = old
+    e_metal = energy_measure(extract_features(metal, sr=SR), bpm=190.0)[0]
+    e_ballad = energy_measure(extract_features(ballad, sr=SR), bpm=70.0)[0]
+    assert e_metal > 0.7 and e_ballad < 0.35, (e_metal, e_ballad)
