@@ -38,7 +38,7 @@ from tempo.features import Features  # noqa: E402
 TOL = 0.04
 #: L2 penalty (on standardised weights) per training track.
 L2 = 0.01
-FEATURE_CACHE_VERSION = "1"
+FEATURE_CACHE_VERSION = "2"
 
 
 # ------------------------------------------------------------------------------- data

@@ -640,7 +640,9 @@ def level_inputs(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: float
 
 #: Level probability (of the most probable candidate) mapped to 0..1 level certainty.
 LEVEL_P_LOW = 0.45
-LEVEL_P_HIGH = 0.9
+LEVEL_P_HIGH = 1.0
+#: A learned level is never certain: confidence stops below 1.
+MAX_CONFIDENCE = 0.999
 _USE_DEFAULT = object()
 
 
@@ -691,7 +693,7 @@ def estimate_tempo(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: flo
     if probs is None:
         confidence = round(conf * (0.5 + 0.5 * certainty), 3)
     else:
-        confidence = round(conf * certainty, 3)
+        confidence = round(min(conf * certainty, MAX_CONFIDENCE), 3)
     candidates = _candidates(p, bpm, level, cands, probs, certainty, min_bpm, max_bpm)
     return TempoEstimate(bpm=round(bpm, 1), confidence=confidence, candidates=candidates,
                          curve=curve, stable=stable)

@@ -132,9 +132,7 @@ class FeatureExtractor:
         self._rms: list[np.ndarray] = []
         self._centroid_sum = 0.0
         self._centroid_n = 0
-        self._flat_sum = 0.0
-        self._high_sum = 0.0
-        self._fill_sum = 0.0
+        self._spectral: list[np.ndarray] = []  # (3, n) per block: flatness, brightness, fill
         self._high_bins = self._freqs >= HIGH_SPLIT_HZ
         self._n_samples = 0
         self._finished = False
@@ -178,14 +176,17 @@ class FeatureExtractor:
             tot = np.maximum(p.sum(axis=1), 1e-20)
             self._centroid_sum += float(np.sum(p @ self._freqs / tot))
             self._centroid_n += int(loud.sum())
-            d = sub_db[loud]  # (n_loud, n_subbands) power density in dB
-            ln = d * np.float32(np.log(10.0) / 10.0)
-            # flatness of the sub-band densities: geometric / arithmetic mean
-            self._flat_sum += float(np.sum(np.exp(ln.mean(axis=1) - np.log(np.mean(np.exp(
-                ln - ln.max(axis=1, keepdims=True)), axis=1)) - ln.max(axis=1))))
-            hi = p[:, self._high_bins].sum(axis=1)
-            self._high_sum += float(np.sum(10.0 * np.log10(np.maximum(hi, 1e-20) / tot)))
-            self._fill_sum += float(np.sum(np.mean(d >= d.max(axis=1, keepdims=True) - FILL_DB, axis=1)))
+        # per frame, for energy: flatness of the sub-band densities (geometric / arithmetic
+        # mean), the level above HIGH_SPLIT_HZ against the whole (dB) and the share of sub-bands
+        # within FILL_DB of the loudest; averaged in finish() over the frames near the track's
+        # own level, so the playback gain does not choose which frames count
+        ln = sub_db * np.float32(np.log(10.0) / 10.0)
+        top = ln.max(axis=1, keepdims=True)
+        flat = np.exp(ln.mean(axis=1) - top[:, 0] - np.log(np.mean(np.exp(ln - top), axis=1)))
+        hi = power[:, self._high_bins].sum(axis=1)
+        bright = 10.0 * np.log10(np.maximum(hi, 1e-20) / np.maximum(total, 1e-20))
+        fill = np.mean(sub_db >= sub_db.max(axis=1, keepdims=True) - FILL_DB, axis=1)
+        self._spectral.append(np.stack([flat, bright, fill]).astype(np.float32))
 
     def finish(self) -> Features:
         """Flush the last frames and return the features of everything fed so far."""
@@ -203,6 +204,9 @@ class FeatureExtractor:
         bands = (np.concatenate(self._bands, axis=1) if self._bands
                  else np.zeros((len(BAND_NAMES), 0), np.float32))
         rms = np.concatenate(self._rms) if self._rms else np.zeros(0, np.float32)
+        spec = np.concatenate(self._spectral, axis=1) if self._spectral else np.zeros((3, 0), np.float32)
+        near = _near_own_level(rms)
+        flatness, bright, fill = (float(np.mean(spec[i, near])) if near.any() else 0.0 for i in range(3))
         if bands.shape[1]:
             bands[:, 0] = 0.0  # the first frame has no predecessor
         feats = Features(
@@ -213,12 +217,22 @@ class FeatureExtractor:
             sr=self.sr,
             hop_length=self.hop_length,
             centroid_hz=self._centroid_sum / self._centroid_n if self._centroid_n else 0.0,
-            flatness=self._flat_sum / self._centroid_n if self._centroid_n else 0.0,
-            high_ratio_db=self._high_sum / self._centroid_n if self._centroid_n else 0.0,
-            fill=self._fill_sum / self._centroid_n if self._centroid_n else 0.0,
+            flatness=flatness,
+            high_ratio_db=bright,
+            fill=fill,
         )
         energy, onset_rate = energy_measure(feats)
         return replace(feats, energy=energy, onset_rate=onset_rate)
+
+
+def _near_own_level(rms_db: np.ndarray) -> np.ndarray:
+    """Frames within SPREAD_RANGE_DB of the track's loud level (its 95th percentile), and not
+    digital silence: the same frames at any playback gain."""
+    audible = rms_db > FLOOR_DB + 10.0
+    if not audible.any():
+        return audible
+    ref = float(np.percentile(rms_db[audible], 95))
+    return audible & (rms_db >= ref - SPREAD_RANGE_DB)
 
 
 def extract_features(y: np.ndarray, *, sr: int = ANALYSIS_SR, block_size: int = 1 << 18) -> Features:
@@ -292,7 +306,7 @@ def energy_ingredients(features: Features, bpm: float | None = None) -> dict[str
     span_s = max((hi - lo) / features.fps, 1.0 / features.fps)
     env = features.envelope[lo:hi]
     levels = features.rms_db[lo:hi]
-    levels = levels[levels > max(SILENCE_DB, float(np.percentile(levels, 95)) - SPREAD_RANGE_DB)]
+    levels = levels[_near_own_level(levels)]
     p10, p90 = np.percentile(levels, [10, 90]) if levels.size else (0.0, 0.0)
     return dict(onsets=len(onset_times(env, features.fps)) / span_s, flux=float(env.sum()) / span_s,
                 flatness=float(features.flatness), fill=float(features.fill),
