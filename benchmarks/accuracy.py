@@ -6,6 +6,8 @@ Usage (from the project root; the corpus comes from ../shared/bench/make_corpus.
     python benchmarks/accuracy.py ~/tempo-corpus/dev            # ours and librosa, markdown
     python benchmarks/accuracy.py DIR --limit 26 --no-librosa   # quick look at ours only
     python benchmarks/accuracy.py --rss-minutes 60              # peak memory on a long file
+    # leave-one-style-out: each style scored by a level model trained without it
+    python benchmarks/accuracy.py --leave-one-out ~/tempo-corpus/dev ~/tempo-corpus/styles
 
 What it prints
 --------------
@@ -180,6 +182,100 @@ def print_report(rows, truth, with_librosa, label):
         print(f"\nours failed on {len(errs)} files, e.g. {errs[0]['file']}: {errs[0]['ours']['err']}")
 
 
+def print_loso(res, truth, librosa=None):
+    """Leave-one-style-out report: ``res`` maps file -> (group, bpm, confidence) where each
+    group was scored by a level model trained without it; ``librosa`` maps file -> bpm."""
+    groups = defaultdict(list)
+    for path, r in res.items():
+        groups[r[0]].append(path)
+
+    def acc(paths, est_of):
+        sc = [score(est_of(p), truth[p]) for p in paths]
+        n = max(len(sc), 1)
+        return tuple(100.0 * sum(s[i] for s in sc) / n for i in range(3))
+
+    def ours(p):
+        b = res[p][1]
+        return float("nan") if b is None else b
+
+    def lib(p):
+        return librosa.get(p, float("nan")) if librosa else float("nan")
+
+    def rules(p):
+        b = res[p][3]
+        return float("nan") if b is None else b
+
+    print(f"\n### Leave-one-style-out: each style scored by a level model trained without it "
+          f"({len(res)} files)\n")
+    head = ("| style left out | n | acc1 | acc2 | workout | conf>=0.8 share | conf>=0.8 workout "
+            "| rules v4 acc1 | rules v4 workout |")
+    sep = "|---|---|---|---|---|---|---|---|---|"
+    if librosa:
+        head += " librosa acc1 | librosa workout |"
+        sep += "---|---|"
+    print(head)
+    print(sep)
+    worst = None
+    for g in sorted(groups):
+        ps = groups[g]
+        a1, a2, wk = acc(ps, ours)
+        hi = [p for p in ps if (res[p][2] or 0) >= HIGH_CONFIDENCE]
+        hw = acc(hi, ours)[2] if hi else float("nan")
+        ra1, _, rwk = acc(ps, rules)
+        line = (f"| {g} | {len(ps)} | {a1:.1f}% | {a2:.1f}% | {wk:.1f}% | {100 * len(hi) / len(ps):.0f}% | "
+                + (f"{hw:.1f}% |" if hi else "- |") + f" {ra1:.1f}% | {rwk:.1f}% |")
+        if librosa:
+            la1, _, lwk = acc(ps, lib)
+            line += f" {la1:.1f}% | {lwk:.1f}% |"
+        print(line)
+        if worst is None or wk < worst[1]:
+            worst = (g, wk, a1)
+    for tag in sorted({g.split(":")[0] for g in groups}) + ["ALL"]:
+        ps = [p for p in res if tag == "ALL" or res[p][0].split(":")[0] == tag]
+        a1, a2, wk = acc(ps, ours)
+        line = f"| **{tag}** | {len(ps)} | **{a1:.1f}%** | {a2:.1f}% | **{wk:.1f}%** |"
+        hi = [p for p in ps if (res[p][2] or 0) >= HIGH_CONFIDENCE]
+        line += f" {100 * len(hi) / max(len(ps), 1):.0f}% | " + (f"{acc(hi, ours)[2]:.1f}% |" if hi else "- |")
+        ra1, _, rwk = acc(ps, rules)
+        line += f" {ra1:.1f}% | {rwk:.1f}% |"
+        if librosa:
+            la1, _, lwk = acc(ps, lib)
+            line += f" {la1:.1f}% | {lwk:.1f}% |"
+        print(line)
+    print(f"\nworst style when left out: {worst[0]}: workout {worst[1]:.1f}%, acc1 {worst[2]:.1f}%")
+    print("\n### Confidence reliability on left-out styles\n")
+    print("| confidence | n | share | workout | acc1 |")
+    print("|---|---|---|---|---|")
+    for lo, hi_ in CONF_BINS:
+        ps = [p for p in res if lo <= (res[p][2] or 0.0) < hi_]
+        if not ps:
+            print(f"| {lo:.1f}-{min(hi_, 1.0):.1f} | 0 | 0% | - | - |")
+            continue
+        a1, _, wk = acc(ps, ours)
+        print(f"| {lo:.1f}-{min(hi_, 1.0):.1f} | {len(ps)} | {100 * len(ps) / len(res):.0f}% | {wk:.1f}% | {a1:.1f}% |")
+    misses = [(p, res[p]) for p in res if not score(ours(p), truth[p])[2]]
+    if misses:
+        print("\nworkout misses (left out): " + "; ".join(
+            f"{os.path.basename(p)} {truth[p]['bpm']:.1f}->{ours(p):.1f} c{r[2]:.2f}" for p, r in sorted(misses)))
+
+
+def run_loso(args):
+    """Leave-one-style-out over one or more corpora (benchmarks/level_model.py does the work)."""
+    import level_model as lm
+
+    items = lm.load_corpora(args.leave_one_out, progress=args.progress)
+    rows = lm.level_rows(items)
+    res, temperature = lm.loso(items, rows)
+    print(f"softmax temperature fitted on left-out styles: {temperature:.3f}")
+    truth = {p: t for _, p, t, _ in items}
+    librosa = None
+    if not args.no_librosa:
+        librosa = {}
+        for _, p, _, _ in items:
+            librosa[p] = timed(librosa_default, p)[0]
+    print_loso(res, truth, librosa)
+
+
 def run_corpus(args):
     warnings.filterwarnings("ignore")
     truth_path = os.path.join(args.corpus, "truth.json")
@@ -287,11 +383,16 @@ def main(argv=None):
     ap.add_argument("--json", default=None, help="write per-file results here")
     ap.add_argument("--verbose", "-v", action="store_true", help="list our acc1 misses")
     ap.add_argument("--progress", action="store_true", help="count files on stderr")
+    ap.add_argument("--leave-one-out", nargs="+", metavar="CORPUS", default=None,
+                    help="instead: leave-one-style-out over these corpora (genre = style)")
     ap.add_argument("--rss-minutes", type=float, default=None,
                     help="instead: peak RSS of tempo.analyze_file on a synthetic file this long")
     args = ap.parse_args(argv)
     if args.rss_minutes:
         run_rss(args)
+    elif args.leave_one_out:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        run_loso(args)
     elif args.corpus:
         run_corpus(args)
     else:

@@ -55,6 +55,7 @@ def analyze_file(path: str | os.PathLike, *, settings: AnalysisSettings | None =
 def analyze_with_features(path: str | os.PathLike, *, settings: AnalysisSettings | None = None):
     """analyze_file, also returning the onset Features it was computed from (for pictures)."""
     from .estimate import MIN_DURATION_S, estimate_tempo
+    from .features import energy_measure
     from .tags import read_tags
 
     settings = settings or AnalysisSettings()
@@ -72,6 +73,8 @@ def analyze_with_features(path: str | os.PathLike, *, settings: AnalysisSettings
         raise AnalysisError(f"tempo estimation failed: {err}", path=path) from err
 
     duration_s = round(frames / info.sample_rate, 3)
+    # energy again, now that the tempo is known (faster music is heard as more intense)
+    energy, _ = energy_measure(features, tempo.bpm)
     analysis = TrackAnalysis(
         path=path,
         size=st.st_size,
@@ -79,7 +82,7 @@ def analyze_with_features(path: str | os.PathLike, *, settings: AnalysisSettings
         duration_s=duration_s,
         tempo=tempo,
         loudness_lufs=loudness,
-        energy=round(float(features.energy), 4),
+        energy=round(float(energy), 4),
         onset_rate=round(float(features.onset_rate), 3),
         tags=read_tags(path),
         format=info.format,

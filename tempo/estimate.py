@@ -18,7 +18,18 @@ Method
    (the summed autocorrelation at the period, its first multiples and its half: duple music
    subdivides the beat, which rules out the 2/3 readings plain librosa makes) times a broad
    log-normal prior around PRIOR_CENTER_BPM.
-3. Beat level (:func:`decide_level`), from what the instruments do at each reading:
+3. Beat level: the pulse times 1/4, 1/3, 1/2, 2/3, 1, 3/2, 2, 3, 4 (within range) are the
+   candidate levels. A small learned model (:class:`LevelModel`, a conditional logit: one
+   linear score per candidate, softmax over the track's candidates; weights in
+   tempo/level_model.py, trained by benchmarks/level_model.py on synthetic songs of 27
+   styles, its temperature fitted on styles left out of training) scores each from
+   :func:`level_features`: the band autocorrelations at fractions and multiples of the
+   candidate's period (which subdivisions, which bar lengths pulse in the kick, bass, snare,
+   mid and hat bands), kick and snare taking turns, its tempo, its comb strength and the
+   hand-written rules' vote (:func:`decide_level`, below). The most probable level is the
+   tempo; its probability is the level part of the confidence, and the other levels keep
+   theirs as candidate strengths.
+   The rules (:func:`decide_level`), from what the instruments do at each reading:
    a bass note every three beats means 3/4 (keep the beat, or take it when the pulse found was
    two beats) unless the beat splits in two (funk whose bass cycles in threes is duple); every
    fast pulse alike in every band (a click track, a polka beat) keeps the fast reading;
@@ -30,7 +41,7 @@ Method
    16th hi-hat is not 200, while drum and bass and punk put the snare between them). Weaker
    eighths still double a slow reading when the kick/snare pattern repeats every slow beat
    over a straight kick (a fast backbeat: punk and metal at 180 are not read at 90, while
-   funk, hip-hop and dembow keep their beat).
+   funk, hip-hop and dembow keep their beat). With ``level_model=None`` the rules decide alone.
 4. Fine tempo (:func:`refine_bpm`): a phase-coherent harmonic comb (the Fourier transform of
    the envelope at the tempo and its harmonics) finds the tempo far below the frame grid: a
    steady 128 BPM track reads 128.0.
@@ -39,9 +50,11 @@ Method
    subdivisions are not mistaken for beats); windows without a clear pulse are left out.
    ``stable`` is False when the curve spreads more than STABLE_TOLERANCE of its median; then
    the median of the curve is the tempo when it differs from the comb's (a smeared ramp).
-6. Confidence: pulse clarity (the comb at the tempo) times how far the level decision was
-   from its threshold. Candidates: the tempo x 1/2 and x 2 always, x 2/3, 3/2, 1/3, 3 when in
-   range, each with its comb strength relative to the strongest pulse.
+6. Confidence: pulse clarity (the comb at the tempo) times the level certainty (the level's
+   probability mapped from LEVEL_P_LOW..LEVEL_P_HIGH to 0..1): when the cues for the level
+   disagree or are absent, confidence is low. Candidates: the tempo x 1/2 and x 2 always,
+   x 2/3, 3/2, 1/3, 3 when in range; strength = the level's probability times the pulse
+   clarity, so strengths compare across levels and the reported tempo comes first.
 """
 
 from __future__ import annotations
@@ -438,6 +451,100 @@ def slow_backbeat_evidence(acf: np.ndarray, fps: float, slow: float
             on_beat - SLOW_BACKBEAT_KICK)
 
 
+#: Beat-level candidates: the comb's pulse times these ratios, within the BPM range. The level
+#: model (:func:`level_probabilities`) scores each one; the reported tempo is the most probable.
+LEVEL_RATIOS = (0.25, 1.0 / 3.0, 0.5, 2.0 / 3.0, 1.0, 1.5, 2.0, 3.0, 4.0)
+#: Multiples of a candidate's period at which the band autocorrelations are read as features.
+FEATURE_MULTS = (0.25, 1.0 / 3.0, 0.5, 2.0 / 3.0, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+#: Rows of prepare_envelopes read at FEATURE_MULTS (the six bands and the sum).
+FEATURE_ROWS = tuple(range(len(BAND_NAMES))) + (len(BAND_NAMES) + 1,)
+#: Multiples at which the kick-minus-snare row is read (kick and snare taking turns).
+KS_MULTS = (0.5, 1.0, 2.0)
+
+
+def level_feature_names() -> tuple[str, ...]:
+    rows = list(BAND_NAMES) + ["sum"]
+    names = [f"acf_{r}_x{m:.3g}" for r in rows for m in FEATURE_MULTS]
+    names += [f"ks_x{m:g}" for m in KS_MULTS]
+    names += ["log2_bpm_120", "log2_bpm_120_sq", "comb", "rule_choice", "rule_margin", "triple",
+              "eighths"]
+    return tuple(names)
+
+
+def level_features(acf: np.ndarray, fps: float, bpm: float, *, comb_top: float,
+                   rule_bpm: float, rule_margin: float) -> np.ndarray:
+    """Features of one beat-level candidate ``bpm``: the band autocorrelations at fractions and
+    multiples of its period (which subdivisions and which bar lengths pulse), kick and snare
+    taking turns, the tempo itself (log2 of bpm/120 and its square: a prior learned from
+    data), the comb strength, whether the hand-written rules (:func:`decide_level`) chose this
+    level and how clearly, the bass's triple-metre evidence and the mid bands' eighth notes."""
+    lag = 60.0 * fps / bpm
+    mults = np.asarray(FEATURE_MULTS)
+    rows = acf[list(FEATURE_ROWS)]
+    a = _peak_interp(rows, mults * lag, 0.01 * mults * lag)  # (n_rows, n_mults)
+    ks = _peak_interp(acf[ROW_KICK_SNARE], np.asarray(KS_MULTS) * lag, 0.01 * np.asarray(KS_MULTS) * lag)
+    lb = np.log2(bpm / 120.0)
+    comb = float(_comb(acf[-1], np.array([lag]))[0]) / max(comb_top, 1e-9)
+    rule = 1.0 if abs(rule_bpm / bpm - 1.0) < 0.03 else 0.0
+    extra = [lb, lb * lb, comb, rule, rule * rule_margin,
+             triple_evidence(acf, fps, bpm), eighth_note_evidence(acf, fps, bpm)]
+    return np.concatenate([a.ravel(), ks, np.asarray(extra)])
+
+
+def level_candidates(pulse_bpm: float, min_bpm: float, max_bpm: float) -> list[float]:
+    return [pulse_bpm * r for r in LEVEL_RATIOS if min_bpm <= pulse_bpm * r <= max_bpm]
+
+
+class LevelModel:
+    """A linear score per candidate, softmax over a track's candidates (a conditional logit).
+
+    ``mean`` and ``scale`` standardise the features; ``weights`` score them. Trained by
+    benchmarks/level_model.py on synthetic songs of many styles; shipped in
+    tempo/level_model.py (plain floats, numpy inference, nothing downloaded).
+    """
+
+    def __init__(self, mean, scale, weights, temperature: float = 1.0):
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.temperature = float(temperature)
+
+    def probabilities(self, X: np.ndarray) -> np.ndarray:
+        z = ((np.asarray(X, dtype=np.float64) - self.mean) / self.scale) @ self.weights
+        z = z / self.temperature
+        z = np.exp(z - z.max())
+        return z / z.sum()
+
+
+_DEFAULT_MODEL: LevelModel | None = None
+
+
+def default_level_model() -> LevelModel | None:
+    """The shipped model (tempo/level_model.py), or None when it was not generated."""
+    global _DEFAULT_MODEL
+    if _DEFAULT_MODEL is None:
+        try:
+            from . import level_model as lm
+        except ImportError:
+            return None
+        if tuple(lm.FEATURES) != level_feature_names():
+            return None
+        _DEFAULT_MODEL = LevelModel(lm.MEAN, lm.SCALE, lm.WEIGHTS, lm.TEMPERATURE)
+    return _DEFAULT_MODEL
+
+
+def level_table(acf: np.ndarray, fps: float, pulse_bpm: float, *, min_bpm: float, max_bpm: float,
+                comb_top: float) -> tuple[list[float], np.ndarray, float, float]:
+    """(candidate bpms, their features, the rules' level, the rules' margin) for a pulse."""
+    rule_bpm, rule_margin = decide_level(pulse_bpm, acf, fps, min_bpm=min_bpm, max_bpm=max_bpm)
+    cands = level_candidates(pulse_bpm, min_bpm, max_bpm)
+    if not any(abs(rule_bpm / c - 1) < 0.03 for c in cands):
+        cands.append(rule_bpm)
+    X = np.stack([level_features(acf, fps, c, comb_top=comb_top, rule_bpm=rule_bpm,
+                                 rule_margin=rule_margin) for c in cands])
+    return cands, X, rule_bpm, rule_margin
+
+
 def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CURVE_WINDOW_S,
                 span: float = 0.15) -> tuple[tuple[float, float], ...]:
     """(window centre s, bpm) for windows of ``window_s`` with a clear pulse near ``bpm``.
@@ -492,37 +599,84 @@ def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CU
     return tuple(curve)
 
 
+class _Pulse:
+    """The periodicity analysis shared by the estimator and the level model's training."""
+
+    def __init__(self, features: Features, min_bpm: float, max_bpm: float):
+        self.fps = fps = float(features.fps)
+        self.ok = False
+        if features.duration_s < MIN_DURATION_S or features.n_frames < 16:
+            return
+        x = prepare_envelopes(features)
+        self.total = x[-1]
+        if not np.any(self.total):
+            return
+        max_lag = int(np.ceil(60.0 * fps * 4 / min_bpm)) + 2
+        self.acf = windowed_acf(x, fps, max_lag=max_lag)
+        grid = bpm_grid(min_bpm, max_bpm)
+        self.comb = _comb(self.acf[-1], 60.0 * fps / grid)
+        score = np.maximum(self.comb, 0.0) * _prior(grid)
+        i = int(np.argmax(score))
+        if score[i] <= 0:
+            return
+        self.pulse_bpm = float(grid[i])
+        self.top = max(float(self.comb.max()), 1e-9)
+        self.ok = True
+
+    def salience(self, b: float) -> float:
+        return float(_comb(self.acf[-1], np.array([60.0 * self.fps / b]))[0])
+
+
+def level_inputs(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: float = MAX_BPM):
+    """(candidate bpms, features) of a track's beat-level candidates, or None without a pulse
+    (what benchmarks/level_model.py trains on)."""
+    p = _Pulse(features, min_bpm, max_bpm)
+    if not p.ok:
+        return None
+    cands, X, _, _ = level_table(p.acf, p.fps, p.pulse_bpm, min_bpm=min_bpm, max_bpm=max_bpm,
+                                 comb_top=p.top)
+    return cands, X
+
+
+#: Level probability (of the most probable candidate) mapped to 0..1 level certainty.
+LEVEL_P_LOW = 0.45
+LEVEL_P_HIGH = 1.0
+#: A learned level is never certain: confidence stops below 1.
+MAX_CONFIDENCE = 0.999
+_USE_DEFAULT = object()
+
+
 def estimate_tempo(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: float = MAX_BPM,
-                   curve_window_s: float = CURVE_WINDOW_S) -> TempoEstimate:
+                   curve_window_s: float = CURVE_WINDOW_S, level_model=_USE_DEFAULT) -> TempoEstimate:
     """Tempo of a track from its onset features (see the module docstring for the method).
 
     Returns ``TempoEstimate(bpm=None)`` for audio without a periodic beat (silence, noise,
-    too short: under MIN_DURATION_S).
+    too short: under MIN_DURATION_S). ``level_model``: a :class:`LevelModel` to decide the beat
+    level with (default: the shipped one), or None for the hand-written rules alone.
     """
     if not 0 < min_bpm < max_bpm:
         raise ValueError(f"need 0 < min_bpm < max_bpm, got min_bpm={min_bpm}, max_bpm={max_bpm}")
     if curve_window_s <= 0:
         raise ValueError(f"curve_window_s={curve_window_s} must be positive")
-    fps = float(features.fps)
-    if features.duration_s < MIN_DURATION_S or features.n_frames < 16:
+    p = _Pulse(features, min_bpm, max_bpm)
+    if not p.ok:
         return TempoEstimate(bpm=None)
-    x = prepare_envelopes(features)
-    total = x[-1]
-    if not np.any(total):
-        return TempoEstimate(bpm=None)
-    max_lag = int(np.ceil(60.0 * fps * 4 / min_bpm)) + 2
-    acf = windowed_acf(x, fps, max_lag=max_lag)
-    grid = bpm_grid(min_bpm, max_bpm)
-    comb = _comb(acf[-1], 60.0 * fps / grid)
-    score = np.maximum(comb, 0.0) * _prior(grid)
-    i = int(np.argmax(score))
-    if score[i] <= 0:
-        return TempoEstimate(bpm=None)
-    level, margin = decide_level(float(grid[i]), acf, fps, min_bpm=min_bpm, max_bpm=max_bpm)
-    bpm = refine_bpm(total, fps, level)
+    fps, acf = p.fps, p.acf
+    model = default_level_model() if level_model is _USE_DEFAULT else level_model
+    cands, X, rule_bpm, rule_margin = level_table(acf, fps, p.pulse_bpm, min_bpm=min_bpm,
+                                                  max_bpm=max_bpm, comb_top=p.top)
+    if model is None:
+        level, certainty = rule_bpm, rule_margin
+        probs = None
+    else:
+        probs = model.probabilities(X)
+        j = int(np.argmax(probs))
+        level = cands[j]
+        certainty = float(np.clip((probs[j] - LEVEL_P_LOW) / (LEVEL_P_HIGH - LEVEL_P_LOW), 0.0, 1.0))
+    bpm = refine_bpm(p.total, fps, level)
     if not min_bpm <= bpm <= max_bpm:
         bpm = float(np.clip(bpm, min_bpm, max_bpm))
-    curve = tempo_curve(total, fps, bpm, window_s=curve_window_s)
+    curve = tempo_curve(p.total, fps, bpm, window_s=curve_window_s)
     values = sorted(b for _, b in curve)
     stable = True
     if len(values) >= 2:
@@ -534,19 +688,44 @@ def estimate_tempo(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: flo
             # local tempo is the typical one
             bpm = float(median)
 
-    def salience(b: float) -> float:
-        return float(_comb(acf[-1], np.array([60.0 * fps / b]))[0])
-
-    clarity = salience(bpm)
+    clarity = p.salience(bpm)
     conf = float(np.clip((clarity - CLARITY_LOW) / (CLARITY_HIGH - CLARITY_LOW), 0.0, 1.0))
-    confidence = round(conf * (0.5 + 0.5 * margin), 3)
-    top = max(float(comb.max()), 1e-9)
-    cands = {}
-    for r in CANDIDATE_RATIOS:
-        b = round(bpm * r, 1)
-        # half and double always (a profile may use them), the others when in range
-        if min_bpm <= b <= max_bpm or r in (0.5, 2.0):
-            cands[b] = round(float(np.clip(salience(b) / top, 0.0, 1.0)), 3)
-    candidates = tuple(sorted(cands.items(), key=lambda c: (-c[1], c[0])))
+    if probs is None:
+        confidence = round(conf * (0.5 + 0.5 * certainty), 3)
+    else:
+        confidence = round(min(conf * certainty, MAX_CONFIDENCE), 3)
+    candidates = _candidates(p, bpm, level, cands, probs, certainty, min_bpm, max_bpm)
     return TempoEstimate(bpm=round(bpm, 1), confidence=confidence, candidates=candidates,
                          curve=curve, stable=stable)
+
+
+def _candidates(p: _Pulse, bpm: float, level: float, cands, probs, certainty: float,
+                min_bpm: float, max_bpm: float) -> tuple[tuple[float, float], ...]:
+    """(bpm, strength) strongest first, the reported tempo first.
+
+    Strengths are comparable across levels: the probability of each level (the level
+    model's softmax over the candidates, or, with the rules, the comb strength shrunk by how
+    sure the level decision was) times how clear the pulse is. Half and double are always
+    listed (0 when out of range), the others when in range.
+    """
+    pulse = float(np.clip(p.salience(bpm) / p.top, 0.0, 1.0))
+    out: dict[float, float] = {}
+    for r in CANDIDATE_RATIOS:
+        b = round(bpm * r, 1)
+        in_range = min_bpm <= b <= max_bpm
+        if not (in_range or r in (0.5, 2.0)):
+            continue
+        if r == 1.0:
+            s = pulse * (1.0 if probs is None else float(np.max(probs)))
+        elif not in_range:
+            s = 0.0
+        elif probs is not None:
+            k = [i for i, c in enumerate(cands) if abs(c / (level * r) - 1.0) < 0.03]
+            s = pulse * float(probs[k[0]]) if k else 0.0
+        else:
+            rel = min(1.0, p.salience(b) / max(p.salience(bpm), 1e-9))
+            s = pulse * rel * (1.0 - 0.8 * certainty) * 0.99
+        if b not in out:
+            out[b] = round(float(np.clip(s, 0.0, 1.0)), 3)
+    first = round(bpm, 1)
+    return tuple(sorted(out.items(), key=lambda c: (c[0] != first, -c[1], c[0])))

@@ -39,6 +39,10 @@ MAX_RISE_DB = 30.0
 ONSET_THRESHOLD = 1.0
 #: Frame RMS below this (dBFS) is silence, left out of the energy measure.
 SILENCE_DB = -60.0
+#: Brightness: the share of power above this frequency (Hz).
+HIGH_SPLIT_HZ = 1500.0
+#: Spectral fill: sub-bands whose power density is within this of the frame's loudest (dB).
+FILL_DB = 30.0
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,10 @@ class Features:
     ``envelopes``: (n_bands, n_frames) float32 onset envelopes, one row per BAND_NAMES entry, at
     ``fps`` frames per second; ``onset_rate`` in onsets per second of non-silent audio;
     ``energy`` in 0..1 (see :func:`energy_measure`); ``rms_db``: (n_frames,) frame level in dBFS;
-    ``centroid_hz``: mean spectral centroid of non-silent frames.
+    ``centroid_hz``: mean spectral centroid of non-silent frames; ``flatness``: mean spectral
+    flatness (0..1, of the sub-band power densities) of non-silent frames; ``high_ratio_db``:
+    mean level above HIGH_SPLIT_HZ relative to the whole frame (dB, brightness); ``fill``: mean
+    share of sub-bands within FILL_DB of the frame's loudest (how much of the spectrum is busy).
     """
 
     fps: float
@@ -60,6 +67,9 @@ class Features:
     sr: int = ANALYSIS_SR
     hop_length: int = 0
     centroid_hz: float = 0.0
+    flatness: float = 0.0
+    high_ratio_db: float = 0.0
+    fill: float = 0.0
 
     @property
     def n_frames(self) -> int:
@@ -122,6 +132,8 @@ class FeatureExtractor:
         self._rms: list[np.ndarray] = []
         self._centroid_sum = 0.0
         self._centroid_n = 0
+        self._spectral: list[np.ndarray] = []  # (3, n) per block: flatness, brightness, fill
+        self._high_bins = self._freqs >= HIGH_SPLIT_HZ
         self._n_samples = 0
         self._finished = False
 
@@ -161,8 +173,20 @@ class FeatureExtractor:
         loud = rms_db > SILENCE_DB
         if loud.any():
             p = power[loud]
-            self._centroid_sum += float(np.sum(p @ self._freqs / np.maximum(p.sum(axis=1), 1e-20)))
+            tot = np.maximum(p.sum(axis=1), 1e-20)
+            self._centroid_sum += float(np.sum(p @ self._freqs / tot))
             self._centroid_n += int(loud.sum())
+        # per frame, for energy: flatness of the sub-band densities (geometric / arithmetic
+        # mean), the level above HIGH_SPLIT_HZ against the whole (dB) and the share of sub-bands
+        # within FILL_DB of the loudest; averaged in finish() over the frames near the track's
+        # own level, so the playback gain does not choose which frames count
+        ln = sub_db * np.float32(np.log(10.0) / 10.0)
+        top = ln.max(axis=1, keepdims=True)
+        flat = np.exp(ln.mean(axis=1) - top[:, 0] - np.log(np.mean(np.exp(ln - top), axis=1)))
+        hi = power[:, self._high_bins].sum(axis=1)
+        bright = 10.0 * np.log10(np.maximum(hi, 1e-20) / np.maximum(total, 1e-20))
+        fill = np.mean(sub_db >= sub_db.max(axis=1, keepdims=True) - FILL_DB, axis=1)
+        self._spectral.append(np.stack([flat, bright, fill]).astype(np.float32))
 
     def finish(self) -> Features:
         """Flush the last frames and return the features of everything fed so far."""
@@ -180,6 +204,9 @@ class FeatureExtractor:
         bands = (np.concatenate(self._bands, axis=1) if self._bands
                  else np.zeros((len(BAND_NAMES), 0), np.float32))
         rms = np.concatenate(self._rms) if self._rms else np.zeros(0, np.float32)
+        spec = np.concatenate(self._spectral, axis=1) if self._spectral else np.zeros((3, 0), np.float32)
+        near = _near_own_level(rms)
+        flatness, bright, fill = (float(np.mean(spec[i, near])) if near.any() else 0.0 for i in range(3))
         if bands.shape[1]:
             bands[:, 0] = 0.0  # the first frame has no predecessor
         feats = Features(
@@ -190,9 +217,22 @@ class FeatureExtractor:
             sr=self.sr,
             hop_length=self.hop_length,
             centroid_hz=self._centroid_sum / self._centroid_n if self._centroid_n else 0.0,
+            flatness=flatness,
+            high_ratio_db=bright,
+            fill=fill,
         )
         energy, onset_rate = energy_measure(feats)
         return replace(feats, energy=energy, onset_rate=onset_rate)
+
+
+def _near_own_level(rms_db: np.ndarray) -> np.ndarray:
+    """Frames within SPREAD_RANGE_DB of the track's loud level (its 95th percentile), and not
+    digital silence: the same frames at any playback gain."""
+    audible = rms_db > FLOOR_DB + 10.0
+    if not audible.any():
+        return audible
+    ref = float(np.percentile(rms_db[audible], 95))
+    return audible & (rms_db >= ref - SPREAD_RANGE_DB)
 
 
 def extract_features(y: np.ndarray, *, sr: int = ANALYSIS_SR, block_size: int = 1 << 18) -> Features:
@@ -235,33 +275,74 @@ def _running_median(x: np.ndarray, width: int) -> np.ndarray:
     return np.interp(np.arange(x.size), np.arange(coarse.size) * step, coarse)
 
 
-#: Energy mapping: onset rate (per s) and broadband flux rate (dB rise per s, summed over the
-#: sub-bands) that read as "middling" (energy 0.5), and their weights (per doubling).
-ENERGY_MID_ONSET_RATE = 5.0
-ENERGY_MID_FLUX_RATE = 3600.0
-ENERGY_ONSET_WEIGHT = 2.0
-ENERGY_FLUX_WEIGHT = 3.0
+#: Energy: ingredients (see :func:`energy_ingredients`), each centred and scaled so that 0 is
+#: "middling" and +-1 a clear step, and their weights in the logistic mapping to 0..1.
+#: Percussive density: onsets per second and the summed dB rise of all bands per second
+#: (per doubling); spectral fullness: flatness of the sub-band spectrum (distortion, dense
+#: mixes) and the share of busy sub-bands; brightness: the level above HIGH_SPLIT_HZ against the
+#: whole; dynamics: the spread of frame levels (compressed, sustained walls of sound are
+#: intense, a quiet verse and a loud chorus less so).
+ENERGY_CENTRES = dict(onsets=5.0, flux=3600.0, flatness=0.12, fill=0.6, bright_db=-12.0, spread_db=12.0,
+                      bpm=120.0)
+ENERGY_SCALES = dict(flatness=0.08, fill=0.15, bright_db=6.0, spread_db=6.0)
+ENERGY_WEIGHTS = dict(onsets=1.2, flux=0.3, flatness=0.3, fill=0.3, bright=0.5, spread=-0.3, tempo=1.8,
+                      bias=0.35)
+#: Frames quieter than the loudest (95th percentile) by more than this are left out of the
+#: spectral ingredients' spread (fades, silence between songs).
+SPREAD_RANGE_DB = 40.0
 
 
-def energy_measure(features: Features) -> tuple[float, float]:
-    """(energy in 0..1, onsets per second) of a track, independent of its playback gain.
-
-    Both are measured over the audible span (first to last frame above SILENCE_DB), so leading
-    and trailing silence do not dilute them but quiet gaps between hits do. Energy blends onset
-    density with percussive strength (the summed dB rise of all bands per second), squashed so
-    that sparse ballads read low and dense drum-and-bass high.
-    """
+def energy_ingredients(features: Features, bpm: float | None = None) -> dict[str, float] | None:
+    """The gain-independent ingredients of :func:`energy_measure` (None for silence):
+    ``onsets`` per second, ``flux`` (summed dB rise per second), ``flatness``, ``fill``,
+    ``bright_db``, ``spread_db`` (10th to 90th percentile of frame levels, dB) and ``bpm``
+    (the tempo when known, else 0: faster music is heard as more intense)."""
     if features.n_frames == 0:
-        return 0.0, 0.0
+        return None
     loud = np.flatnonzero(features.rms_db > SILENCE_DB)
     if loud.size == 0:
-        return 0.0, 0.0
+        return None
     lo, hi = int(loud[0]), int(loud[-1]) + 1
     span_s = max((hi - lo) / features.fps, 1.0 / features.fps)
     env = features.envelope[lo:hi]
-    onset_rate = len(onset_times(env, features.fps)) / span_s
-    flux_rate = float(env.sum()) / span_s
-    x = ENERGY_ONSET_WEIGHT * np.log2(max(onset_rate, 1e-3) / ENERGY_MID_ONSET_RATE) + \
-        ENERGY_FLUX_WEIGHT * np.log2(max(flux_rate, 1e-3) / ENERGY_MID_FLUX_RATE)
-    energy = float(1.0 / (1.0 + np.exp(-x)))
-    return round(energy, 4), round(onset_rate, 3)
+    levels = features.rms_db[lo:hi]
+    levels = levels[_near_own_level(levels)]
+    p10, p90 = np.percentile(levels, [10, 90]) if levels.size else (0.0, 0.0)
+    return dict(onsets=len(onset_times(env, features.fps)) / span_s, flux=float(env.sum()) / span_s,
+                flatness=float(features.flatness), fill=float(features.fill),
+                bright_db=float(max(features.high_ratio_db, -40.0)), spread_db=float(p90 - p10),
+                bpm=float(bpm or 0.0))
+
+
+def energy_score(ing: dict[str, float], weights: dict[str, float] | None = None) -> float:
+    """Logit of the energy from its ingredients (ENERGY_WEIGHTS unless ``weights``)."""
+    w = ENERGY_WEIGHTS if weights is None else weights
+    c, sc = ENERGY_CENTRES, ENERGY_SCALES
+    terms = dict(
+        onsets=np.log2(max(ing["onsets"], 1e-3) / c["onsets"]),
+        flux=np.log2(max(ing["flux"], 1e-3) / c["flux"]),
+        flatness=(ing["flatness"] - c["flatness"]) / sc["flatness"],
+        fill=(ing["fill"] - c["fill"]) / sc["fill"],
+        bright=(ing["bright_db"] - c["bright_db"]) / sc["bright_db"],
+        spread=(ing["spread_db"] - c["spread_db"]) / sc["spread_db"],
+        tempo=np.log2(ing["bpm"] / c["bpm"]) if ing.get("bpm") else 0.0,
+    )
+    return float(w.get("bias", 0.0) + sum(w[k] * float(np.clip(v, -4.0, 4.0)) for k, v in terms.items()))
+
+
+def energy_measure(features: Features, bpm: float | None = None) -> tuple[float, float]:
+    """(energy in 0..1, onsets per second) of a track, independent of its playback gain.
+
+    Everything is measured over the audible span (first to last frame above SILENCE_DB), so
+    leading and trailing silence do not dilute it. Energy blends percussive density (onsets,
+    and the strength of the attacks), spectral fullness (a flat, busy spectrum: distorted
+    guitars, a full band), brightness and dynamics (a compressed wall of sound against a
+    quiet verse), squashed by a logistic so that sparse ballads read low and metal, punk and
+    drum and bass high. No ingredient depends on the playback gain. ``bpm``: the track's tempo
+    when known (tempo.analysis passes it), else the tempo term is left out.
+    """
+    ing = energy_ingredients(features, bpm)
+    if ing is None:
+        return 0.0, 0.0
+    energy = float(1.0 / (1.0 + np.exp(-energy_score(ing))))
+    return round(energy, 4), round(ing["onsets"], 3)

@@ -17,7 +17,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 
 #: Bump whenever estimation changes its output: cached rows of another version are recomputed.
-ANALYZER_VERSION = "4"
+ANALYZER_VERSION = "5"
 
 #: Default analysis sample rate (Hz). Tempo lives below 20 Hz of onset rate; 11.025 kHz keeps
 #: kick, snare and hi-hat attacks while halving decode/resample and STFT cost against 22.05 kHz.
@@ -139,12 +139,12 @@ class Tags:
 class TrackAnalysis:
     """Everything tempo knows about one audio file.
 
-    ``energy`` is an intensity score in 0..1 (onset density and percussive strength, mapped so
-    that a quiet ballad is near 0.2 and dense drum-and-bass near 0.9); ``onset_rate`` is onsets
-    per second; ``loudness_lufs`` is None for digital silence. ``warnings`` are what the user
-    should know about the file although it was analysed, each "kind: text" (``truncated: 0.3 s
-    of 40 s decoded``, ``too short: ...``, ``damaged: ...``; see
-    :func:`tempo.audio.length_warnings`); empty for a healthy file.
+    ``energy`` is an intensity score in 0..1 (onset density, attack strength, spectral fullness,
+    brightness, dynamics and tempo, gain-independent: a quiet ballad near 0.1-0.2, metal and
+    punk near 0.95); ``onset_rate`` is onsets per second; ``loudness_lufs`` is None for digital
+    silence. ``warnings`` are what the user should know about the file although it was
+    analysed, each "kind: text" (``truncated: 0.3 s of 40 s decoded``, ``too short: ...``,
+    ``damaged: ...``; see :func:`tempo.audio.length_warnings`); empty for a healthy file.
     """
 
     path: str

@@ -134,3 +134,32 @@ def test_loudness_at_analysis_rate_is_close_to_full_band(tempo_set, analyzed_set
             y = np.concatenate(list(stream.blocks()))
             full = integrated_loudness(y, stream.info.sample_rate)
         assert analyzed_set[row["path"]].loudness_lufs == pytest.approx(full, abs=1.0), row["path"]
+
+
+def _committed_fixture_files():
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
+    out = []
+    for sub in ("audio", "library"):
+        folder = os.path.join(root, sub)
+        out += [os.path.join(folder, f) for f in sorted(os.listdir(folder))
+                if f.rsplit(".", 1)[-1] in ("wav", "flac", "mp3", "ogg", "m4a")]
+    return out
+
+
+def test_reported_tempo_is_the_strongest_candidate_on_the_committed_fixtures():
+    # issue 13: strengths must be comparable across levels. The half-time reading used to
+    # come first (its comb sums the beat's own multiples), so JSON, CSV and plots suggested
+    # the level the estimator had just rejected.
+    files = _committed_fixture_files()
+    assert len(files) == 39
+    for path in files:
+        ta = tempo.analyze_file(path)
+        assert ta.bpm is not None, path
+        (first_bpm, first_s), *rest = ta.tempo.candidates
+        assert first_bpm == ta.bpm, (os.path.basename(path), ta.tempo.candidates)
+        assert all(s <= first_s for _, s in rest), (os.path.basename(path), ta.tempo.candidates)
+        if ta.confidence >= 0.8:
+            # a confident level: its half and double are clearly weaker
+            for b, s in rest:
+                if abs(b / ta.bpm - 0.5) < 0.01 or abs(b / ta.bpm - 2.0) < 0.01:
+                    assert s < 0.8 * first_s, (os.path.basename(path), ta.tempo.candidates)

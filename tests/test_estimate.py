@@ -88,7 +88,6 @@ CASES = [
     ("dnb_two_step", 174.0, {}),
     ("ballad", 72.0, {}),
     ("boom_bap_16ths", 90.0, {"swing": 0.58}),
-    ("half_time", 140.0, {}),
     ("skate_polka", 180.0, {}),
     ("waltz", 90.0, {}),
     ("waltz", 150.0, {}),
@@ -101,6 +100,17 @@ def test_drum_patterns_at_the_right_level(name, bpm, kw):
     est = estimate_tempo(extract_features(drum_track(bpm, PATTERNS[name], **kw), sr=SR))
     assert est.bpm is not None
     assert abs(est.bpm - bpm) <= 0.005 * bpm, (name, bpm, est.bpm, est.candidates)
+
+
+def test_half_time_groove_is_right_or_honestly_unsure():
+    # a bare half-time groove (snare on 3, eighth hats) at 140 is the tapped 140 or its half:
+    # the level model may prefer either, but then not confidently, and both readings are
+    # offered with the reported one first
+    est = estimate_tempo(extract_features(drum_track(140.0, PATTERNS["half_time"]), sr=SR))
+    top2 = [b for b, _ in est.candidates[:2]]
+    assert est.candidates[0][0] == est.bpm
+    assert any(abs(b - 140.0) <= 0.7 for b in top2) and any(abs(b - 70.0) <= 0.35 for b in top2)
+    assert abs(est.bpm - 140.0) <= 0.7 or est.confidence < 0.5, est
 
 
 @pytest.mark.parametrize("bpm", [72.0, 90.0, 100.5, 128.0, 140.0, 174.0, 180.0])

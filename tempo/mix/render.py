@@ -526,7 +526,6 @@ def render_mix(plan: MixPlan, out_path: str, *, lufs: float = DEFAULT_LUFS,
                                suffix=".tmp")
     os.close(fd)
     total = len(plan.tracks)
-    starts = []
     meter = LoudnessMeter(sr, CHANNELS)
     peak = TruePeakMeter(CHANNELS)
     limiter = TruePeakLimiter(sr, CHANNELS, ceiling_db=inner_ceiling)

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Train the beat-level model and judge it on styles it was not trained on.
+
+Usage (from the project root)::
+
+    # leave-one-style-out over both corpora: train without a style, score that style
+    python benchmarks/level_model.py ~/tempo-corpus/dev ~/tempo-corpus/styles --loso
+    # train on everything and write tempo/level_model.py (what the package ships)
+    python benchmarks/level_model.py ~/tempo-corpus/dev ~/tempo-corpus/styles --write tempo/level_model.py
+
+The model (tempo.estimate.LevelModel) scores each beat-level candidate of a track (the
+comb's pulse times 1/4 .. 4) from band autocorrelations at fractions and multiples of the
+candidate's period, its tempo, its comb strength and the hand-written rules' choice; a
+softmax over a track's candidates gives each level's probability. It is trained by
+maximum likelihood with an L2 penalty on songs whose true tempo is known.
+
+Decoded onset features are cached (default ``~/.cache/tempo-bench/<corpus folder name>``), keyed
+by file name, size, mtime and FEATURE_CACHE_VERSION, so re-runs take seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+
+from tempo.estimate import (LevelModel, estimate_tempo, level_feature_names,  # noqa: E402
+                            level_inputs)
+from tempo.features import Features  # noqa: E402
+
+TOL = 0.04
+#: L2 penalty (on standardised weights) per training track.
+L2 = 0.01
+FEATURE_CACHE_VERSION = "2"
+
+
+# ------------------------------------------------------------------------------- data
+def _cache_path(cache_dir, path):
+    st = os.stat(path)
+    name = f"{os.path.basename(path)}.{st.st_size}.{st.st_mtime_ns}.v{FEATURE_CACHE_VERSION}.npz"
+    return os.path.join(cache_dir, name)
+
+
+def load_features(path, cache_dir):
+    """Onset Features of a file (decoded once, then cached as npz)."""
+    from tempo.analysis import decode_features
+    from tempo.models import AnalysisSettings
+
+    cp = _cache_path(cache_dir, path) if cache_dir else None
+    if cp and os.path.exists(cp):
+        z = np.load(cp)
+        return Features(fps=float(z["fps"]), envelopes=z["envelopes"], duration_s=float(z["duration_s"]),
+                        rms_db=z["rms_db"], sr=int(z["sr"]), hop_length=int(z["hop_length"]),
+                        centroid_hz=float(z["centroid_hz"]), flatness=float(z["flatness"]),
+                        high_ratio_db=float(z["high_ratio_db"]), fill=float(z["fill"]),
+                        onset_rate=float(z["onset_rate"]))
+    t0 = time.perf_counter()
+    feats, lufs, _frames, _info = decode_features(path, AnalysisSettings())
+    if cp:
+        os.makedirs(cache_dir, exist_ok=True)
+        tmp = cp + ".tmp.npz"
+        np.savez(tmp, fps=feats.fps, envelopes=feats.envelopes, duration_s=feats.duration_s,
+                 rms_db=feats.rms_db, sr=feats.sr, hop_length=feats.hop_length,
+                 centroid_hz=feats.centroid_hz, flatness=feats.flatness,
+                 high_ratio_db=feats.high_ratio_db, fill=feats.fill, onset_rate=feats.onset_rate,
+                 lufs=np.nan if lufs is None else lufs, decode_s=time.perf_counter() - t0)
+        os.replace(tmp, cp)
+    return feats
+
+
+def load_corpora(dirs, cache=None, limit=None, progress=True):
+    """[(group, file, truth entry, Features)] for every file of every corpus."""
+    items = []
+    for d in dirs:
+        d = os.path.expanduser(d)
+        with open(os.path.join(d, "truth.json")) as fh:
+            truth = json.load(fh)
+        tag = os.path.basename(os.path.normpath(d))
+        cache_dir = os.path.join(cache or os.path.expanduser("~/.cache/tempo-bench"), tag)
+        files = sorted(truth)[:limit] if limit else sorted(truth)
+        for i, fn in enumerate(files):
+            t = truth[fn]
+            if "bpm" not in t:
+                continue
+            feats = load_features(os.path.join(d, fn), cache_dir)
+            items.append((f"{tag}:{t['genre']}", os.path.join(d, fn), t, feats))
+            if progress:
+                print(f"\r{tag}: {i + 1}/{len(files)}", end="", file=sys.stderr, flush=True)
+        if progress:
+            print(file=sys.stderr)
+    return items
+
+
+def level_rows(items):
+    """Per track: (group, candidate bpms, X, index of the true candidate or -1)."""
+    rows = []
+    for group, path, t, feats in items:
+        r = level_inputs(feats)
+        if r is None:
+            rows.append((group, [], np.zeros((0, len(level_feature_names()))), -1))
+            continue
+        cands, X = r
+        errs = [abs(c / t["bpm"] - 1.0) for c in cands]
+        k = int(np.argmin(errs))
+        rows.append((group, cands, X, k if errs[k] <= TOL else -1))
+    return rows
+
+
+# ------------------------------------------------------------------------------- training
+def train(rows, l2=L2):
+    """Conditional-logit weights by L-BFGS on the tracks whose true level is a candidate."""
+    from scipy.optimize import minimize
+
+    use = [(X, k) for _, c, X, k in rows if k >= 0 and len(c) > 1]
+    allX = np.concatenate([X for X, _ in use])
+    mean = allX.mean(axis=0)
+    scale = allX.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    Z = (allX - mean) / scale
+    sizes = np.array([len(X) for X, _ in use])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    seg = np.repeat(np.arange(len(use)), sizes)
+    true_rows = starts + np.array([k for _, k in use])
+    n = len(use)
+
+    def nll(w):
+        s = Z @ w
+        m = np.maximum.reduceat(s, starts)
+        e = np.exp(s - m[seg])
+        tot = np.add.reduceat(e, starts)
+        p = e / tot[seg]
+        f = float(np.sum(np.log(tot) + m - s[true_rows])) / n + 0.5 * l2 * float(w @ w)
+        g = (p @ Z - Z[true_rows].sum(axis=0)) / n + l2 * w
+        return f, g
+
+    w0 = np.zeros(allX.shape[1])
+    res = minimize(nll, w0, jac=True, method="L-BFGS-B", options=dict(maxiter=500))
+    return LevelModel(mean, scale, res.x)
+
+
+def write_model(model, path, info):
+    names = level_feature_names()
+    with open(path + ".tmp", "w") as fh:
+        fh.write('"""Beat-level model weights: generated by benchmarks/level_model.py, do not edit.\n\n')
+        fh.write(f"{info}\n")
+        fh.write('"""\n\n')
+        fh.write(f"FEATURES = {tuple(names)!r}\n")
+        for nm, arr in (("MEAN", model.mean), ("SCALE", model.scale), ("WEIGHTS", model.weights)):
+            fh.write(f"{nm} = (\n")
+            for i in range(0, len(arr), 6):
+                fh.write("    " + ", ".join(f"{float(v):.6g}" for v in arr[i:i + 6]) + ",\n")
+            fh.write(")\n")
+        fh.write(f"TEMPERATURE = {model.temperature!r}\n")
+    os.replace(path + ".tmp", path)
+
+
+# ------------------------------------------------------------------------------- scoring
+def scores(est, t):
+    bpm = t["bpm"]
+    ok = est is not None and not math.isnan(est)
+    a1 = ok and abs(est - bpm) <= TOL * bpm
+    a2 = ok and any(abs(est - bpm * k) <= TOL * bpm * k for k in (1 / 3, 1 / 2, 1, 2, 3))
+    wk = a1 or (ok and any(abs(est - b) <= TOL * b for b in t.get("also_ok", [])))
+    return a1, a2, wk
+
+
+def fit_temperature(pairs):
+    """The softmax temperature that makes out-of-style probabilities honest: minimises the
+    negative log-likelihood of the true candidate over ``pairs`` of (scores, true index)."""
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t):
+        t = math.exp(log_t)
+        f = 0.0
+        for z, k in pairs:
+            z = z / t
+            z = z - z.max()
+            f -= z[k] - math.log(np.exp(z).sum())
+        return f
+
+    return math.exp(minimize_scalar(nll, bounds=(-2.0, 3.0), method="bounded").x)
+
+
+def loso_temperature(rows, l2=L2):
+    """The temperature of :func:`loso` without running the estimator."""
+    pairs = []
+    for g in sorted({g for g, *_ in rows}):
+        m = train([r for r in rows if r[0] != g], l2=l2)
+        pairs += [(((X - m.mean) / m.scale) @ m.weights, k) for grp, c, X, k in rows
+                  if grp == g and k >= 0 and len(c) > 1]
+    return fit_temperature(pairs)
+
+
+def loso(items, rows, l2=L2, groups_to_leave=None, temperature=None):
+    """Leave-one-group-out: per group, train on the others and run the estimator on it.
+
+    The softmax temperature is fitted on the left-out scores of every group (one number for
+    all, see :func:`fit_temperature`) unless given. Returns ({file: (group, bpm, confidence)},
+    temperature)."""
+    groups = sorted({g for g, *_ in rows})
+    models = {}
+    pairs = []
+    for g in groups:
+        if groups_to_leave and g not in groups_to_leave:
+            continue
+        models[g] = m = train([r for r in rows if r[0] != g], l2=l2)
+        for grp, cands, X, k in rows:
+            if grp == g and k >= 0 and len(cands) > 1:
+                pairs.append((((X - m.mean) / m.scale) @ m.weights, k))
+    t = temperature or fit_temperature(pairs)
+    out = {}
+    for g, m in models.items():
+        m.temperature = t
+        for (grp, path, tr, feats) in items:
+            if grp == g:
+                est = estimate_tempo(feats, level_model=m)
+                rules = estimate_tempo(feats, level_model=None)
+                out[path] = (g, est.bpm, est.confidence, rules.bpm)
+    return out, t
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("corpora", nargs="+")
+    ap.add_argument("--loso", action="store_true", help="leave-one-style-out report")
+    ap.add_argument("--write", default=None, help="train on everything, write the model module here")
+    ap.add_argument("--l2", type=float, default=L2)
+    ap.add_argument("--limit", type=int, default=None)
+    args = ap.parse_args(argv)
+    items = load_corpora(args.corpora, limit=args.limit)
+    rows = level_rows(items)
+    n_ok = sum(1 for r in rows if r[3] >= 0)
+    print(f"{len(rows)} tracks, {n_ok} with the true level among the candidates")
+    temperature = None
+    if args.loso:
+        res, temperature = loso(items, rows, l2=args.l2)
+        print(f"softmax temperature fitted on left-out styles: {temperature:.3f}")
+        truth = {p: t for _, p, t, _ in items}
+        from accuracy import print_loso  # noqa: E402  (benchmarks/accuracy.py)
+        print_loso(res, truth)
+    if args.write:
+        if temperature is None:
+            temperature = loso_temperature(rows, l2=args.l2)
+            print(f"softmax temperature fitted on left-out styles: {temperature:.3f}")
+        model = train(rows, l2=args.l2)
+        model.temperature = temperature
+        groups = sorted({g for g, *_ in rows})
+        info = (f"Trained on {len(rows)} songs ({n_ok} usable) of {len(groups)} styles: "
+                + ", ".join(groups) + f"; L2 {args.l2}; softmax temperature {temperature:.3f}, fitted on "
+                "the leave-one-style-out scores.")
+        write_model(model, args.write, "\n".join(_wrap(info)))
+        print(f"wrote {args.write}")
+
+
+def _wrap(s, width=96):
+    out, line = [], ""
+    for word in s.split():
+        if len(line) + len(word) + 1 > width:
+            out.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return out + [line]
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    main()

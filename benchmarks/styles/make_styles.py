@@ -1,0 +1,712 @@
+#!/usr/bin/env python3
+"""Broader tempo material: styles the dev corpus of ../shared/bench lacks, other sound sets,
+another synthesizer. For judging beat-level rules on music they were not tuned on.
+
+Usage (from the project root; needs fluidsynth, timidity, ffmpeg and the Debian GM soundfonts)::
+
+    python benchmarks/styles/make_styles.py --out ~/tempo-corpus/styles --per-style 10 --jobs 2
+
+Writes ``<out>/<style>_<nn>.<ext>`` and ``<out>/truth.json`` in the format of
+../shared/bench/make_corpus.py (``bpm``, ``also_ok``, ``genre`` = the style, ``duration``, ...),
+so ``benchmarks/accuracy.py`` scores it as it scores the dev corpus, and its
+``--leave-one-out`` groups by style. The output depends only on ``--seed`` and the options.
+
+Each style writes its own grooves (drums, bass, harmony, melody) as MIDI through the ``Song``
+helper of ../shared/bench/make_corpus.py (imported by path, unchanged: harmony, humanizing and
+MIDI writing), renders it with one of several General-MIDI sound sets through FluidSynth or
+TiMidity++, and encodes it with ffmpeg. Where each style's tapped tempo lies, and why, is the
+table in benchmarks/README.md (and :data:`STYLES` below).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import soundfile as sf
+
+BENCH = os.environ.get("TEMPO_SHARED_BENCH",
+                       os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "bench"))
+if not os.path.exists(os.path.join(BENCH, "make_corpus.py")):
+    BENCH = "/work/shared/bench"
+
+
+def _load_mc():
+    spec = importlib.util.spec_from_file_location("make_corpus", os.path.join(BENCH, "make_corpus.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+mc = _load_mc()
+DRUM = mc.DRUM_CH
+KICK, RIM, SNARE, CLAP = 36, 37, 38, 39
+CHH, PHH, OHH, CRASH, RIDE, BELL = 42, 44, 46, 49, 51, 53
+TOM_LF, TOM_L, TOM_HM = 41, 45, 48
+TAMB, COWBELL, SHAKER, CABASA, CLAVE, HI_BONGO, LO_BONGO = 54, 56, 70, 69, 75, 60, 61
+CONGA_HM, CONGA_O, CONGA_L, WOODBLOCK = 62, 63, 64, 76
+CH_BASS, CH_CHORD, CH_LEAD, CH_PAD, CH_ARP, CH_STAB, CH_STR, CH_X = 0, 1, 2, 3, 4, 5, 6, 7
+
+SF2 = "/usr/share/sounds/sf2"
+SF3 = "/usr/share/sounds/sf3"
+#: (renderer, sound set, weight): four sound sets through FluidSynth, two through TiMidity++.
+RENDERERS = [
+    ("fluidsynth", f"{SF2}/FluidR3_GM.sf2", 0.30),
+    ("fluidsynth", f"{SF2}/TimGM6mb.sf2", 0.15),
+    ("fluidsynth", f"{SF3}/MuseScore_General.sf3", 0.20),
+    ("timidity", "/etc/timidity/fluidr3_gm.cfg", 0.20),
+    ("timidity", "/etc/timidity/timgm6mb.cfg", 0.15),
+]
+
+
+def vel(c):
+    return {"X": 118, "x": 94, "o": 66, "g": 36, "m": 80}[c]
+
+
+def hits(song, bar, note, pat, spb, jit=6, scale=1.0):
+    """Drum pattern string over one bar, ``spb`` steps per beat ('X','x','o','g','m' = hits)."""
+    r = song.rng
+    for i, c in enumerate(pat):
+        if c != ".":
+            song.add(bar * song.meter + i / spb, DRUM, note, vel(c) * scale + r.uniform(-jit, jit), 0.2)
+
+
+def notes(song, bar, ch, pitches, pat, spb, dur=None, v=80):
+    """Pitched pattern: every non-'.' step plays ``pitches`` (a list, or a function of step)."""
+    r = song.rng
+    on = [i for i, c in enumerate(pat) if c != "."]
+    for k, i in enumerate(on):
+        nxt = on[k + 1] if k + 1 < len(on) else len(pat)
+        d = dur if dur is not None else (nxt - i) / spb * 0.9
+        ps = pitches(i) if callable(pitches) else pitches
+        for p in ps:
+            song.add(bar * song.meter + i / spb, ch, p, vel(pat[i]) * v / 94 + r.uniform(-6, 6), d)
+
+
+def root_in(song, deg, lo):
+    r = song.degree_root(deg)
+    return lo + (r - lo) % 12
+
+
+def walking_bass(song, bar, deg, ndeg, beats, lo=36, per_beat=1, v=92):
+    """Walking line: chord tones, passing tones, an approach to the next root."""
+    r = song.rng
+    root = root_in(song, deg, lo)
+    pcs = song.chord_pcs(deg, seventh=True)
+    tones = [root + ((p - pcs[0]) % 12) for p in pcs]
+    target = root_in(song, ndeg, lo)
+    line = [root]
+    for b in range(1, beats * per_beat):
+        if b == beats * per_beat - 1:
+            line.append(target + r.choice([-1, 1, -2]))
+        else:
+            line.append(r.choice(tones + [root + 12, tones[1] + r.choice([-1, 1])]))
+    for i, p in enumerate(line):
+        song.add(bar * song.meter + i / per_beat, CH_BASS, p, v + r.uniform(-8, 8), 0.9 / per_beat)
+
+
+# ------------------------------------------------------------------------------- styles
+# Every style: bpm range of the tapped beat (what MIDI tempo writes), meter (beats per bar),
+# steps per beat of its grid, the tempi also accepted for a workout, and a writer.
+
+def swing_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_JAZZ, mc.KIT_BRUSH, mc.KIT_STD, mc.KIT_ROOM]), vol=110, rev=30, bank=128)
+    s.prog(CH_BASS, r.choice([32, 32, 33]), vol=112, rev=15)
+    s.prog(CH_CHORD, r.choice([0, 4, 1, 26]), vol=84, rev=45)
+    s.prog(CH_LEAD, r.choice([65, 66, 56, 57, 11, 73]), vol=88, rev=45)
+    return dict(feather=r.random() < 0.5, lead=r.random() < 0.7, comp=r.choice(["charleston", "random", "twofour"]),
+                snare_comp=r.random() < 0.6, two_four_snare=r.random() < 0.25)
+
+
+def swing_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng
+    m = s.meter  # 4 beats, triplet grid (3 steps per beat)
+    ride = "X..x.mX..x.m" if r.random() < 0.85 else "X..X..X..X.."
+    hits(s, bar, RIDE, ride, 3)
+    hits(s, bar, PHH, "...x.....x..", 3)
+    if c["feather"]:
+        hits(s, bar, KICK, "g..g..g..g..", 3, jit=4)
+    if c["two_four_snare"]:
+        hits(s, bar, RIM, "...o.....o..", 3)
+    if c["snare_comp"]:
+        pat = ["."] * 12
+        for _ in range(r.randint(0, 3)):
+            pat[r.randrange(12)] = r.choice("og")
+        hits(s, bar, SNARE, "".join(pat), 3)
+    walking_bass(s, bar, deg, ndeg, m, lo=33)
+    v = s.voicing(deg, center=60, seventh=True)
+    if c["comp"] == "charleston":
+        notes(s, bar, CH_CHORD, v, "X....x......" if r.random() < 0.6 else "..x.....x...", 3, dur=0.4, v=70)
+    elif c["comp"] == "twofour":
+        notes(s, bar, CH_CHORD, v, "...x.....x..", 3, dur=0.5, v=70)
+    else:
+        pat = ["."] * 12
+        for _ in range(r.randint(1, 3)):
+            pat[r.choice([2, 3, 5, 8, 9, 11])] = "x"
+        notes(s, bar, CH_CHORD, v, "".join(pat), 3, dur=0.4, v=70)
+
+
+def shuffle_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_POWER]), vol=115, rev=25, bank=128)
+    s.prog(CH_BASS, r.choice([33, 34, 32]), vol=108, rev=10)
+    s.prog(CH_CHORD, r.choice([29, 27, 0, 17, 30]), vol=82, rev=30)
+    s.prog(CH_LEAD, r.choice([65, 66, 29, 22, 56]), vol=84, rev=40)
+    return dict(lead=r.random() < 0.5, hat=r.choice([CHH, RIDE]))
+
+
+def shuffle_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng
+    hits(s, bar, c["hat"], "X.xX.xX.xX.x", 3)
+    hits(s, bar, KICK, "X.....X....." if r.random() < 0.7 else "X....xX.....", 3)
+    hits(s, bar, SNARE, "...X.....X..", 3)
+    root = root_in(s, deg, 36)
+    seq = [root, root, root + 7, root + 7, root + 9, root + 9, root + 10, root + 9]
+    for i in range(8):
+        s.add(bar * 4 + i // 2 + (i % 2) * 2 / 3, CH_BASS, seq[i], 96 + r.uniform(-8, 8), 0.3)
+    g = root_in(s, deg, 40)
+    for i in range(8):
+        sixth = 9 if i % 4 in (2, 3) else 7
+        s.add(bar * 4 + i // 2 + (i % 2) * 2 / 3, CH_CHORD, g, 80, 0.3)
+        s.add(bar * 4 + i // 2 + (i % 2) * 2 / 3, CH_CHORD, g + sixth, 76, 0.3)
+
+
+def gospel_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_JAZZ]), vol=108, rev=35, bank=128)
+    s.prog(CH_BASS, r.choice([33, 32]), vol=104, rev=15)
+    s.prog(CH_CHORD, r.choice([0, 1, 4]), vol=86, rev=50)
+    s.prog(CH_PAD, r.choice([16, 17, 19]), vol=66, rev=50)
+    s.prog(CH_LEAD, r.choice([52, 53, 65, 56]), vol=86, rev=55)
+    return dict(lead=r.random() < 0.7, drums=r.random() < 0.8)
+
+
+def gospel_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 12/8: four dotted-quarter beats of three eighths
+    if c["drums"] and sec != "intro":
+        hits(s, bar, r.choice([CHH, RIDE]), "xoo" * 4, 3)
+        hits(s, bar, KICK, "X.....X.x..." if r.random() < 0.5 else "X.....X.....", 3)
+        hits(s, bar, SNARE, "...X.....X..", 3)
+    v = s.voicing(deg, center=62, seventh=r.random() < 0.5)
+    notes(s, bar, CH_CHORD, v, "xoo" * 4 if r.random() < 0.7 else "x.ox.ox.ox.o", 3, dur=0.3, v=74)
+    root = root_in(s, deg, 36)
+    notes(s, bar, CH_BASS, [root], "X.....x...x." if r.random() < 0.5 else "X.....X.....", 3, v=90)
+    notes(s, bar, CH_PAD, s.voicing(deg, center=58), "x" + "." * 11, 3, dur=3.9, v=60)
+
+
+def jazzwaltz_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_JAZZ, mc.KIT_BRUSH, mc.KIT_STD]), vol=110, rev=30, bank=128)
+    s.prog(CH_BASS, 32, vol=112, rev=15)
+    s.prog(CH_CHORD, r.choice([0, 4, 26, 11]), vol=82, rev=45)
+    s.prog(CH_LEAD, r.choice([65, 66, 73, 11, 56]), vol=88, rev=45)
+    return dict(lead=r.random() < 0.7, bass=r.choice(["walk", "dotted", "onetwo"]))
+
+
+def jazzwaltz_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 3/4, triplet grid
+    hits(s, bar, RIDE, "X..x.mx.." if r.random() < 0.8 else "X..x..x..", 3)
+    hits(s, bar, PHH, "...x..x.." if r.random() < 0.5 else "...x.....", 3)
+    if r.random() < 0.5:
+        hits(s, bar, KICK, "o........", 3)
+    if c["bass"] == "walk":
+        walking_bass(s, bar, deg, ndeg, 3, lo=33)
+    elif c["bass"] == "dotted":
+        notes(s, bar, CH_BASS, [root_in(s, deg, 33)], "X........", 3, dur=2.7, v=96)
+    else:
+        root = root_in(s, deg, 33)
+        notes(s, bar, CH_BASS, lambda i: [root if i == 0 else root + 7], "X.....x..", 3, v=94)
+    v = s.voicing(deg, center=60, seventh=True)
+    notes(s, bar, CH_CHORD, v, r.choice(["...x..x..", "...x.....", ".....x...", "...x.x..."]), 3, dur=0.5, v=70)
+
+
+def sixeight_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_BRUSH]), vol=108, rev=35, bank=128)
+    s.prog(CH_BASS, r.choice([33, 32, 34]), vol=104, rev=15)
+    s.prog(CH_CHORD, r.choice([24, 25, 0, 46, 4]), vol=86, rev=45)
+    s.prog(CH_LEAD, r.choice([73, 71, 40, 52, 65]), vol=86, rev=50)
+    return dict(lead=r.random() < 0.6, drums=r.random() < 0.75, hat=r.choice(["xxxxxx", "x.xx.x", "xoo" * 2]))
+
+
+def sixeight_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 6/8: two dotted-quarter beats of three eighths (meter 2, 3 steps per beat)
+    if c["drums"] and sec != "intro":
+        hits(s, bar, CHH, c["hat"], 3)
+        hits(s, bar, KICK, "X....." if r.random() < 0.6 else "X.x...", 3)
+        hits(s, bar, SNARE, "...X..", 3)
+    v = s.voicing(deg, center=62)
+    seq = v + [v[1] + 12]
+    notes(s, bar, CH_CHORD, lambda i: [seq[[0, 1, 2, 3, 2, 1][i] % len(seq)]], "xooxoo", 3, dur=0.5, v=78)
+    root = root_in(s, deg, 36)
+    notes(s, bar, CH_BASS, lambda i: [root if i == 0 else root + 7], "X..x.." if r.random() < 0.6 else "X.....", 3, v=90)
+
+
+def hiphop16_setup(s):
+    r = s.rng
+    s.swing = r.choice([0.5, 0.5, 0.54, 0.58])
+    s.swing_level = 0.25
+    s.swing_chs = {CH_BASS, CH_CHORD, CH_STAB}
+    s.prog(DRUM, r.choice([mc.KIT_808, mc.KIT_STD, mc.KIT_ELEC, mc.KIT_ROOM]), vol=118, rev=20, bank=128)
+    s.prog(CH_BASS, r.choice([38, 33, 39, 87]), vol=108, rev=5)
+    s.prog(CH_CHORD, r.choice([4, 5, 0, 11, 89, 48]), vol=78, rev=50)
+    s.prog(CH_LEAD, r.choice([80, 81, 11, 73]), vol=70, rev=40)
+    kick = r.choice(["X......X..X.....", "X.........X..x..", "X..x......X.....", "X.X.......X....."])
+    return dict(kick=kick, lead=r.random() < 0.4, rolls=r.random() < 0.7)
+
+
+def hats16(s, bar, rolls, spb=4):
+    """16th hats with an occasional 32nd or 16th-triplet roll on one beat."""
+    r = s.rng
+    roll_beat = r.randrange(4) if rolls and r.random() < 0.5 else -1
+    for b in range(4):
+        if b == roll_beat:
+            div = r.choice([6, 8])
+            for i in range(div):
+                s.add(bar * 4 + b + i / div, DRUM, CHH, 70 + 30 * i / div + r.uniform(-6, 6), 0.1)
+        else:
+            for i in range(4):
+                s.add(bar * 4 + b + i / 4, DRUM, CHH, (96 if i % 2 == 0 else 70) + r.uniform(-8, 8), 0.1)
+
+
+def hiphop16_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng
+    hats16(s, bar, c["rolls"])
+    if sec != "intro":
+        hits(s, bar, KICK, c["kick"], 4)
+        hits(s, bar, r.choice([SNARE, CLAP, SNARE]), "....X.......X...", 4)
+        root = root_in(s, deg, 31)
+        notes(s, bar, CH_BASS, [root], c["kick"].replace("X", "x"), 4, v=98)
+    notes(s, bar, CH_CHORD, s.voicing(deg, center=60, seventh=True), "X.........x.....", 4, dur=1.2, v=70)
+
+
+def trap_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_808, mc.KIT_808, mc.KIT_ELEC]), vol=118, rev=20, bank=128)
+    s.prog(CH_BASS, r.choice([38, 39, 87]), vol=110, rev=5)
+    s.prog(CH_CHORD, r.choice([88, 89, 48, 0, 11]), vol=72, rev=60)
+    s.prog(CH_LEAD, r.choice([80, 81, 10, 73]), vol=72, rev=50)
+    kick = r.choice(["X.........X.....", "X......X..X.....", "X.....X...X....X"])
+    return dict(kick=kick, lead=r.random() < 0.5, rolls=True)
+
+
+def trap_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # half-time: the snare on beat 3 of each bar at the tapped tempo
+    if r.random() < 0.5:
+        hats16(s, bar, True)
+    else:
+        hits(s, bar, CHH, "x.x.x.x.x.x.x.x.", 4)
+        if r.random() < 0.6:
+            b = r.randrange(4)
+            for i in range(6):
+                s.add(bar * 4 + b + i / 6, DRUM, CHH, 80, 0.1)
+    if sec != "intro":
+        hits(s, bar, KICK, c["kick"], 4)
+        hits(s, bar, CLAP, "........X.......", 4)
+        notes(s, bar, CH_BASS, [root_in(s, deg, 31)], c["kick"].replace("X", "x"), 4, v=100)
+    notes(s, bar, CH_CHORD, s.voicing(deg, center=64), "x...............", 4, dur=3.8, v=62)
+
+
+def bossa_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_BRUSH, mc.KIT_JAZZ, mc.KIT_STD]), vol=104, rev=30, bank=128)
+    s.prog(CH_BASS, r.choice([32, 33]), vol=108, rev=15)
+    s.prog(CH_CHORD, r.choice([24, 24, 0, 4]), vol=88, rev=40)
+    s.prog(CH_LEAD, r.choice([73, 65, 66, 52, 11]), vol=84, rev=50)
+    return dict(lead=r.random() < 0.7)
+
+
+def bossa_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 4/4 at the quarter; the clave spans the bar
+    hits(s, bar, r.choice([SHAKER, CHH, CABASA]), "x.o.x.o.x.o.x.o." if r.random() < 0.5 else "xoooxoooxoooxooo", 4)
+    hits(s, bar, RIM, "X..X..X...X..X.." if bar % 2 == 0 else "..X..X..X..X....", 4)
+    hits(s, bar, KICK, "X..xX..xX..xX..x", 4, scale=0.7)
+    root = root_in(s, deg, 36)
+    notes(s, bar, CH_BASS, lambda i: [root if i % 8 == 0 else root + 7], "X..xX..xX..xX..x".replace("x", "m"), 4, v=92)
+    v = s.voicing(deg, center=62, seventh=True)
+    notes(s, bar, CH_CHORD, v, r.choice(["x..x..x...x..x..", "x.x..x.x..x..x..", "..x..x.x..x..x.."]), 4, dur=0.4, v=76)
+
+
+def samba_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM]), vol=110, rev=25, bank=128)
+    s.prog(CH_BASS, r.choice([32, 33]), vol=106, rev=15)
+    s.prog(CH_CHORD, r.choice([24, 25, 0]), vol=84, rev=35)
+    s.prog(CH_LEAD, r.choice([73, 56, 65, 66]), vol=86, rev=45)
+    return dict(lead=r.random() < 0.7)
+
+
+def samba_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 2/4: two beats, the surdo answers on beat 2
+    hits(s, bar, SHAKER, "XooxXoox", 4)
+    hits(s, bar, TOM_LF, "..o.X...", 4)
+    hits(s, bar, KICK, "x...X...", 4, scale=0.8)
+    hits(s, bar, r.choice([HI_BONGO, TAMB, WOODBLOCK]), r.choice(["x.xx.x.x", "x.x.x.xx", ".xx.x.x."]), 4)
+    hits(s, bar, SNARE, "goggxogg" if r.random() < 0.6 else "g.ggo.gg", 4, jit=4)
+    root = root_in(s, deg, 36)
+    notes(s, bar, CH_BASS, lambda i: [root if i < 4 else root + 7], "X..xX...", 4, v=92)
+    notes(s, bar, CH_CHORD, s.voicing(deg, center=62, seventh=True), r.choice(["x.xx.x.x", "x..x..x.", ".x.x.xx."]), 4, dur=0.2, v=72)
+
+
+def afrobeat_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_POWER]), vol=112, rev=25, bank=128)
+    s.prog(CH_BASS, r.choice([33, 34, 35]), vol=108, rev=10)
+    s.prog(CH_CHORD, r.choice([27, 28, 26]), vol=80, rev=25)
+    s.prog(CH_STAB, r.choice([61, 56, 65, 62]), vol=80, rev=40)
+    s.prog(CH_ARP, r.choice([27, 28, 4]), vol=72, rev=25)
+    return dict(lead=False, kick=r.choice(["X.....x...X.....", "X......xX.....x.", "X.....X...x....."]),
+                bass=r.choice(["x..x.x....x..x..", "x.....x.x..x....", "x..x..x...x.x..."]))
+
+
+def afrobeat_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng
+    hits(s, bar, CHH, "xoxxoxoxxoxoxxox", 4)
+    hits(s, bar, OHH, "..x...x...x...x.", 4, scale=0.7)
+    hits(s, bar, SHAKER, "xooo" * 4, 4)
+    if sec != "intro":
+        hits(s, bar, KICK, c["kick"], 4)
+        hits(s, bar, SNARE, "g...X.g..g..X..g", 4, jit=4)
+        hits(s, bar, CONGA_HM, "..x..x.x..x..x.x", 4, scale=0.8)
+    root = root_in(s, deg, 36)
+    notes(s, bar, CH_BASS, lambda i: [root + (0 if i < 8 else 7)], c["bass"], 4, v=94)
+    g = s.voicing(deg, center=64)
+    notes(s, bar, CH_CHORD, lambda i: [g[i % len(g)]], "xmxmxmxmxmxmxmxm", 4, dur=0.15, v=70)
+    notes(s, bar, CH_ARP, lambda i: [g[0] + 12 if i % 3 else g[1] + 12], ".x.x.xx.x.x.xx.x", 4, dur=0.12, v=62)
+    if sec == "chorus" and bar % 2 == 1:
+        notes(s, bar, CH_STAB, s.voicing(deg, center=70), "x..x..x.........", 4, dur=0.3, v=84)
+
+
+def reggae_setup(s):
+    r = s.rng
+    s.swing = r.choice([0.5, 0.5, 0.6])
+    s.swing_level = 0.5 if s.swing > 0.55 else 0.25
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_JAZZ]), vol=110, rev=35, bank=128)
+    s.prog(CH_BASS, r.choice([33, 34, 38]), vol=116, rev=10)
+    s.prog(CH_CHORD, r.choice([27, 28, 26]), vol=78, rev=35)
+    s.prog(CH_STAB, r.choice([16, 17, 18]), vol=68, rev=35)
+    s.prog(CH_LEAD, r.choice([65, 56, 52, 80]), vol=82, rev=50)
+    return dict(lead=r.random() < 0.5)
+
+
+def reggae_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # one drop: kick and rim together on beat 3, the guitar skank on 2 and 4
+    hits(s, bar, CHH, "x.o.x.o.x.o.x.o." if r.random() < 0.7 else "x.oox.oox.oox.oo", 4)
+    hits(s, bar, KICK, "........X.......", 4)
+    hits(s, bar, RIM, "........X.......", 4)
+    v = s.voicing(deg, center=64)
+    notes(s, bar, CH_CHORD, v, "....x.......x...", 4, dur=0.2, v=82)
+    notes(s, bar, CH_STAB, v, "..x...x...x...x.", 4, dur=0.2, v=60)
+    root = root_in(s, deg, 33)
+    notes(s, bar, CH_BASS, lambda i: [root + [0, 7, 12, 10, 7, 5, 3, 0][i % 8]],
+          r.choice(["..x.x..x..x...x.", "x...x.x...x.x...", "..x...xx..x.x..."]), 4, v=100)
+
+
+def acoustic_setup(s):
+    r = s.rng
+    s.prog(CH_CHORD, r.choice([25, 24, 25, 0, 1]), vol=96, rev=40)
+    s.prog(CH_BASS, r.choice([32, 0, 25]), vol=84, rev=30)
+    s.prog(CH_LEAD, r.choice([52, 53, 73, 71, 65]), vol=84, rev=50)
+    return dict(lead=r.random() < 0.7, drums=False,
+                strum=r.choice(["X.x.x.xxX.x.x.xx", "X..xx.x.X..xx.x.", "X.x.X.x.X.x.X.x.", "X.xxX.xx.xxxX.x."]),
+                piano=s.programs[CH_CHORD][1] in (0, 1))
+
+
+def acoustic_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # no drums: strummed guitar or piano, with a bass note on 1 and 3
+    v = s.voicing(deg, center=60)
+    if c["piano"]:
+        seq = v + [v[0] + 12, v[1] + 12]
+        notes(s, bar, CH_CHORD, lambda i: [seq[[0, 2, 1, 3, 2, 4, 3, 1][(i // 2) % 8]]], "x.x.x.x.x.x.x.x.", 4, dur=0.6, v=74)
+    else:
+        strum = v + [v[0] + 12]
+        for i, ch in enumerate(c["strum"]):
+            if ch == ".":
+                continue
+            up = (i % 4) in (2, 3) and ch != "X"
+            for k, p in enumerate(strum if not up else strum[::-1]):
+                s.add(bar * 4 + i / 4 + 0.012 * k, CH_CHORD, p, vel(ch) * 0.85 + r.uniform(-6, 6), 0.35)
+    root = root_in(s, deg, 36)
+    notes(s, bar, CH_BASS, lambda i: [root if i == 0 else root + 7], "x.......o.......", 4, v=80)
+
+
+def orchestral_setup(s):
+    r = s.rng
+    s.prog(CH_STR, r.choice([48, 49, 44]), vol=96, rev=60)
+    s.prog(CH_BASS, r.choice([45, 43, 42]), vol=100, rev=60)
+    s.prog(CH_X, 47, vol=100, rev=60)
+    s.prog(CH_PAD, r.choice([61, 60, 57, 48]), vol=84, rev=65)
+    s.prog(CH_LEAD, r.choice([60, 56, 68, 73, 40]), vol=88, rev=60)
+    s.prog(DRUM, mc.KIT_ORCH, vol=100, rev=60, bank=128)
+    return dict(lead=r.random() < 0.7, ost=r.choice(["8", "16", "8"]), snare=r.random() < 0.5)
+
+
+def orchestral_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # string ostinato, pizzicato basses on the beats, timpani on 1 and 3
+    v = s.voicing(deg, center=60)
+    pat = "x.o.x.o.x.o.x.o." if c["ost"] == "8" else "xooo" * 4
+    notes(s, bar, CH_STR, lambda i: [v[(i // 2) % len(v)]], pat, 4, dur=0.2, v=84)
+    root = root_in(s, deg, 36)
+    notes(s, bar, CH_BASS, [root], "x...o...x...o...", 4, dur=0.5, v=84)
+    if sec != "intro":
+        notes(s, bar, CH_X, [root_in(s, deg, 41)], "X.......x.......", 4, dur=0.8, v=86)
+        if c["snare"]:
+            hits(s, bar, SNARE, "x..ox...x..ox.o.", 4, scale=0.7)
+        notes(s, bar, CH_PAD, s.voicing(deg, center=64), "x...............", 4, dur=3.8, v=66)
+
+
+def busy8_setup(s):
+    r = s.rng
+    kind = r.choice(["chip", "soundtrack", "band"])
+    s.prog(DRUM, r.choice([mc.KIT_ELEC, mc.KIT_STD, mc.KIT_808, mc.KIT_ROOM, mc.KIT_POWER]), vol=112, rev=25, bank=128)
+    if kind == "chip":
+        s.prog(CH_BASS, 80, vol=84, rev=5)
+        s.prog(CH_ARP, 80, vol=76, rev=10)
+        s.prog(CH_CHORD, 81, vol=70, rev=10)
+        s.prog(CH_LEAD, r.choice([80, 81]), vol=84, rev=15)
+    elif kind == "soundtrack":
+        s.prog(CH_BASS, r.choice([38, 39, 87]), vol=100, rev=10)
+        s.prog(CH_ARP, r.choice([81, 84, 98, 99, 46]), vol=78, rev=40)
+        s.prog(CH_CHORD, r.choice([88, 89, 50, 95]), vol=66, rev=60)
+        s.prog(CH_LEAD, r.choice([81, 82, 87, 73]), vol=80, rev=40)
+    else:
+        s.prog(CH_BASS, r.choice([33, 34]), vol=104, rev=10)
+        s.prog(CH_ARP, r.choice([25, 27, 29, 30]), vol=84, rev=30)
+        s.prog(CH_CHORD, r.choice([29, 30, 25, 17]), vol=74, rev=30)
+        s.prog(CH_LEAD, r.choice([29, 65, 56, 81]), vol=84, rev=40)
+    return dict(kind=kind, lead=r.random() < 0.7,
+                hat=r.choice(["x.x.x.x.x.x.x.x.", "xxxxxxxxxxxxxxxx", "x.xxx.xxx.xxx.xx"]),
+                arp=r.choice(["8", "16", "8"]), bass=r.choice(["xxxxxxxx", "x.xxx.xx", "x.x.x.x."]),
+                kick=r.choice(["X.......X.......", "X.......X.X.....", "X......xX......."]))
+
+
+def busy8_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # busy eighth notes over a backbeat at 90-115
+    if sec != "intro":
+        hits(s, bar, CHH, c["hat"], 4)
+        hits(s, bar, KICK, c["kick"], 4)
+        hits(s, bar, SNARE, "....X.......X...", 4)
+    v = s.voicing(deg, center=64)
+    seq = v + [v[0] + 12, v[1] + 12]
+    order = [0, 1, 2, 3, 4, 3, 2, 1]
+    div = 2 if c["arp"] == "8" else 4
+    notes(s, bar, CH_ARP, lambda i: [seq[order[(i * div // 4) % 8] % len(seq)]],
+          ("x." * 8) if div == 2 else "x" * 16, 4, dur=0.45 / div * 2, v=80)
+    root = root_in(s, deg, 36)
+    bpat = "".join(ch + "." for ch in c["bass"])
+    notes(s, bar, CH_BASS, lambda i: [root + (12 if (i // 2) % 4 == 3 else 0)], bpat, 4, v=94)
+    if c["kind"] == "band":
+        notes(s, bar, CH_CHORD, [root_in(s, deg, 40), root_in(s, deg, 40) + 7], "x.x.x.x.x.x.x.x.", 4, dur=0.3, v=72)
+
+
+STYLES = {
+    # name: tapped range, meter (beats per bar), why the tapped tempo lies there, also_ok
+    "swing": dict(bpm=(125, 200), meter=4, setup=swing_setup, bar=swing_bar, live=True,
+                  also=lambda b: [b / 2] if b >= 170 else [],
+                  why="the ride's quarter notes and the walking bass (one note per beat); hi-hat on 2 and 4"),
+    "shuffle": dict(bpm=(95, 150), meter=4, setup=shuffle_setup, bar=shuffle_bar, live=True,
+                    also=lambda b: [b / 2] if b >= 140 else [],
+                    why="kick on 1 and 3, snare on 2 and 4; the shuffled eighths are the subdivision"),
+    "gospel": dict(bpm=(54, 80), meter=4, setup=gospel_setup, bar=gospel_bar, live=True,
+                   also=lambda b: [],
+                   why="12/8: the dotted quarter (snare on 2 and 4 of four per bar); eighths are triplets"),
+    "jazzwaltz": dict(bpm=(120, 210), meter=3, setup=jazzwaltz_setup, bar=jazzwaltz_bar, live=True,
+                      also=lambda b: [b / 3] if b >= 150 else [],
+                      why="3/4: the ride's quarter notes; the bar (1/3) at fast tempi"),
+    "sixeight": dict(bpm=(50, 100), meter=2, setup=sixeight_setup, bar=sixeight_bar, live=True,
+                     also=lambda b: [],
+                     why="6/8: the dotted quarter (kick on 1, snare on 4 of six eighths)"),
+    "hiphop16": dict(bpm=(80, 100), meter=4, setup=hiphop16_setup, bar=hiphop16_bar, live=False,
+                     also=lambda b: [],
+                     why="snare on 2 and 4; the 16th hats (with 32nd and triplet rolls) subdivide"),
+    "trap": dict(bpm=(130, 160), meter=4, setup=trap_setup, bar=trap_bar, live=False,
+                 also=lambda b: [b / 2],
+                 why="half-time: the clap on 3 is the half-time backbeat; hats at 8ths/16ths of the beat"),
+    "bossa": dict(bpm=(115, 150), meter=4, setup=bossa_setup, bar=bossa_bar, live=True,
+                  also=lambda b: [b / 2],
+                  why="quarter notes of the shaker accents and the bass (1 and the 'a' of 2); cut time (1/2) too"),
+    "samba": dict(bpm=(90, 120), meter=2, setup=samba_setup, bar=samba_bar, live=True,
+                  also=lambda b: [2 * b],
+                  why="2/4: the surdo's two beats per bar; 16th shaker subdivides"),
+    "afrobeat": dict(bpm=(100, 126), meter=4, setup=afrobeat_setup, bar=afrobeat_bar, live=True,
+                     also=lambda b: [],
+                     why="snare on 2 and 4; 16th hats, shaker and guitars subdivide"),
+    "reggae": dict(bpm=(64, 86), meter=4, setup=reggae_setup, bar=reggae_bar, live=True,
+                   also=lambda b: [2 * b],
+                   why="one drop: kick and rim on 3, the skank on 2 and 4; doubled by many tappers"),
+    "acoustic": dict(bpm=(70, 135), meter=4, setup=acoustic_setup, bar=acoustic_bar, live=True,
+                     also=lambda b: ([2 * b] if b < 90 else []) + ([b / 2] if b >= 125 else []),
+                     why="no drums: strum accents and bass on the beats; 16th strums subdivide"),
+    "orchestral": dict(bpm=(80, 140), meter=4, setup=orchestral_setup, bar=orchestral_bar, live=True,
+                       also=lambda b: [b / 2] if b >= 130 else [],
+                       why="pizzicato basses on the beats, timpani on 1 and 3; string eighths subdivide"),
+    "busy8": dict(bpm=(88, 115), meter=4, setup=busy8_setup, bar=busy8_bar, live=False,
+                  also=lambda b: [],
+                  why="snare on 2 and 4 at 90-115; the busy eighth/16th arpeggios and bass subdivide"),
+}
+#: Grid steps per beat of each style's lead line (triplet styles: 3).
+LEAD_SPB = {"swing": 3, "shuffle": 3, "gospel": 3, "jazzwaltz": 3, "sixeight": 3}
+
+
+def compose(song, style, total_bars):
+    r = song.rng
+    st = STYLES[style]
+    ctx = st["setup"](song)
+    prog = mc.choose(r, mc.PROGS_MINOR if song.minor else mc.PROGS_MAJOR)
+    if style in ("swing", "jazzwaltz", "bossa"):
+        prog = mc.choose(r, [[2, 5, 1, 1], [1, 6, 2, 5], [2, 5, 1, 6], [4, 3, 2, 5]])
+    per = 2 if song.bpm > 150 or style in ("sixeight",) else 1
+    intro = 2 if total_bars < 16 else 4
+    lead = mc.Lead(song, density=0.35, spb=LEAD_SPB.get(style, 4)) if ctx.get("lead") else None
+    for bar in range(total_bars):
+        sec = "intro" if bar < intro else ("chorus" if (bar // 8) % 2 else "verse")
+        deg = prog[(bar // per) % len(prog)]
+        ndeg = prog[((bar + 1) // per) % len(prog)]
+        n0 = len(song.notes)
+        st["bar"](song, ctx, bar, deg, ndeg, sec)
+        dyn = 0.85 if sec == "intro" else (1.0 if sec == "chorus" else 0.92)
+        for nt in song.notes[n0:]:
+            nt[3] = int(max(1, min(127, nt[3] * dyn)))
+    if lead is not None:
+        degs = [prog[(b // per) % len(prog)] for b in range(total_bars)]
+        lead.play(intro, total_bars - intro, degs[intro:], ch=CH_LEAD, vel=84)
+    return total_bars
+
+
+def render(renderer, sound, mid, wav, sr):
+    if renderer == "fluidsynth":
+        cmd = ["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(sr), "-F", wav,
+               "-o", "synth.cpu-cores=1", "-o", "synth.polyphony=512", sound, mid]
+    else:
+        cmd = ["timidity", "-c", sound, "-Ow", "-o", wav, "-s", str(sr), "--quiet=2", mid]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0 or not os.path.exists(wav):
+        raise RuntimeError(f"{renderer} failed: {res.stderr[-600:]}")
+
+
+def make_song(style, idx, seed, out_dir, min_dur, max_dur):
+    t0 = time.time()
+    r = random.Random((seed * 7919 + idx) * 1000003 + zlib.crc32(style.encode()))
+    st = STYLES[style]
+    meter = st["meter"]
+    bpm = r.uniform(*st["bpm"])
+    if not st["live"] and r.random() < 0.6:
+        bpm = float(round(bpm))
+    dur = r.uniform(min_dur, max_dur)
+    tempo_mode = "constant"
+    if st["live"] and r.random() < 0.35:
+        tempo_mode = "drift"
+    sigma = r.choice([3.0, 5.0, 8.0]) if st["live"] else r.choice([0.0, 0.0, 2.0])
+    renderer, sound, _ = r.choices(RENDERERS, weights=[w for *_, w in RENDERERS])[0]
+    key = r.randrange(12)
+    minor = r.random() < 0.45
+    stem = f"{style}_{idx:02d}"
+    tmp = tempfile.mkdtemp(prefix=f"st_{stem}_")
+    try:
+        song = mc.Song(r, style, bpm, meter, key, minor)
+        bars = max(8, int(round(dur / (60.0 / bpm * meter))))
+        compose(song, style, bars)
+        end_beat = bars * meter
+        us = mc.make_tempo_map(r, bpm, end_beat, tempo_mode)
+        mid = os.path.join(tmp, stem + ".mid")
+        mc.humanize_and_write(song, mid, us, meter, sigma, end_beat)
+        sr = 44100
+        wav = os.path.join(tmp, "render.wav")
+        render(renderer, sound, mid, wav, sr)
+        x, sr = sf.read(wav, dtype="float32", always_2d=True)
+        bts, _ = mc.beat_times(us, end_beat)
+        x = x[: int((bts[-1] + 60 / bpm * meter + 2.5) * sr)]
+        level = r.choices(["normal", "quiet", "loud"], weights=[0.7, 0.1, 0.2])[0]
+        opts = dict(level=level, peak_db=r.uniform(-3.0, -0.3), quiet_peak_db=r.uniform(-28, -18),
+                    drive_db=r.uniform(6, 12), lofi=r.random() < 0.1, lofi_lp=r.uniform(3000, 6000),
+                    lofi_hp=r.uniform(80, 200), noise_db=r.uniform(-40, -28),
+                    fade_out=r.uniform(3, 8) if r.random() < 0.3 else 0.0,
+                    lead_silence=r.choice([0.0, 0.0, r.uniform(0.05, 1.0)]),
+                    comp_ratio=r.choice([1.0, 2.0, 3.0]), comp_thr=r.uniform(-8, 0))
+        x = mc.post_process(r, x, sr, opts)
+        fmt = r.choice([dict(codec="mp3", kbps=192, ext="mp3"), dict(codec="mp3", vbr=2, ext="mp3"),
+                        dict(codec="ogg", q=4, ext="ogg"), dict(codec="flac", sfmt="s16", ext="flac"),
+                        dict(codec="wav", pcm="pcm_s16le", ext="wav")])
+        sr_out = r.choice([44100, 44100, 48000, 22050])
+        out = f"{stem}.{fmt['ext']}"
+        mc.encode(x, sr, os.path.join(out_dir, out), fmt, sr_out, 2 if r.random() < 0.85 else 1, tmp)
+        duration = len(x) / sr
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    true_bpm = float(np.median([60e6 / u for u in us[:end_beat]]))
+    truth = dict(bpm=round(true_bpm, 4), also_ok=[round(a, 4) for a in st["also"](true_bpm)], genre=style,
+                 duration=round(duration, 3), meter=meter, tempo_curve=tempo_mode,
+                 renderer=f"{renderer}:{os.path.basename(sound)}", format=mc.fmt_label(fmt, sr_out, 1),
+                 variations=[v for v in (tempo_mode if tempo_mode != "constant" else "", level if level != "normal" else "",
+                                         f"humanize_{sigma:g}ms" if sigma else "") if v],
+                 seed=seed, why=st["why"])
+    return out, truth, time.time() - t0
+
+
+def _worker(a):
+    try:
+        return make_song(*a)
+    except Exception as e:  # noqa: BLE001 - report and go on
+        import traceback
+        traceback.print_exc()
+        return None, {"error": repr(e), "args": list(map(str, a[:2]))}, 0.0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--per-style", type=int, default=10)
+    ap.add_argument("--styles", default=",".join(STYLES), help="comma-separated subset")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--min-dur", type=float, default=30.0)
+    ap.add_argument("--max-dur", type=float, default=55.0)
+    ap.add_argument("--jobs", type=int, default=1)
+    args = ap.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    styles = [s for s in args.styles.split(",") if s]
+    for s in styles:
+        if s not in STYLES:
+            sys.exit(f"unknown style {s!r}; known: {', '.join(STYLES)}")
+    jobs = [(s, i, args.seed, args.out, args.min_dur, args.max_dur) for i in range(args.per_style) for s in styles]
+    truth_path = os.path.join(args.out, "truth.json")
+    truth = {}
+    if os.path.exists(truth_path):
+        with open(truth_path) as fh:
+            truth = json.load(fh)
+    done = 0
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+        for out, t, secs in ex.map(_worker, jobs):
+            done += 1
+            if out is None:
+                print(f"[{done}/{len(jobs)}] FAILED {t}", flush=True)
+                continue
+            truth[out] = t
+            if done % 10 == 0 or done == len(jobs):  # a partial corpus is usable while it grows
+                _write_truth(truth_path, truth)
+            print(f"[{done}/{len(jobs)}] {out:18s} {t['bpm']:7.2f} bpm {t['duration']:5.1f}s {t['renderer']:28s} {secs:4.1f}s",
+                  flush=True)
+    _write_truth(truth_path, truth)
+
+
+def _write_truth(truth_path, truth):
+    tmp = truth_path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(dict(sorted(truth.items())), fh, indent=1)
+    os.replace(tmp, truth_path)
+
+
+if __name__ == "__main__":
+    main()
