@@ -411,7 +411,7 @@ def main(argv=None) -> int:
     elapsed = time.perf_counter() - t0
     for name, v in versions().items():
         print(f"- {name}: {v}")
-    print(f"- names: " + ", ".join(f"`{k}` = {os.fsencode(v)!r}"[:80] for k, v in names.items()))
+    print("- names: " + ", ".join(f"`{k}` = {os.fsencode(v)!r}"[:80] for k, v in names.items()))
     print(f"- measured in {elapsed:.1f} s\n")
     print(markdown(results, players=players, formats=formats, modes=modes))
     if args.json:

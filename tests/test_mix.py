@@ -25,7 +25,7 @@ pytest.importorskip("librosa")
 from tempo.mix import (BeatGrid, MixError, MixItem, beat_grids, check_output,  # noqa: E402
                        plan_mix, render_mix)
 from tempo.mix.limiter import TruePeakLimiter, true_peak_db  # noqa: E402
-from tempo.mix.plan import MIN_OVERLAP_BEATS, cue_sheet  # noqa: E402
+from tempo.mix.plan import cue_sheet  # noqa: E402
 from tempo.profiles import get_profile  # noqa: E402
 
 OUT_SR = 22050
