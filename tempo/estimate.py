@@ -48,8 +48,10 @@ Method
 5. Curve (:func:`tempo_curve`): per window of ``curve_window_s``, the local period from the
    autocorrelation peaks at the first multiples of the beat (searched in narrowing windows so
    subdivisions are not mistaken for beats); windows without a clear pulse are left out.
-   ``stable`` is False when the curve spreads more than STABLE_TOLERANCE of its median; then
-   the median of the curve is the tempo when it differs from the comb's (a smeared ramp).
+   ``stable`` is False when the curve spreads more than STABLE_TOLERANCE (4 %) of its median.
+   Independently, once the curve spreads more than CURVE_TRUST_SPREAD (1.5 %) and has at least
+   three points, the median of the curve is the tempo (a phase-coherent comb smears over a ramp
+   or a drift), so a moving tempo can be reported from its curve while still "stable".
 6. Confidence: pulse clarity (the comb at the tempo) times the level certainty (the level's
    probability mapped from LEVEL_P_LOW..LEVEL_P_HIGH to 0..1): when the cues for the level
    disagree or are absent, confidence is low. Candidates: the tempo x 1/2 and x 2 always,
