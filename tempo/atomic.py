@@ -10,9 +10,12 @@ temporary file is removed: the destination keeps its previous content.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Iterator
+from typing import BinaryIO
 
 #: What to do about the OSErrors a write meets most, appended to their text.
 _FIXES = {
@@ -48,20 +51,21 @@ def _temp_prefix(dest: str) -> str:
     return "." + name + "."
 
 
-def atomic_write_bytes(dest: str, data: bytes) -> None:
+@contextlib.contextmanager
+def atomic_open(dest: str) -> Iterator[BinaryIO]:
+    """A binary file to write ``dest`` through, for data too large to hold (a streamed export):
+    it becomes ``dest`` only when the ``with`` block ends without an exception; otherwise the
+    temporary file is removed and ``dest`` keeps its previous content. OSError gets the fix in
+    its text, as for :func:`atomic_write_bytes`."""
     try:
-        _atomic_write_bytes(dest, data)
+        parent = os.path.dirname(os.path.abspath(dest))
+        os.makedirs(parent, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=_temp_prefix(dest), suffix=".tmp")
     except OSError as err:
         raise _with_fix(err) from err
-
-
-def _atomic_write_bytes(dest: str, data: bytes) -> None:
-    parent = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(parent, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=_temp_prefix(dest), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         umask = os.umask(0)
@@ -69,9 +73,15 @@ def _atomic_write_bytes(dest: str, data: bytes) -> None:
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, dest)
         tmp = None
+    except OSError as err:
+        raise _with_fix(err) from err
     finally:
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
+
+
+def atomic_write_bytes(dest: str, data: bytes) -> None:
+    """Write ``data`` to ``dest`` atomically (see the module docstring)."""
+    with atomic_open(dest) as f:
+        f.write(data)

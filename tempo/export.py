@@ -15,15 +15,14 @@ Conventions
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from .atomic import atomic_open
 from .errors import TempoError
 from .models import AnalysisSettings, TrackAnalysis
 from .sources import CLUSTER_EXTRA
@@ -151,28 +150,10 @@ def export_cache(dest: str, *, db_path: str | os.PathLike | None = None, fmt: st
     if fmt == "parquet":
         _pyarrow()  # fail before touching anything
     dest = os.path.abspath(os.path.expanduser(dest))
-    parent = os.path.dirname(dest)
     try:
-        os.makedirs(parent, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix="." + os.path.basename(dest) + ".", suffix=".tmp")
-    except OSError as err:
-        raise TempoError(f"cannot write the export: {err.strerror or err}", path=dest,
-                         hint="check the folder exists and is writable") from None
-    try:
-        with Cache.open(db_path) as cache, os.fdopen(fd, "wb") as fh:
+        with Cache.open(db_path) as cache, atomic_open(dest) as fh:
             rows = _WRITERS[fmt](cache.iter_tracks(settings), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, dest)
-        tmp = None
     except OSError as err:
         raise TempoError(f"cannot write the export: {err.strerror or err}", path=dest,
                          hint="check the disk space and the folder's permissions") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
     return ExportResult(path=dest, format=fmt, rows=rows)
