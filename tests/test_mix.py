@@ -295,6 +295,36 @@ def test_bass_swap_keeps_two_basslines_apart(rendered):
         assert level(second, out_hz) < 0.15 * level(first, out_hz)
 
 
+def test_parallel_render_writes_the_same_mix(rendered, tmp_path):
+    """Pieces made by two worker processes give the mix one process makes, sample for sample."""
+    out = str(tmp_path / "mix2.flac")
+    result = render_mix(rendered["plan"], out, lufs=LUFS, sr=OUT_SR, jobs=2)
+    y2, _ = sf.read(out, dtype="float32")
+    assert y2.shape == rendered["y"].shape
+    np.testing.assert_array_equal(y2, rendered["y"])
+    assert [p.gain_db for p in result.pieces] == [p.gain_db for p in rendered["result"].pieces]
+
+
+def test_a_track_broken_mid_render_stops_the_mix_cleanly(rendered, tmp_path):
+    """A source that no longer decodes while the pieces are made in parallel: a MixError
+    naming it, no output and no temporary file left, no worker process left running."""
+    import dataclasses
+    import multiprocessing
+
+    plan = rendered["plan"]
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF....WAVEfmt " + os.urandom(2000))
+    tracks = list(plan.tracks)
+    tracks[2] = dataclasses.replace(tracks[2], path=str(broken))
+    bad = dataclasses.replace(plan, tracks=tuple(tracks))
+    out = tmp_path / "out" / "mix.flac"
+    with pytest.raises(MixError, match="broken.wav|decode"):
+        render_mix(bad, str(out), lufs=LUFS, sr=OUT_SR, jobs=2)
+    assert not out.exists()
+    assert os.listdir(out.parent) == []
+    assert multiprocessing.active_children() == []
+
+
 # --------------------------------------------------------------------------- output checks
 
 @pytest.mark.parametrize("name", ["mix.txt", "mix"])

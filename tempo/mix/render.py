@@ -9,7 +9,8 @@ Conventions
   given its fades: an equal-power crossfade over each overlap, with a bass swap (the incoming
   track's lows, below :data:`BASS_HZ`, held back until mid-transition, where the outgoing
   track's lows leave within one beat). A piece is stored as raw float32 frames in a temporary
-  folder.
+  folder, and made in passes over that file (:func:`render_piece`): a worker holds a chunk of
+  audio at a time, never a whole track.
 - The mix is the sum of the pieces, streamed in order, a block at a time read from the pieces'
   files: memory does not grow with the length of the mix (nor with a track's). A master true-peak limiter
   (:mod:`tempo.mix.limiter`) keeps the output at or below the ceiling (-1 dBTP), the sum never
@@ -22,8 +23,10 @@ Conventions
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -46,7 +49,7 @@ SWAP_BEATS = 1.0
 KNOT_BEATS = 16
 #: Beats per Rubber Band call, the context given either side (s), and the crossfade joining
 #: two calls (s).
-CHUNK_BEATS = 64
+CHUNK_BEATS = 32
 CHUNK_MARGIN_S = 1.0
 SEAM_S = 0.010
 #: Seconds of audio decoded before a track's entry and after its exit (fades of a cut).
@@ -58,10 +61,34 @@ READY_MARGIN_S = 0.5
 #: given back (dB).
 LOUDNESS_TOLERANCE_LU = 0.2
 MAX_MAKEUP_DB = 3.0
+#: Seconds of context either side of a bass swap for its zero-phase low-pass filter.
+SWAP_MARGIN_S = 0.5
 #: Output block written at a time (frames).
 WRITE_BLOCK = 1 << 16
 FORMATS = {".flac": ("FLAC", "PCM_24"), ".wav": ("WAV", "PCM_24"),
            ".mp3": ("MP3", "MPEG_LAYER_III"), ".ogg": ("OGG", "VORBIS")}
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    """glibc's malloc_trim, or None (another C library, another system)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _trim_heap() -> None:
+    """Hand freed heap memory back to the system. glibc keeps the chunk-sized buffers a piece
+    frees in its heap, so without this a worker's resident size creeps up chunk after chunk
+    (measured: 150 MB -> 220 MB over a 4-minute track)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _pedalboard():
@@ -234,80 +261,115 @@ def stretch_knots(track: PlannedTrack) -> list[int]:
     return sorted(k for k in knots if 0 <= k <= n)
 
 
-def stretch_map(track: PlannedTrack, sr: int, pre_s: float, n_in: int
-                ) -> tuple[np.ndarray, float]:
-    """Rubber Band's stretch factor for every input sample (input speed / output speed: >1
-    plays faster), constant between knots (:func:`stretch_knots`), and the output time (s) of
-    the first input sample. Every knot beat lands on its planned output time; a beat between
-    knots is off by the source's own tempo drift within the span (a few ms at most)."""
-    src = np.asarray(track.src_beats_s)
-    out = np.asarray(track.out_beats_s)
-    knots = np.asarray(stretch_knots(track))
-    factors = np.diff(src[knots]) / np.diff(out[knots])
-    factors = np.round(factors, 7)  # equal spans merge: no change for Rubber Band
-    t0 = src[0] - pre_s
-    edges = np.clip(np.rint((src[knots[1:-1]] - t0) * sr).astype(np.int64), 0, n_in)
-    counts = np.diff(np.concatenate([[0], edges, [n_in]]))
-    out_start = out[0] - pre_s / factors[0]
-    return np.repeat(factors, counts).astype(np.float64), float(out_start)
+@dataclass(frozen=True)
+class StretchPlan:
+    """How one track's section is stretched: the knots' source and output times (s), the
+    stretch factor between knots (input speed / output speed: >1 plays faster), the source
+    time of the section's first frame, its length (frames at ``sr``), and the output time of
+    its first frame and the output length (frames)."""
+
+    ks: np.ndarray
+    ko: np.ndarray
+    f: np.ndarray
+    t0: float
+    n_in: int
+    out_start: float
+    n_out: int
+    sr: int
+
+    def out_time(self, s_: float) -> float:
+        """Output time (s) of source time ``s_``."""
+        i = int(np.clip(np.searchsorted(self.ks, s_, side="right") - 1, 0, len(self.f) - 1))
+        return float(self.ko[i] + (s_ - self.ks[i]) / self.f[i])
+
+    @property
+    def identity(self) -> bool:
+        return bool(np.all(np.abs(self.f - 1.0) < 1e-7))
 
 
-def stretch(pb, y, track: PlannedTrack, sr: int, pre_s: float) -> tuple[np.ndarray, float]:
-    """``y`` (a :class:`SectionReader` or an array: the track's section from ``pre_s`` before
-    its entry) time-stretched so that its beats land on the planned ones: (audio, output time
-    of its first frame in s).
-
-    Rubber Band runs on chunks of CHUNK_BEATS beats (plus CHUNK_MARGIN_S of context either
-    side), joined half a beat after a beat (between attacks) with a SEAM_S equal-gain
-    crossfade: working memory stays bounded, and pedalboard's cost, quadratic in the length of
-    a call with a varying factor, stays linear."""
+def stretch_plan(track: PlannedTrack, sr: int, pre_s: float, n_in: int) -> StretchPlan:
+    """The :class:`StretchPlan` of ``track``'s section of ``n_in`` frames starting ``pre_s``
+    before its entry. Every knot beat (:func:`stretch_knots`) lands on its planned output time;
+    a beat between knots is off by the source's own tempo drift within the span (a few ms at
+    most)."""
     src = np.asarray(track.src_beats_s)
     out = np.asarray(track.out_beats_s)
     knots = np.asarray(stretch_knots(track))
     ks, ko = src[knots], out[knots]
     f = np.round(np.diff(ks) / np.diff(ko), 7)  # equal spans merge: no change for Rubber Band
-    t0 = src[0] - pre_s
-    dur = len(y) / sr
+    t0 = float(src[0] - pre_s)
+    sp = StretchPlan(ks=ks, ko=ko, f=f, t0=t0, n_in=n_in, out_start=0.0, n_out=n_in, sr=sr)
+    out_start = sp.out_time(t0)
+    n_out = n_in if sp.identity else int(round((sp.out_time(t0 + n_in / sr) - out_start) * sr))
+    return StretchPlan(ks=ks, ko=ko, f=f, t0=t0, n_in=n_in, out_start=out_start, n_out=n_out,
+                       sr=sr)
 
-    def out_time(s_):
-        i = int(np.clip(np.searchsorted(ks, s_, side="right") - 1, 0, len(f) - 1))
-        return float(ko[i] + (s_ - ks[i]) / f[i])
 
-    out_start = out_time(t0)
-    if np.all(np.abs(f - 1.0) < 1e-7):
-        return np.array(y.get(0, len(y)) if hasattr(y, "get") else y), out_start
+def stretch_blocks(pb, y, track: PlannedTrack, sp: StretchPlan):
+    """``y`` (a :class:`SectionReader` or an array: the track's section of ``sp.n_in`` frames)
+    time-stretched so that its beats land on the planned ones, yielded as consecutive blocks
+    of output frames (``sp.n_out`` in all; the first is at output time ``sp.out_start``).
+
+    Rubber Band runs on chunks of CHUNK_BEATS beats (plus CHUNK_MARGIN_S of context either
+    side), joined half a beat after a beat (between attacks) with a SEAM_S equal-gain
+    crossfade. A block is yielded as soon as no later chunk reaches it: working memory is a
+    chunk or two whatever the track's length, and pedalboard's cost, quadratic in the length
+    of a call with a varying factor, stays linear."""
+    sr = sp.sr
     get = y.get if hasattr(y, "get") else (lambda a, b: y[a:b])
-    n_out = int(round((out_time(t0 + dur) - out_start) * sr))
-    z = np.zeros((n_out, CHANNELS), np.float32)
+    if sp.identity:
+        for a in range(0, sp.n_in, WRITE_BLOCK):
+            yield np.array(get(a, min(a + WRITE_BLOCK, sp.n_in)), np.float32)
+        return
+    src = np.asarray(track.src_beats_s)
+    t0, dur, n_out, f, ks = sp.t0, sp.n_in / sr, sp.n_out, sp.f, sp.ks
     n = track.n_beats
     cuts = [(src[b] + src[b + 1]) / 2 for b in range(CHUNK_BEATS, n - CHUNK_BEATS // 4, CHUNK_BEATS)]
     bounds = [t0, *cuts, t0 + dur]
     h = max(1, int(SEAM_S * sr / 2))
     last = len(bounds) - 2
+    pend = np.zeros((0, CHANNELS), np.float32)  # output frames pend0.. not yet final
+    pend0 = 0
     for c in range(len(bounds) - 1):
         ia = max(0, int(np.floor((bounds[c] - CHUNK_MARGIN_S - t0) * sr))) if c else 0
-        ib = min(len(y), int(np.ceil((bounds[c + 1] + CHUNK_MARGIN_S - t0) * sr)))
+        ib = min(sp.n_in, int(np.ceil((bounds[c + 1] + CHUNK_MARGIN_S - t0) * sr)))
         s_in = t0 + ia / sr
         edges = np.clip(np.rint((ks[1:-1] - s_in) * sr).astype(np.int64), 0, ib - ia)
         counts = np.diff(np.concatenate([[0], edges, [ib - ia]]))
         factors = np.repeat(f, counts)
         zs = pb.time_stretch(np.ascontiguousarray(get(ia, ib).T), sr, factors,
                              high_quality=False).T
-        o0 = int(round((out_time(s_in) - out_start) * sr))  # z frame of zs[0]
-        own_a = 0 if c == 0 else int(round((out_time(bounds[c]) - out_start) * sr))
-        own_b = n_out if c == last else int(round((out_time(bounds[c + 1]) - out_start) * sr))
-        lo_i = max(0, own_a - h if c else 0, o0)
+        o0 = int(round((sp.out_time(s_in) - sp.out_start) * sr))  # output frame of zs[0]
+        own_a = 0 if c == 0 else int(round((sp.out_time(bounds[c]) - sp.out_start) * sr))
+        own_b = n_out if c == last else int(round((sp.out_time(bounds[c + 1]) - sp.out_start)
+                                                  * sr))
+        lo_i = max(pend0, own_a - h if c else 0, o0)
         hi_i = min(n_out, own_b + h if c < last else n_out, o0 + len(zs))
-        if hi_i <= lo_i:
-            continue
-        w = np.ones(hi_i - lo_i, np.float32)
-        idx = np.arange(lo_i, hi_i)
-        if c > 0:
-            w *= np.clip((idx - (own_a - h)) / (2 * h), 0, 1).astype(np.float32)
-        if c < last:
-            w *= np.clip(((own_b + h) - idx) / (2 * h), 0, 1).astype(np.float32)
-        z[lo_i:hi_i] += zs[lo_i - o0:hi_i - o0] * w[:, None]
-    return z, out_start
+        if hi_i > lo_i:
+            if pend0 + len(pend) < hi_i:
+                pend = np.concatenate([pend, np.zeros((hi_i - pend0 - len(pend), CHANNELS),
+                                                      np.float32)])
+            part = zs[lo_i - o0:hi_i - o0].copy()  # owns its frames: the seams are weighted
+            if c > 0:  # fade in over the seam around own_a
+                k = min(len(part), own_a + h - lo_i)
+                if k > 0:
+                    idx = np.arange(lo_i, lo_i + k)
+                    part[:k] *= np.clip((idx - (own_a - h)) / (2 * h), 0, 1)[:, None]
+            if c < last:  # fade out over the seam around own_b
+                k0 = max(0, own_b - h - lo_i)
+                if k0 < len(part):
+                    idx = np.arange(lo_i + k0, hi_i)
+                    part[k0:] *= np.clip(((own_b + h) - idx) / (2 * h), 0, 1)[:, None]
+            pend[lo_i - pend0:hi_i - pend0] += part
+            del part, zs
+        final = n_out if c == last else max(pend0, min(n_out, own_b - h))
+        if final > pend0:  # no later chunk reaches before own_b - h
+            if pend0 + len(pend) < final:
+                pend = np.concatenate([pend, np.zeros((final - pend0 - len(pend), CHANNELS),
+                                                      np.float32)])
+            yield pend[:final - pend0]
+            pend = pend[final - pend0:].copy()
+            pend0 = final
 
 
 def _envelopes(track: PlannedTrack, start: int, n: int, sr: int, is_last: bool
@@ -366,72 +428,20 @@ def _lowpass(y: np.ndarray, sr: int) -> np.ndarray:
     return sosfiltfilt(sos, y, axis=0).astype(np.float32)
 
 
-def _loudness(y: np.ndarray, sr: int) -> float | None:
-    """Integrated loudness, metered block by block (bounded working memory)."""
-    from ..loudness import LoudnessMeter
-
-    meter = LoudnessMeter(sr, y.shape[1])
-    for i in range(0, len(y), WRITE_BLOCK):
-        meter.update(y[i:i + WRITE_BLOCK].astype(np.float64))
-    return meter.integrated()
+#: Bytes per output frame in a piece file.
+FRAME_BYTES = CHANNELS * 4
 
 
-def _limit(y: np.ndarray, sr: int, ceiling_db: float) -> tuple[np.ndarray, float]:
-    """``y`` through a fresh limiter, block by block (bounded working memory), in place."""
-    lim = TruePeakLimiter(sr, y.shape[1], ceiling_db=ceiling_db)
-    pos = 0
-    for i in range(0, len(y), WRITE_BLOCK):
-        out = lim.process(y[i:i + WRITE_BLOCK])
-        y[pos:pos + len(out)] = out
-        pos += len(out)
-    out = lim.flush()
-    y[pos:pos + len(out)] = out
-    return y, lim.min_gain_db
-
-
-def normalise(y: np.ndarray, sr: int, *, lufs: float, ceiling_db: float
-              ) -> tuple[np.ndarray, float, float | None, float | None, float]:
-    """Gain ``y`` to ``lufs`` (in place) and limit its true peaks to ``ceiling_db``; when the
-    limiter took loudness away, the shortfall is added back as gain (the master limiter then
-    holds the few peaks that pass the ceiling by that much). Returns (audio, gain dB, loudness
-    before, loudness after the limiter, most limited dB)."""
-    before = _loudness(y, sr)
-    if before is None:
-        return y, 0.0, None, None, 0.0
-    gain = lufs - before
-    y *= np.float32(10 ** (gain / 20))
-    peak = max((float(np.abs(y[i:i + WRITE_BLOCK]).max()) for i in range(0, len(y), WRITE_BLOCK)),
-               default=0.0)
-    if peak < 10 ** ((ceiling_db - 3.0) / 20):  # no inter-sample peak gets near the ceiling
-        return y, gain, before, lufs, 0.0
-    y, limited = _limit(y, sr, ceiling_db)
-    after = _loudness(y, sr)
-    if after is not None and after < lufs - LOUDNESS_TOLERANCE_LU:
-        extra = min(lufs - after, MAX_MAKEUP_DB)
-        y *= np.float32(10 ** (extra / 20))
-        gain += extra
-        after += extra
-    return y, gain, before, after, limited
-
-
-def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, lufs: float,
-                 ceiling_db: float, folder: str) -> PieceInfo:
-    """Decode, stretch, normalise and fade one planned track; save it as raw float32 frames in
-    ``folder``."""
-    pb = _pedalboard()
-    src = track.src_beats_s
-    reader = SectionReader(track.path, int(math.floor((src[0] - PRE_S) * sr)),
-                           int(math.ceil((src[-1] + PRE_S) * sr)), sr)
-    try:
-        z, out_start = stretch(pb, reader, track, sr, (src[0] * sr - reader.first) / sr)
-    finally:
-        reader.close()
-    z, gain, before, after, limited = normalise(z, sr, lufs=lufs, ceiling_db=ceiling_db)
-    start = int(round(out_start * sr))
-    first, last = len(z), 0
-    regions = []  # frames where the lows' gain differs from the highs' (the bass swaps)
-    for i in range(0, len(z), WRITE_BLOCK):
-        hi, lo = _envelopes(track, start + i, min(WRITE_BLOCK, len(z) - i), sr, is_last)
+def _layout(track: PlannedTrack, start: int, n_out: int, sr: int, is_last: bool
+            ) -> tuple[int, int, list[tuple[int, int]]]:
+    """Where a track's ``n_out`` stretched frames (the first at mix frame ``start``) are heard:
+    (first, last) audible frame span, and the spans where the lows' gain differs from the
+    highs' (the bass swaps, with SWAP_MARGIN_S either side for the filter, merged and clipped
+    to first..last). Pure: known from the plan before any audio is made."""
+    first, last = n_out, 0
+    regions: list[list[int]] = []
+    for i in range(0, n_out, WRITE_BLOCK):
+        hi, lo = _envelopes(track, start + i, min(WRITE_BLOCK, n_out - i), sr, is_last)
         audible = np.flatnonzero(np.maximum(hi, lo) > 0)
         if audible.size:
             first, last = min(first, i + int(audible[0])), max(last, i + int(audible[-1]) + 1)
@@ -442,22 +452,136 @@ def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, luf
                 regions[-1][1] = b
             else:
                 regions.append([a, b])
-    lows = []
-    margin = int(0.5 * sr)
-    for a0, b0 in regions:
-        a, b = max(0, a0 - margin), min(len(z), b0 + margin)
-        hi, lo = _envelopes(track, start + a, b - a, sr, is_last)
-        lows.append((a, _lowpass(z[a:b], sr) * (lo - hi)[:, None]))
-    for i in range(0, len(z), WRITE_BLOCK):
-        hi, _ = _envelopes(track, start + i, min(WRITE_BLOCK, len(z) - i), sr, is_last)
-        z[i:i + len(hi)] *= hi[:, None]
-    for a, part in lows:
-        z[a:a + len(part)] += part
-    # keep what is heard (from the fade-in to the end of the fade-out), as raw float32 frames
     if last <= first:
-        first = last = 0
+        return 0, 0, []
+    margin = int(SWAP_MARGIN_S * sr)
+    spans: list[tuple[int, int]] = []
+    for a0, b0 in regions:
+        a, b = max(first, a0 - margin), min(last, b0 + margin)
+        if b <= a:
+            continue
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+        else:
+            spans.append((a, b))
+    return first, last, spans
+
+
+def _read(fh, frame: int, n: int) -> np.ndarray:
+    """``n`` frames of a piece file from ``frame``."""
+    buf = np.empty((n, CHANNELS), np.float32)
+    fh.seek(frame * FRAME_BYTES)
+    got = fh.readinto(memoryview(buf).cast("B"))
+    if got != n * FRAME_BYTES:
+        raise OSError(f"piece file ended early ({got} of {n * FRAME_BYTES} bytes)")
+    return buf
+
+
+def _write(fh, frame: int, y: np.ndarray) -> None:
+    fh.seek(frame * FRAME_BYTES)
+    fh.write(np.ascontiguousarray(y, np.float32).tobytes())
+
+
+def _limit_file(fh, frames: int, sr: int, gain: float, ceiling_db: float
+                ) -> tuple[float | None, float]:
+    """Gain then limit the piece file in place, a block at a time (the limiter's output lags
+    its input, so a write never overtakes a read). Returns (loudness after, most limited dB)."""
+    from ..loudness import LoudnessMeter
+
+    lim = TruePeakLimiter(sr, CHANNELS, ceiling_db=ceiling_db)
+    meter = LoudnessMeter(sr, CHANNELS)
+    g = np.float32(gain)
+    w = 0
+    for a in range(0, frames, WRITE_BLOCK):
+        out = lim.process(_read(fh, a, min(WRITE_BLOCK, frames - a)) * g)
+        if len(out):
+            meter.update(out)
+            _write(fh, w, out)
+            w += len(out)
+    out = lim.flush()
+    if len(out):
+        meter.update(out)
+        _write(fh, w, out)
+    return meter.integrated(), lim.min_gain_db
+
+
+def _shape_file(fh, track: PlannedTrack, start: int, first: int, last: int,
+                spans: list[tuple[int, int]], sr: int, is_last: bool, gain: float) -> None:
+    """Apply a scalar gain, the fades and the bass swaps to the piece file in place: blocks
+    of WRITE_BLOCK frames, each bass-swap span whole (its lows are filtered without a seam)."""
+    g = np.float32(gain)
+    segments: list[tuple[int, int, bool]] = []
+    pos = first
+    for a, b in spans:
+        segments += [(i, min(i + WRITE_BLOCK, a), False) for i in range(pos, a, WRITE_BLOCK)]
+        segments.append((a, b, True))
+        pos = b
+    segments += [(i, min(i + WRITE_BLOCK, last), False) for i in range(pos, last, WRITE_BLOCK)]
+    for a, b, swap in segments:
+        y = _read(fh, a - first, b - a) * g
+        hi, lo = _envelopes(track, start + a, b - a, sr, is_last)
+        if swap:
+            y = y * hi[:, None] + _lowpass(y, sr) * (lo - hi)[:, None]
+        else:
+            y *= hi[:, None]
+        _write(fh, a - first, y)
+
+
+def render_piece(track: PlannedTrack, index: int, *, is_last: bool, sr: int, lufs: float,
+                 ceiling_db: float, folder: str) -> PieceInfo:
+    """Decode, stretch, normalise and fade one planned track into a file of raw float32
+    frames in ``folder``, streamed in passes over that file (working memory does not grow with
+    the track's length):
+
+    1. decode and stretch chunk by chunk, writing only the frames that will be heard and
+       metering their loudness and sample peak;
+    2. when the gain to the target would bring peaks near the ceiling: gain and true-peak limit
+       in place, metering the loudness again (what the limiter took is given back as gain, up
+       to MAX_MAKEUP_DB: the master limiter holds the few peaks that then pass);
+    3. the remaining gain, the crossfades and the bass swaps, in place."""
+    from ..loudness import LoudnessMeter
+
+    pb = _pedalboard()
+    src = track.src_beats_s
+    reader = SectionReader(track.path, int(math.floor((src[0] - PRE_S) * sr)),
+                           int(math.ceil((src[-1] + PRE_S) * sr)), sr)
+    sp = stretch_plan(track, sr, (src[0] * sr - reader.first) / sr, len(reader))
+    start = int(round(sp.out_start * sr))
+    first, last, spans = _layout(track, start, sp.n_out, sr, is_last)
     file = os.path.join(folder, f"piece-{index:05d}.f32")
-    np.ascontiguousarray(z[first:last], dtype=np.float32).tofile(file)
+    meter = LoudnessMeter(sr, CHANNELS)
+    peak = 0.0
+    try:
+        with open(file, "w+b") as fh:
+            z = 0
+            for block in stretch_blocks(pb, reader, track, sp):
+                lo, hi = max(z, first), min(z + len(block), last)
+                for a in range(lo, hi, WRITE_BLOCK):  # small steps: small temporaries
+                    part = block[a - z:min(a + WRITE_BLOCK, hi) - z]
+                    meter.update(part)
+                    peak = max(peak, float(np.abs(part).max()))
+                    fh.write(np.ascontiguousarray(part, np.float32).tobytes())
+                z += len(block)
+                del block
+                _trim_heap()
+            reader.close()
+            before = meter.integrated()
+            gain, after, limited, scale = 0.0, before, 0.0, 1.0
+            if before is not None:
+                gain = lufs - before
+                scale = 10 ** (gain / 20)
+                after = lufs
+                if peak * scale >= 10 ** ((ceiling_db - 3.0) / 20):  # inter-sample peaks near
+                    after, limited = _limit_file(fh, last - first, sr, scale, ceiling_db)
+                    scale = 1.0
+                    if after is not None and after < lufs - LOUDNESS_TOLERANCE_LU:
+                        extra = min(lufs - after, MAX_MAKEUP_DB)
+                        scale = 10 ** (extra / 20)
+                        gain += extra
+                        after += extra
+            _shape_file(fh, track, start, first, last, spans, sr, is_last, scale)
+    finally:
+        reader.close()
     return PieceInfo(index=index, file=file, start=start + first, frames=last - first,
                      gain_db=gain, source_lufs=before, lufs=after, limited_db=limited)
 
@@ -472,7 +596,13 @@ def _render_task(args):
 
 def _pieces(plan: MixPlan, *, sr: int, lufs: float, ceiling_db: float, folder: str, jobs: int):
     """PieceInfo of every track, in order, made by ``jobs`` processes (at most jobs + 1 ahead
-    of the one being mixed)."""
+    of the one being mixed).
+
+    Processes, not threads: pedalboard's time_stretch holds the GIL (measured: two threads
+    take as long as one after the other). They are started with "spawn", so a worker imports
+    only what rendering needs; a forkserver started by this command would preload its main
+    module (the CLI) and stay resident beside the workers. Closing the generator cancels the
+    pieces not started and waits for those in progress."""
     n = len(plan.tracks)
     tasks = [(t, i, i == n - 1, sr, lufs, ceiling_db, folder) for i, t in enumerate(plan.tracks)]
     if jobs <= 1 or n <= 1:
@@ -482,20 +612,18 @@ def _pieces(plan: MixPlan, *, sr: int, lufs: float, ceiling_db: float, folder: s
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    ctx = mp.get_context("forkserver" if hasattr(os, "fork") else "spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        pending = []
-        it = iter(tasks)
-        for task in it:
-            pending.append(pool.submit(_render_task, task))
-            if len(pending) > jobs:
-                break
+    pool = ProcessPoolExecutor(max_workers=min(jobs, n), mp_context=mp.get_context("spawn"))
+    try:
+        pending = [pool.submit(_render_task, tasks[i]) for i in range(min(n, jobs + 1))]
+        nxt = len(pending)
         while pending:
             fut = pending.pop(0)
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append(pool.submit(_render_task, nxt))
+            if nxt < n:
+                pending.append(pool.submit(_render_task, tasks[nxt]))
+                nxt += 1
             yield fut.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def render_mix(plan: MixPlan, out_path: str, *, lufs: float = DEFAULT_LUFS,
@@ -546,25 +674,29 @@ def render_mix(plan: MixPlan, out_path: str, *, lufs: float = DEFAULT_LUFS,
             live: list[PieceInfo] = []  # pieces that still reach the write position
             pos = 0  # output frames handed to the limiter
             end = 0
-            for k, info in enumerate(_pieces(plan, sr=sr, lufs=lufs, ceiling_db=inner_ceiling,
-                                            folder=work, jobs=jobs)):
-                infos.append(info)
-                live.append(info)
-                end = max(end, info.start + info.frames)
-                # everything before the next piece's earliest start is final
-                if k + 1 < total:
-                    ready = int(math.floor((plan.tracks[k + 1].start_s - READY_MARGIN_S) * sr))
-                else:
-                    ready = end
-                for a in range(pos, ready, WRITE_BLOCK):
-                    b = min(a + WRITE_BLOCK, ready)
-                    emit(limiter.process(_sum_pieces(live, a, b)))
-                pos = max(pos, ready)
-                for p in [p for p in live if p.start + p.frames <= pos]:
-                    live.remove(p)
-                    os.unlink(p.file)
-                if progress is not None:
-                    progress(k + 1, total, plan.tracks[k].path)
+            pieces = _pieces(plan, sr=sr, lufs=lufs, ceiling_db=inner_ceiling, folder=work,
+                             jobs=jobs)
+            try:  # the pieces in progress stop before their folder goes
+                for k, info in enumerate(pieces):
+                    infos.append(info)
+                    live.append(info)
+                    end = max(end, info.start + info.frames)
+                    # everything before the next piece's earliest start is final
+                    if k + 1 < total:
+                        ready = int(math.floor((plan.tracks[k + 1].start_s - READY_MARGIN_S) * sr))
+                    else:
+                        ready = end
+                    for a in range(pos, ready, WRITE_BLOCK):
+                        b = min(a + WRITE_BLOCK, ready)
+                        emit(limiter.process(_sum_pieces(live, a, b)))
+                    pos = max(pos, ready)
+                    for p in [p for p in live if p.start + p.frames <= pos]:
+                        live.remove(p)
+                        os.unlink(p.file)
+                    if progress is not None:
+                        progress(k + 1, total, plan.tracks[k].path)
+            finally:
+                pieces.close()
             emit(limiter.flush())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, out_path)
