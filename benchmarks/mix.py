@@ -5,7 +5,8 @@ Writes a library of dense synthetic tracks (drums, bass line, a noise pad; 44.1 
 FLAC, tempi spread over the montage's 115-160 BPM), analyses it into a throw-away cache
 (untimed), then times ``tempo mix LIBRARY --minutes M -o mix.flac --jobs J`` in a fresh
 process while sampling the resident memory of its whole process tree (the command and its
-workers, summed) every 50 ms. Prints the mix length, the wall time, the ratio to real time
+workers, summed; and their proportional set size, which counts the libraries they share once)
+every 50 ms. Prints the mix length, the wall time, the ratio to real time
 (goal: >= 20x with --jobs 2 on 2 cores) and the peak memory (goal: < 600 MB), with the render
 stage's own time from the command's JSON.
 
@@ -22,6 +23,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -59,6 +61,42 @@ def write_library(folder: str, *, n: int, track_min: float, sr: int = 44100) -> 
         with sf.SoundFile(path, "w", samplerate=sr, channels=2, format="FLAC") as f:
             for _ in range(int(round(track_min))):
                 f.write(stereo)
+
+
+def tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size (MB) of a process tree: each shared page (libraries loaded by
+    several processes) counted once in all, which the sum of resident sizes does not."""
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total / 1e3
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -110,14 +148,18 @@ def main(argv=None) -> int:
         out = args.keep or os.path.join(tmp, "mix.flac")
         cmd = [sys.executable, "-m", "tempo", "mix", lib, "--minutes", str(args.minutes),
                "-o", out, "--db", db, "-j", str(args.jobs), "-q", "--json"]
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
-        peak = 0.0
+        peak = peak_pss = 0.0
         while proc.poll() is None:
             peak = max(peak, tree_rss_mb(proc.pid))
+            peak_pss = max(peak_pss, tree_pss_mb(proc.pid))
             time.sleep(0.05)
         wall = time.perf_counter() - t0
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         stdout, stderr = proc.communicate()
         if proc.returncode:
             print(stderr, file=sys.stderr)
@@ -129,9 +171,12 @@ def main(argv=None) -> int:
               f"{mix_s / 60:.1f} min of mix in {wall:.1f} s wall")
         print(f"  whole command (beat grids + plan + render): {mix_s / wall:.1f}x real time "
               f"(goal >= 20x)")
+        print(f"  CPU time, command + workers: {cpu:.1f} s, i.e. {mix_s / (cpu / args.jobs):.1f}x "
+              f"real time if {args.jobs} core(s) were kept busy (a check on a loaded machine)")
         print(f"  render stage alone: {mix_s / result['elapsed_s']:.1f}x real time "
               f"({result['elapsed_s']:.1f} s)")
-        print(f"  peak memory, command + workers: {peak:.0f} MB (goal < 600 MB)")
+        print(f"  peak memory, command + workers: {peak:.0f} MB resident, summed (goal < 600 MB); "
+              f"{peak_pss:.0f} MB proportional (shared libraries counted once)")
         print(f"  output: {result['lufs']} LUFS integrated, {result['true_peak_db']} dBTP")
     return 0
 
