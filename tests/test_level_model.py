@@ -1,0 +1,66 @@
+"""The beat-level model: the shipped weights, its probabilities and what it decides on grooves
+that put a kick on every beat, or an off-beat eighth, where the half or double reading is
+tempting (synthetic drums, no files)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_estimate import SR, drum_track
+
+from tempo import level_model as shipped
+from tempo.estimate import (LevelModel, default_level_model, estimate_tempo, level_feature_names,
+                            level_inputs)
+from tempo.features import extract_features
+
+
+def test_shipped_model_matches_the_features_the_estimator_computes():
+    m = default_level_model()
+    assert m is not None, "tempo/level_model.py is stale: retrain with benchmarks/level_model.py"
+    n = len(level_feature_names())
+    assert tuple(shipped.FEATURES) == level_feature_names()
+    assert m.mean.shape == m.scale.shape == m.weights.shape == (n,)
+    assert np.all(m.scale > 0) and np.all(np.isfinite(m.weights))
+    assert 0.2 < m.temperature < 10.0
+
+
+def test_probabilities_sum_to_one_and_a_higher_temperature_is_less_sure():
+    feats = extract_features(drum_track(128.0, dict(kick="X...X...X...X...", snare="....X.......X...",
+                                                    hat="..x...x...x...x.")), sr=SR)
+    cands, X = level_inputs(feats)
+    m = default_level_model()
+    p = m.probabilities(X)
+    assert p.shape == (len(cands),) and p.sum() == pytest.approx(1.0) and np.all(p >= 0)
+    hot = LevelModel(m.mean, m.scale, m.weights, temperature=4 * m.temperature).probabilities(X)
+    assert hot.max() < p.max() and int(np.argmax(hot)) == int(np.argmax(p))
+
+
+# A kick on every beat at 85-130 is the beat, whatever the hats and the snare do between;
+# fast oom-pah (bass and kick on every beat, snare on every off-beat) stays fast.
+KICK_EVERY_BEAT = [
+    ("dembow", 95.0, dict(kick="X...X...X...X...", snare="...x..x....x..x.", hat="x.x.x.x.x.x.x.x.")),
+    ("stomp", 88.0, dict(kick="X...X...X...X...", snare="....X.......X...", hat="x.x.x.x.x.x.x.x.")),
+    ("disco", 112.0, dict(kick="X...X...X...X...", snare="....X.......X...", hat="xxXxxxXxxxXxxxXx")),
+    ("polka", 176.0, dict(kick="X...X...X...X...", snare="..x...x...x...x.", hat="x.x.x.x.x.x.x.x.")),
+]
+
+
+@pytest.mark.parametrize("name,bpm,kit", KICK_EVERY_BEAT, ids=[c[0] for c in KICK_EVERY_BEAT])
+def test_a_kick_on_every_beat_is_the_beat(name, bpm, kit):
+    est = estimate_tempo(extract_features(drum_track(bpm, kit), sr=SR))
+    assert est.bpm == pytest.approx(bpm, rel=0.005), (name, est.bpm, est.candidates)
+    assert est.candidates[0][0] == est.bpm
+
+
+def test_unsure_level_is_not_confident_and_keeps_both_readings():
+    # every level's evidence at once: a bare, evenly accented pulse with nothing marking a
+    # slower or faster beat. Whatever level is reported, its double or half is a candidate
+    # with a strength, and the confidence does not claim more than the level model's share.
+    est = estimate_tempo(extract_features(drum_track(140.0, dict(kick="X...............",
+                                                                  snare="........X.......",
+                                                                  hat="x.x.x.x.x.x.x.x.")), sr=SR))
+    bpms = dict(est.candidates)
+    assert est.bpm is not None
+    other = [b for b in bpms if abs(b / est.bpm - 2.0) < 0.01 or abs(b / est.bpm - 0.5) < 0.01]
+    assert other and max(bpms[b] for b in other) > 0.0
+    assert est.confidence <= est.candidates[0][1] + 1e-9 or est.confidence < 0.8
