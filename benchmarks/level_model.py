@@ -37,7 +37,7 @@ from tempo.features import Features  # noqa: E402
 
 TOL = 0.04
 #: L2 penalty (on standardised weights) per training track.
-L2 = 0.01
+L2 = 0.003
 FEATURE_CACHE_VERSION = "2"
 
 
@@ -99,35 +99,46 @@ def load_corpora(dirs, cache=None, limit=None, progress=True):
 
 
 def level_rows(items):
-    """Per track: (group, candidate bpms, X, index of the true candidate or -1)."""
+    """Per track: (group, candidate bpms, X, index of the true candidate or -1, mask of the
+    candidates a workout accepts: the true tempo or an ``also_ok`` reading)."""
     rows = []
     for group, path, t, feats in items:
         r = level_inputs(feats)
         if r is None:
-            rows.append((group, [], np.zeros((0, len(level_feature_names()))), -1))
+            rows.append((group, [], np.zeros((0, len(level_feature_names()))), -1, np.zeros(0, bool)))
             continue
         cands, X = r
         errs = [abs(c / t["bpm"] - 1.0) for c in cands]
         k = int(np.argmin(errs))
-        rows.append((group, cands, X, k if errs[k] <= TOL else -1))
+        ok = np.array([scores(c, t)[2] for c in cands], dtype=bool)
+        rows.append((group, cands, X, k if errs[k] <= TOL else -1, ok))
     return rows
 
 
 # ------------------------------------------------------------------------------- training
-def train(rows, l2=L2):
-    """Conditional-logit weights by L-BFGS on the tracks whose true level is a candidate."""
+#: Weight of the workout term: besides the tapped level (-log p_true), the model is asked to
+#: put its mass on the readings a workout accepts (-log of their summed probability), so it
+#: learns that a slow reading of a fast song is often fine where a doubled slow song is not.
+WORKOUT_WEIGHT = 1.0
+
+
+def train(rows, l2=L2, workout_weight=WORKOUT_WEIGHT):
+    """Conditional-logit weights by L-BFGS: minimises -log p(tapped level) plus
+    ``workout_weight`` x -log p(a level the workout accepts), with an L2 penalty."""
     from scipy.optimize import minimize
 
-    use = [(X, k) for _, c, X, k in rows if k >= 0 and len(c) > 1]
-    allX = np.concatenate([X for X, _ in use])
+    use = [r for r in rows if len(r[1]) > 1 and r[4].any()]
+    allX = np.concatenate([r[2] for r in use])
     mean = allX.mean(axis=0)
     scale = allX.std(axis=0)
     scale[scale < 1e-6] = 1.0
     Z = (allX - mean) / scale
-    sizes = np.array([len(X) for X, _ in use])
+    sizes = np.array([len(r[1]) for r in use])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     seg = np.repeat(np.arange(len(use)), sizes)
-    true_rows = starts + np.array([k for _, k in use])
+    has_true = np.array([r[3] >= 0 for r in use], dtype=float)
+    true_rows = starts + np.array([max(r[3], 0) for r in use])
+    ok = np.concatenate([r[4] for r in use]).astype(float)
     n = len(use)
 
     def nll(w):
@@ -136,9 +147,13 @@ def train(rows, l2=L2):
         e = np.exp(s - m[seg])
         tot = np.add.reduceat(e, starts)
         p = e / tot[seg]
-        f = float(np.sum(np.log(tot) + m - s[true_rows])) / n + 0.5 * l2 * float(w @ w)
-        g = (p @ Z - Z[true_rows].sum(axis=0)) / n + l2 * w
-        return f, g
+        p_ok = np.maximum(np.add.reduceat(p * ok, starts), 1e-300)
+        f = (float(np.sum(has_true * (np.log(tot) + m - s[true_rows])))
+             - workout_weight * float(np.sum(np.log(p_ok)))) / n + 0.5 * l2 * float(w @ w)
+        gs = p * has_true[seg]
+        np.subtract.at(gs, true_rows, has_true)
+        gs += workout_weight * (p - ok * p / p_ok[seg])
+        return f, Z.T @ gs / n + l2 * w
 
     w0 = np.zeros(allX.shape[1])
     res = minimize(nll, w0, jac=True, method="L-BFGS-B", options=dict(maxiter=500))
@@ -208,7 +223,7 @@ def cv_temperature(rows, l2=L2, folds=INNER_FOLDS):
     pairs = []
     for held in parts:
         m = train([r for r in rows if r[0] not in held], l2=l2)
-        pairs += [(((X - m.mean) / m.scale) @ m.weights, k) for grp, c, X, k in rows
+        pairs += [(((X - m.mean) / m.scale) @ m.weights, k) for grp, c, X, k, _ in rows
                   if grp in held and k >= 0 and len(c) > 1]
     return fit_temperature(pairs)
 
