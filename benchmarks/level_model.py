@@ -31,8 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
-from tempo.estimate import (LevelModel, estimate_tempo, level_feature_names,  # noqa: E402
-                            level_inputs)
+from tempo.estimate import LevelModel, estimate_tempo, level_feature_names, level_inputs  # noqa: E402
 from tempo.features import Features  # noqa: E402
 
 TOL = 0.04

@@ -9,8 +9,13 @@ import pytest
 from test_estimate import SR, drum_track
 
 from tempo import level_model as shipped
-from tempo.estimate import (LevelModel, default_level_model, estimate_tempo, level_feature_names,
-                            level_inputs)
+from tempo.estimate import (
+    LevelModel,
+    default_level_model,
+    estimate_tempo,
+    level_feature_names,
+    level_inputs,
+)
 from tempo.features import extract_features
 
 

@@ -372,7 +372,6 @@ def afrobeat_setup(s):
 
 
 def afrobeat_bar(s, c, bar, deg, ndeg, sec):
-    r = s.rng
     hits(s, bar, CHH, "xoxxoxoxxoxoxxox", 4)
     hits(s, bar, OHH, "..x...x...x...x.", 4, scale=0.7)
     hits(s, bar, SHAKER, "xooo" * 4, 4)
@@ -454,7 +453,7 @@ def orchestral_setup(s):
 
 
 def orchestral_bar(s, c, bar, deg, ndeg, sec):
-    r = s.rng  # string ostinato, pizzicato basses on the beats, timpani on 1 and 3
+    # string ostinato, pizzicato basses on the beats, timpani on 1 and 3
     v = s.voicing(deg, center=60)
     pat = "x.o.x.o.x.o.x.o." if c["ost"] == "8" else "xooo" * 4
     notes(s, bar, CH_STR, lambda i: [v[(i // 2) % len(v)]], pat, 4, dur=0.2, v=84)
@@ -493,7 +492,7 @@ def busy8_setup(s):
 
 
 def busy8_bar(s, c, bar, deg, ndeg, sec):
-    r = s.rng  # busy eighth notes over a backbeat at 90-115
+    # busy eighth notes over a backbeat at 90-115
     if sec != "intro":
         hits(s, bar, CHH, c["hat"], 4)
         hits(s, bar, KICK, c["kick"], 4)
@@ -556,7 +555,7 @@ def disco_setup(s):
 
 
 def disco_bar(s, c, bar, deg, ndeg, sec):
-    r = s.rng  # four on the floor, open hat on the off-beats, snare on 2 and 4
+    # four on the floor, open hat on the off-beats, snare on 2 and 4
     hits(s, bar, KICK, "X...X...X...X...", 4, jit=5)
     if sec != "intro":
         hits(s, bar, c["snare"], "....X.......X...", 4)
@@ -614,7 +613,7 @@ def ska_setup(s):
 
 
 def ska_bar(s, c, bar, deg, ndeg, sec):
-    r = s.rng  # fast 4/4: walking bass on the beats, guitar skank on every off-beat eighth
+    # fast 4/4: walking bass on the beats, guitar skank on every off-beat eighth
     hits(s, bar, CHH, c["hat"], 4, scale=0.8)
     if sec != "intro":
         hits(s, bar, KICK, c["kick"], 4)
