@@ -31,13 +31,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
-from tempo.estimate import (LevelModel, estimate_tempo, level_feature_names,  # noqa: E402
-                            level_inputs)
+from tempo.estimate import LevelModel, estimate_tempo, level_feature_names, level_inputs  # noqa: E402
 from tempo.features import Features  # noqa: E402
 
 TOL = 0.04
 #: L2 penalty (on standardised weights) per training track.
-L2 = 0.01
+L2 = 0.003
 FEATURE_CACHE_VERSION = "2"
 
 
@@ -62,7 +61,7 @@ def load_features(path, cache_dir):
                         high_ratio_db=float(z["high_ratio_db"]), fill=float(z["fill"]),
                         onset_rate=float(z["onset_rate"]))
     t0 = time.perf_counter()
-    feats, lufs, _frames, _info = decode_features(path, AnalysisSettings())
+    feats, lufs, *_ = decode_features(path, AnalysisSettings())
     if cp:
         os.makedirs(cache_dir, exist_ok=True)
         tmp = cp + ".tmp.npz"
@@ -99,35 +98,46 @@ def load_corpora(dirs, cache=None, limit=None, progress=True):
 
 
 def level_rows(items):
-    """Per track: (group, candidate bpms, X, index of the true candidate or -1)."""
+    """Per track: (group, candidate bpms, X, index of the true candidate or -1, mask of the
+    candidates a workout accepts: the true tempo or an ``also_ok`` reading)."""
     rows = []
     for group, path, t, feats in items:
         r = level_inputs(feats)
         if r is None:
-            rows.append((group, [], np.zeros((0, len(level_feature_names()))), -1))
+            rows.append((group, [], np.zeros((0, len(level_feature_names()))), -1, np.zeros(0, bool)))
             continue
         cands, X = r
         errs = [abs(c / t["bpm"] - 1.0) for c in cands]
         k = int(np.argmin(errs))
-        rows.append((group, cands, X, k if errs[k] <= TOL else -1))
+        ok = np.array([scores(c, t)[2] for c in cands], dtype=bool)
+        rows.append((group, cands, X, k if errs[k] <= TOL else -1, ok))
     return rows
 
 
 # ------------------------------------------------------------------------------- training
-def train(rows, l2=L2):
-    """Conditional-logit weights by L-BFGS on the tracks whose true level is a candidate."""
+#: Weight of the workout term: besides the tapped level (-log p_true), the model is asked to
+#: put its mass on the readings a workout accepts (-log of their summed probability), so it
+#: learns that a slow reading of a fast song is often fine where a doubled slow song is not.
+WORKOUT_WEIGHT = 1.0
+
+
+def train(rows, l2=L2, workout_weight=WORKOUT_WEIGHT):
+    """Conditional-logit weights by L-BFGS: minimises -log p(tapped level) plus
+    ``workout_weight`` x -log p(a level the workout accepts), with an L2 penalty."""
     from scipy.optimize import minimize
 
-    use = [(X, k) for _, c, X, k in rows if k >= 0 and len(c) > 1]
-    allX = np.concatenate([X for X, _ in use])
+    use = [r for r in rows if len(r[1]) > 1 and r[4].any()]
+    allX = np.concatenate([r[2] for r in use])
     mean = allX.mean(axis=0)
     scale = allX.std(axis=0)
     scale[scale < 1e-6] = 1.0
     Z = (allX - mean) / scale
-    sizes = np.array([len(X) for X, _ in use])
+    sizes = np.array([len(r[1]) for r in use])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     seg = np.repeat(np.arange(len(use)), sizes)
-    true_rows = starts + np.array([k for _, k in use])
+    has_true = np.array([r[3] >= 0 for r in use], dtype=float)
+    true_rows = starts + np.array([max(r[3], 0) for r in use])
+    ok = np.concatenate([r[4] for r in use]).astype(float)
     n = len(use)
 
     def nll(w):
@@ -136,9 +146,13 @@ def train(rows, l2=L2):
         e = np.exp(s - m[seg])
         tot = np.add.reduceat(e, starts)
         p = e / tot[seg]
-        f = float(np.sum(np.log(tot) + m - s[true_rows])) / n + 0.5 * l2 * float(w @ w)
-        g = (p @ Z - Z[true_rows].sum(axis=0)) / n + l2 * w
-        return f, g
+        p_ok = np.maximum(np.add.reduceat(p * ok, starts), 1e-300)
+        f = (float(np.sum(has_true * (np.log(tot) + m - s[true_rows])))
+             - workout_weight * float(np.sum(np.log(p_ok)))) / n + 0.5 * l2 * float(w @ w)
+        gs = p * has_true[seg]
+        np.subtract.at(gs, true_rows, has_true)
+        gs += workout_weight * (p - ok * p / p_ok[seg])
+        return f, Z.T @ gs / n + l2 * w
 
     w0 = np.zeros(allX.shape[1])
     res = minimize(nll, w0, jac=True, method="L-BFGS-B", options=dict(maxiter=500))
@@ -188,42 +202,56 @@ def fit_temperature(pairs):
     return math.exp(minimize_scalar(nll, bounds=(-2.0, 3.0), method="bounded").x)
 
 
-def loso_temperature(rows, l2=L2):
-    """The temperature of :func:`loso` without running the estimator."""
+#: Inner folds (groups of styles) for fitting the softmax temperature inside a training set.
+INNER_FOLDS = 6
+
+
+def _group_folds(groups, k):
+    """``groups`` (sorted) dealt round-robin into at most ``k`` folds."""
+    k = max(2, min(k, len(groups)))
+    return [groups[i::k] for i in range(k)]
+
+
+def cv_temperature(rows, l2=L2, folds=INNER_FOLDS):
+    """The softmax temperature that makes the model honest on styles it has not seen, fitted
+    on ``rows`` alone: the styles of ``rows`` are split into ``folds`` groups, a model is
+    trained without each group and scored on it, and the temperature is fitted on those
+    held-out scores (:func:`fit_temperature`). ``folds=0``: one fold per style."""
+    groups = sorted({g for g, *_ in rows})
+    parts = [[g] for g in groups] if not folds else _group_folds(groups, folds)
     pairs = []
-    for g in sorted({g for g, *_ in rows}):
-        m = train([r for r in rows if r[0] != g], l2=l2)
-        pairs += [(((X - m.mean) / m.scale) @ m.weights, k) for grp, c, X, k in rows
-                  if grp == g and k >= 0 and len(c) > 1]
+    for held in parts:
+        m = train([r for r in rows if r[0] not in held], l2=l2)
+        pairs += [(((X - m.mean) / m.scale) @ m.weights, k) for grp, c, X, k, _ in rows
+                  if grp in held and k >= 0 and len(c) > 1]
     return fit_temperature(pairs)
 
 
-def loso(items, rows, l2=L2, groups_to_leave=None, temperature=None):
-    """Leave-one-group-out: per group, train on the others and run the estimator on it.
+def fit_model(rows, l2=L2, folds=INNER_FOLDS):
+    """Weights trained on ``rows``, temperature fitted by cross-validation inside ``rows``."""
+    m = train(rows, l2=l2)
+    m.temperature = cv_temperature(rows, l2=l2, folds=folds)
+    return m
 
-    The softmax temperature is fitted on the left-out scores of every group (one number for
-    all, see :func:`fit_temperature`) unless given. Returns ({file: (group, bpm, confidence)},
-    temperature)."""
+
+def loso(items, rows, l2=L2, groups_to_leave=None, folds=INNER_FOLDS):
+    """Leave-one-group-out: per group, fit a model (weights and temperature) on the other
+    groups only and run the estimator on the group left out; nothing about the left-out
+    group reaches its model. Returns ({file: (group, bpm, confidence, rules' bpm, estimate)},
+    {group: temperature})."""
     groups = sorted({g for g, *_ in rows})
-    models = {}
-    pairs = []
+    out, temps = {}, {}
     for g in groups:
         if groups_to_leave and g not in groups_to_leave:
             continue
-        models[g] = m = train([r for r in rows if r[0] != g], l2=l2)
-        for grp, cands, X, k in rows:
-            if grp == g and k >= 0 and len(cands) > 1:
-                pairs.append((((X - m.mean) / m.scale) @ m.weights, k))
-    t = temperature or fit_temperature(pairs)
-    out = {}
-    for g, m in models.items():
-        m.temperature = t
+        m = fit_model([r for r in rows if r[0] != g], l2=l2, folds=folds)
+        temps[g] = m.temperature
         for (grp, path, tr, feats) in items:
             if grp == g:
                 est = estimate_tempo(feats, level_model=m)
                 rules = estimate_tempo(feats, level_model=None)
-                out[path] = (g, est.bpm, est.confidence, rules.bpm)
-    return out, t
+                out[path] = (g, est.bpm, est.confidence, rules.bpm, est)
+    return out, temps
 
 
 def main(argv=None):
@@ -238,23 +266,21 @@ def main(argv=None):
     rows = level_rows(items)
     n_ok = sum(1 for r in rows if r[3] >= 0)
     print(f"{len(rows)} tracks, {n_ok} with the true level among the candidates")
-    temperature = None
     if args.loso:
-        res, temperature = loso(items, rows, l2=args.l2)
-        print(f"softmax temperature fitted on left-out styles: {temperature:.3f}")
+        res, temps = loso(items, rows, l2=args.l2)
+        print("softmax temperature, fitted inside each training fold: "
+              f"{min(temps.values()):.3f}-{max(temps.values()):.3f}")
         truth = {p: t for _, p, t, _ in items}
         from accuracy import print_loso  # noqa: E402  (benchmarks/accuracy.py)
         print_loso(res, truth)
     if args.write:
-        if temperature is None:
-            temperature = loso_temperature(rows, l2=args.l2)
-            print(f"softmax temperature fitted on left-out styles: {temperature:.3f}")
-        model = train(rows, l2=args.l2)
-        model.temperature = temperature
+        model = fit_model(rows, l2=args.l2)
+        temperature = model.temperature
+        print(f"softmax temperature ({INNER_FOLDS} folds of styles): {temperature:.3f}")
         groups = sorted({g for g, *_ in rows})
         info = (f"Trained on {len(rows)} songs ({n_ok} usable) of {len(groups)} styles: "
                 + ", ".join(groups) + f"; L2 {args.l2}; softmax temperature {temperature:.3f}, fitted on "
-                "the leave-one-style-out scores.")
+                f"the scores of {INNER_FOLDS} folds of styles, each by a model trained without it.")
         write_model(model, args.write, "\n".join(_wrap(info)))
         print(f"wrote {args.write}")
 

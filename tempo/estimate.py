@@ -21,8 +21,9 @@ Method
 3. Beat level: the pulse times 1/4, 1/3, 1/2, 2/3, 1, 3/2, 2, 3, 4 (within range) are the
    candidate levels. A small learned model (:class:`LevelModel`, a conditional logit: one
    linear score per candidate, softmax over the track's candidates; weights in
-   tempo/level_model.py, trained by benchmarks/level_model.py on synthetic songs of 27
-   styles, its temperature fitted on styles left out of training) scores each from
+   tempo/level_model.py, trained by benchmarks/level_model.py on synthetic songs of 36
+   styles, on the tapped level and on the set of levels a workout accepts; its temperature
+   fitted on the scores of styles held out of training) scores each from
    :func:`level_features`: the band autocorrelations at fractions and multiples of the
    candidate's period (which subdivisions, which bar lengths pulse in the kick, bass, snare,
    mid and hat bands), kick and snare taking turns, its tempo, its comb strength and the
@@ -53,8 +54,9 @@ Method
    three points, the median of the curve is the tempo (a phase-coherent comb smears over a ramp
    or a drift), so a moving tempo can be reported from its curve while still "stable".
 6. Confidence: pulse clarity (the comb at the tempo) times the level certainty (the level's
-   probability mapped from LEVEL_P_LOW..LEVEL_P_HIGH to 0..1): when the cues for the level
-   disagree or are absent, confidence is low. Candidates: the tempo x 1/2 and x 2 always,
+   probability mapped from LEVEL_P_LOW..LEVEL_P_HIGH to 0..1, halved (CONTESTED_FACTOR) when
+   the hand-written rules chose another level): when the cues for the level disagree or are
+   absent, confidence is low. Candidates: the tempo x 1/2 and x 2 always,
    x 2/3, 3/2, 1/3, 3 when in range; strength = the level's probability times the pulse
    clarity, so strengths compare across levels and the reported tempo comes first.
 """
@@ -645,6 +647,12 @@ LEVEL_P_LOW = 0.45
 LEVEL_P_HIGH = 1.0
 #: A learned level is never certain: confidence stops below 1.
 MAX_CONFIDENCE = 0.999
+#: When the level model and the hand-written rules (:func:`decide_level`) choose different
+#: levels, the level is contested: its certainty is scaled by this. (Chosen, as one round
+#: number, after seeing left-out scores of 430 songs: the model was right for a workout in
+#: 98 % of the tracks where both agreed and in 88 % where they did not, and 2 of the 11
+#: confident ones where they did not were wrong.)
+CONTESTED_FACTOR = 0.5
 _USE_DEFAULT = object()
 
 
@@ -675,6 +683,8 @@ def estimate_tempo(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: flo
         j = int(np.argmax(probs))
         level = cands[j]
         certainty = float(np.clip((probs[j] - LEVEL_P_LOW) / (LEVEL_P_HIGH - LEVEL_P_LOW), 0.0, 1.0))
+        if abs(rule_bpm / level - 1.0) >= 0.03:
+            certainty *= CONTESTED_FACTOR
     bpm = refine_bpm(p.total, fps, level)
     if not min_bpm <= bpm <= max_bpm:
         bpm = float(np.clip(bpm, min_bpm, max_bpm))

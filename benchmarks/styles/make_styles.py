@@ -372,7 +372,6 @@ def afrobeat_setup(s):
 
 
 def afrobeat_bar(s, c, bar, deg, ndeg, sec):
-    r = s.rng
     hits(s, bar, CHH, "xoxxoxoxxoxoxxox", 4)
     hits(s, bar, OHH, "..x...x...x...x.", 4, scale=0.7)
     hits(s, bar, SHAKER, "xooo" * 4, 4)
@@ -454,7 +453,7 @@ def orchestral_setup(s):
 
 
 def orchestral_bar(s, c, bar, deg, ndeg, sec):
-    r = s.rng  # string ostinato, pizzicato basses on the beats, timpani on 1 and 3
+    # string ostinato, pizzicato basses on the beats, timpani on 1 and 3
     v = s.voicing(deg, center=60)
     pat = "x.o.x.o.x.o.x.o." if c["ost"] == "8" else "xooo" * 4
     notes(s, bar, CH_STR, lambda i: [v[(i // 2) % len(v)]], pat, 4, dur=0.2, v=84)
@@ -493,7 +492,7 @@ def busy8_setup(s):
 
 
 def busy8_bar(s, c, bar, deg, ndeg, sec):
-    r = s.rng  # busy eighth notes over a backbeat at 90-115
+    # busy eighth notes over a backbeat at 90-115
     if sec != "intro":
         hits(s, bar, CHH, c["hat"], 4)
         hits(s, bar, KICK, c["kick"], 4)
@@ -509,6 +508,240 @@ def busy8_bar(s, c, bar, deg, ndeg, sec):
     notes(s, bar, CH_BASS, lambda i: [root + (12 if (i // 2) % 4 == 3 else 0)], bpat, 4, v=94)
     if c["kind"] == "band":
         notes(s, bar, CH_CHORD, [root_in(s, deg, 40), root_in(s, deg, 40) + 7], "x.x.x.x.x.x.x.x.", 4, dur=0.3, v=72)
+
+
+# ----- styles added to stress the beat level the other way: a kick on every beat at 85-130,
+# fast grooves whose half reading is wrong or only a convention, breakbeats.
+
+def dembow_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_808, mc.KIT_ELEC, mc.KIT_STD, mc.KIT_ROOM]), vol=118, rev=20, bank=128)
+    s.prog(CH_BASS, r.choice([38, 39, 33, 87]), vol=104, rev=5)
+    s.prog(CH_CHORD, r.choice([24, 25, 81, 4, 0, 90, 11]), vol=76, rev=50)
+    s.prog(CH_LEAD, r.choice([80, 24, 81, 73, 56, 65]), vol=76, rev=55)
+    return dict(lead=r.random() < 0.6,
+                snare=r.choice(["...x..x....x..x.", "...x..x.x..x..x.", "...x..x....x.x..", "...x..x...x...x."]),
+                snare_note=r.choice([SNARE, RIM, CLAP, SNARE]),
+                hat=r.choice(["x.x.x.x.x.x.x.x.", "xxxxxxxxxxxxxxxx", "", "..x...x...x...x."]),
+                perc=r.choice([TAMB, SHAKER, CLAVE, HI_BONGO, None]),
+                bass=r.choice(["x..x..x.x..x..x.", "x...x...x...x...", "x..x...xx..x...x", "x.......x.......", "x..x..x.x..x..x."]))
+
+
+def dembow_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # the kick on every beat, the 3-3-2 snare of the dembow between
+    if sec != "intro" or bar % 2:
+        hits(s, bar, KICK, "X...X...X...X...", 4, jit=4)
+        hits(s, bar, c["snare_note"], c["snare"], 4, jit=4)
+    if c["hat"]:
+        hits(s, bar, CHH, c["hat"], 4, scale=0.8)
+    if c["perc"] is not None and r.random() < 0.7:
+        hits(s, bar, c["perc"], r.choice(["..x...x...x...x.", "x.x.x.x.x.x.x.x.", "xoxoxoxoxoxoxoxo"]), 4, scale=0.7)
+    root = root_in(s, deg, 33)
+    notes(s, bar, CH_BASS, [root], c["bass"], 4, v=98)
+    notes(s, bar, CH_CHORD, s.voicing(deg, center=64), r.choice(["x..x..x.x..x..x.", "...x..x....x..x.", "x.......x......."]),
+          4, dur=0.3, v=72)
+
+
+def disco_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_ELEC, mc.KIT_POWER]), vol=114, rev=25, bank=128)
+    s.prog(CH_BASS, r.choice([33, 34, 38, 36]), vol=106, rev=10)
+    s.prog(CH_CHORD, r.choice([28, 27, 4, 5]), vol=78, rev=30)
+    s.prog(CH_STR, r.choice([48, 49, 50]), vol=74, rev=55)
+    s.prog(CH_LEAD, r.choice([56, 61, 65, 81, 73]), vol=82, rev=45)
+    return dict(lead=r.random() < 0.6, snare=r.choice([SNARE, CLAP, SNARE]),
+                hats=r.choice(["x.X.x.X.x.X.x.X.", "xxXxxxXxxxXxxxXx", "..X...X...X...X."]),
+                bass=r.choice(["octave", "octave", "walk16"]), guitar=r.random() < 0.7)
+
+
+def disco_bar(s, c, bar, deg, ndeg, sec):
+    # four on the floor, open hat on the off-beats, snare on 2 and 4
+    hits(s, bar, KICK, "X...X...X...X...", 4, jit=5)
+    if sec != "intro":
+        hits(s, bar, c["snare"], "....X.......X...", 4)
+        hits(s, bar, OHH if c["hats"].startswith("..") else CHH, c["hats"], 4, scale=0.8)
+    root = root_in(s, deg, 36)
+    if c["bass"] == "octave":
+        notes(s, bar, CH_BASS, lambda i: [root + (12 if (i // 2) % 2 else 0)], "x.x.x.x.x.x.x.x.", 4, dur=0.2, v=96)
+    else:
+        notes(s, bar, CH_BASS, lambda i: [root + [0, 12, 7, 12][i % 4]], "x.xxx.xxx.xxx.xx", 4, dur=0.15, v=92)
+    v = s.voicing(deg, center=64)
+    if c["guitar"]:
+        notes(s, bar, CH_CHORD, lambda i: [v[i % len(v)] + 12], "xoxoxoxoxoxoxoxo", 4, dur=0.08, v=64)
+    if sec == "chorus":
+        notes(s, bar, CH_STR, s.voicing(deg, center=72), "x...............", 4, dur=3.8, v=66)
+
+
+def stomp_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_ROOM, mc.KIT_STD, mc.KIT_POWER]), vol=116, rev=45, bank=128)
+    s.prog(CH_BASS, r.choice([32, 33, 0]), vol=96, rev=25)
+    s.prog(CH_CHORD, r.choice([25, 24, 0, 21, 105]), vol=92, rev=40)
+    s.prog(CH_LEAD, r.choice([52, 53, 73, 22, 65]), vol=84, rev=50)
+    return dict(lead=r.random() < 0.7, clap=r.choice([CLAP, SNARE, CLAP]), tamb=r.random() < 0.6,
+                strum=r.choice(["X.x.X.x.X.x.X.x.", "X.xxX.xxX.xxX.xx", "X...X...X...X...", "X..xX..xX..xX..x"]))
+
+
+def stomp_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # folk-pop stomp and clap: a kick on every beat, claps on 2 and 4, strummed 8ths
+    if sec != "intro":
+        hits(s, bar, KICK, "X...X...X...X...", 4, jit=6)
+        hits(s, bar, c["clap"], "....X.......X...", 4)
+        if c["tamb"]:
+            hits(s, bar, TAMB, "x.x.x.x.x.x.x.x." if r.random() < 0.6 else "xoxoxoxoxoxoxoxo", 4, scale=0.7)
+    v = s.voicing(deg, center=60)
+    strum = v + [v[0] + 12]
+    for i, ch in enumerate(c["strum"]):
+        if ch == ".":
+            continue
+        up = i % 4 == 2 and ch != "X"
+        for k, p in enumerate(strum if not up else strum[::-1]):
+            s.add(bar * 4 + i / 4 + 0.012 * k, CH_CHORD, p, vel(ch) * 0.85 + r.uniform(-6, 6), 0.3)
+    root = root_in(s, deg, 36)
+    notes(s, bar, CH_BASS, lambda i: [root if i % 8 == 0 else root + 7], "x...x...x...x...", 4, v=86)
+
+
+def ska_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_POWER]), vol=112, rev=30, bank=128)
+    s.prog(CH_BASS, r.choice([33, 34, 32]), vol=108, rev=10)
+    s.prog(CH_CHORD, r.choice([27, 28, 29, 17]), vol=84, rev=30)
+    s.prog(CH_STAB, r.choice([61, 56, 57, 65]), vol=78, rev=40)
+    s.prog(CH_LEAD, r.choice([56, 65, 66, 57]), vol=84, rev=45)
+    return dict(lead=r.random() < 0.6, kick=r.choice(["X.......X.......", "X...X...X...X..."]),
+                hat=r.choice(["x.x.x.x.x.x.x.x.", "..x...x...x...x."]))
+
+
+def ska_bar(s, c, bar, deg, ndeg, sec):
+    # fast 4/4: walking bass on the beats, guitar skank on every off-beat eighth
+    hits(s, bar, CHH, c["hat"], 4, scale=0.8)
+    if sec != "intro":
+        hits(s, bar, KICK, c["kick"], 4)
+        hits(s, bar, SNARE, "....X.......X...", 4)
+    walking_bass(s, bar, deg, ndeg, 4, lo=33, v=94)
+    notes(s, bar, CH_CHORD, s.voicing(deg, center=64), "..x...x...x...x.", 4, dur=0.15, v=82)
+    if sec == "chorus" and bar % 2 == 0:
+        notes(s, bar, CH_STAB, s.voicing(deg, center=70), "x.....x.........", 4, dur=0.4, v=80)
+
+
+def polka_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_POWER]), vol=112, rev=30, bank=128)
+    s.prog(CH_BASS, r.choice([58, 33, 34, 67]), vol=108, rev=20)
+    s.prog(CH_CHORD, r.choice([21, 23, 29, 0]), vol=86, rev=30)
+    s.prog(CH_LEAD, r.choice([21, 56, 71, 40, 29]), vol=88, rev=40)
+    return dict(lead=r.random() < 0.75, drums=r.random() < 0.8)
+
+
+def polka_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # oom-pah at 160-200: bass on every beat (root, fifth), chord on every off-beat
+    if c["drums"] and sec != "intro":
+        hits(s, bar, KICK, "X...X...X...X...", 4)
+        hits(s, bar, SNARE, "..x...x...x...x.", 4)
+        hits(s, bar, r.choice([CHH, RIDE]), "x.x.x.x.x.x.x.x.", 4, scale=0.7)
+    root = root_in(s, deg, 36)
+    notes(s, bar, CH_BASS, lambda i: [root if i % 8 == 0 else root + 7], "X...x...X...x...", 4, v=96)
+    notes(s, bar, CH_CHORD, s.voicing(deg, center=64), "..x...x...x...x.", 4, dur=0.2, v=80)
+
+
+def techno_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_808, mc.KIT_ELEC, mc.KIT_STD]), vol=120, rev=25, bank=128)
+    s.prog(CH_BASS, r.choice([38, 39, 87, 81]), vol=100, rev=10)
+    s.prog(CH_ARP, r.choice([81, 87, 84, 90, 98]), vol=72, rev=40)
+    s.prog(CH_PAD, r.choice([89, 90, 95, 50]), vol=62, rev=70)
+    return dict(lead=False, clap=r.random() < 0.6, arp=r.choice(["16", "off", "3"]),
+                hat=r.choice(["..x...x...x...x.", "x.x.x.x.x.x.x.x.", "xxxxxxxxxxxxxxxx"]))
+
+
+def techno_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # a kick on every beat; off-beat bass, 16th or dotted-eighth sequences
+    if sec != "intro" or bar % 2:
+        hits(s, bar, KICK, "X...X...X...X...", 4, jit=3)
+    hits(s, bar, OHH if c["hat"].startswith("..") else CHH, c["hat"], 4, scale=0.8)
+    if c["clap"] and sec != "intro":
+        hits(s, bar, CLAP, "....X.......X...", 4)
+    root = root_in(s, deg, 33)
+    notes(s, bar, CH_BASS, [root], "..x...x...x...x." if r.random() < 0.7 else ".xxx.xxx.xxx.xxx", 4, dur=0.2, v=94)
+    v = s.voicing(deg, center=66)
+    pat = {"16": "x" * 16, "off": "..x...x...x...x.", "3": "x..x..x..x..x..x"}[c["arp"]]
+    notes(s, bar, CH_ARP, lambda i: [v[i % len(v)] + 12 * (i % 2)], pat, 4, dur=0.15, v=70)
+    if sec == "chorus":
+        notes(s, bar, CH_PAD, s.voicing(deg, center=60), "x...............", 4, dur=3.8, v=58)
+
+
+def breakbeat_setup(s):
+    r = s.rng
+    s.swing = r.choice([0.5, 0.5, 0.55])
+    s.swing_level = 0.25
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_POWER, mc.KIT_ELEC]), vol=118, rev=25, bank=128)
+    s.prog(CH_BASS, r.choice([38, 39, 33, 87]), vol=104, rev=10)
+    s.prog(CH_CHORD, r.choice([81, 4, 88, 50]), vol=70, rev=50)
+    s.prog(CH_LEAD, r.choice([81, 80, 56, 73]), vol=78, rev=45)
+    return dict(lead=r.random() < 0.5,
+                kick=r.choice(["X.........X.....", "X.X.......X.....", "X......X..X.....", "X.........XX...."]),
+                snare=r.choice(["....X..o.o..X...", "....X.......X..o", "....X..o....X.o."]),
+                hat=r.choice(["x.x.x.x.x.x.x.x.", "xoxoxoxoxoxoxoxo", "..x...x...x...x."]))
+
+
+def breakbeat_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # a syncopated break: the snare on 2 and 4 with ghost notes
+    hits(s, bar, CHH if not c["hat"].startswith("..") else OHH, c["hat"], 4, scale=0.8)
+    if sec != "intro":
+        hits(s, bar, KICK, c["kick"], 4)
+        hits(s, bar, SNARE, c["snare"], 4)
+    root = root_in(s, deg, 33)
+    notes(s, bar, CH_BASS, [root], c["kick"].replace("X", "x"), 4, v=98)
+    notes(s, bar, CH_CHORD, s.voicing(deg, center=64), r.choice(["x.....x.........", "x...............", "..x...x...x....."]),
+          4, dur=0.4, v=66)
+
+
+def jungle_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_ELEC, mc.KIT_JAZZ]), vol=118, rev=25, bank=128)
+    s.prog(CH_BASS, r.choice([38, 39, 87]), vol=108, rev=5)
+    s.prog(CH_PAD, r.choice([89, 91, 50, 95]), vol=66, rev=75)
+    s.prog(CH_LEAD, r.choice([81, 73, 80, 11]), vol=74, rev=60)
+    return dict(lead=r.random() < 0.4,
+                kick=r.choice(["X.X.......X.....", "X.........X.....", "X.X.......XX....", "X......X..X....."]),
+                snare=r.choice(["....X..o.o..X..o", "....X.......X...", "....X..x.x..X...", "....X.o.....X.o."]),
+                ride=r.choice(["x.x.x.x.x.x.x.x.", "xxxxxxxxxxxxxxxx", "..x...x...x...x."]))
+
+
+def jungle_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # breakbeat drum and bass at 160-178: the snare on 2 and 4 of the fast beat
+    hits(s, bar, r.choice([RIDE, CHH]) if bar % 4 == 0 else CHH, c["ride"], 4, scale=0.8)
+    if sec != "intro":
+        hits(s, bar, KICK, c["kick"], 4)
+        hits(s, bar, SNARE, c["snare"], 4)
+    root = root_in(s, deg, 29)
+    notes(s, bar, CH_BASS, [root], r.choice(["x...............", "x.......x.......", "x.....x...x....."]), 4, v=100)
+    if bar % 2 == 0:
+        notes(s, bar, CH_PAD, s.voicing(deg, center=62), "x...............", 4, dur=7.6, v=56)
+
+
+def country_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_BRUSH, mc.KIT_STD, mc.KIT_ROOM]), vol=110, rev=30, bank=128)
+    s.prog(CH_BASS, r.choice([32, 33, 34]), vol=104, rev=15)
+    s.prog(CH_CHORD, r.choice([25, 24, 27, 105]), vol=88, rev=35)
+    s.prog(CH_LEAD, r.choice([110, 40, 22, 25, 65]), vol=86, rev=45)
+    return dict(lead=r.random() < 0.7, train=r.random() < 0.6)
+
+
+def country_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # train beat (16th snare with accents on 2 and 4) or two-beat; bass root-fifth on 1 and 3
+    if sec != "intro":
+        if c["train"]:
+            hits(s, bar, SNARE, "goggXoggGoggXogg".replace("G", "g"), 4, jit=4)
+        else:
+            hits(s, bar, SNARE, "....X.......X...", 4)
+            hits(s, bar, CHH, "x.x.x.x.x.x.x.x.", 4, scale=0.7)
+        hits(s, bar, KICK, "X.......X.......", 4)
+    root = root_in(s, deg, 36)
+    notes(s, bar, CH_BASS, lambda i: [root if i < 8 else root + 7], "X.......x.......", 4, v=94)
+    v = s.voicing(deg, center=62)
+    notes(s, bar, CH_CHORD, v, "....x.......x..." if r.random() < 0.6 else "x.x.x.x.x.x.x.x.", 4, dur=0.25, v=76)
 
 
 STYLES = {
@@ -555,6 +788,33 @@ STYLES = {
     "busy8": dict(bpm=(88, 115), meter=4, setup=busy8_setup, bar=busy8_bar, live=False,
                   also=lambda b: [],
                   why="snare on 2 and 4 at 90-115; the busy eighth/16th arpeggios and bass subdivide"),
+    "dembow": dict(bpm=(88, 105), meter=4, setup=dembow_setup, bar=dembow_bar, live=False,
+                   also=lambda b: [],
+                   why="the kick on every beat; the 3-3-2 snare and the bass figure fall between"),
+    "disco": dict(bpm=(100, 128), meter=4, setup=disco_setup, bar=disco_bar, live=True,
+                  also=lambda b: [],
+                  why="four on the floor, snare on 2 and 4; open hats on the off-beats and octave bass eighths subdivide"),
+    "stomp": dict(bpm=(82, 112), meter=4, setup=stomp_setup, bar=stomp_bar, live=True,
+                  also=lambda b: [],
+                  why="stomp (kick) on every beat, claps on 2 and 4; strummed eighths subdivide"),
+    "ska": dict(bpm=(150, 195), meter=4, setup=ska_setup, bar=ska_bar, live=True,
+                also=lambda b: [b / 2],
+                why="walking bass on every beat, snare on 2 and 4, the skank on every off-beat eighth; half-time too"),
+    "polka": dict(bpm=(150, 200), meter=4, setup=polka_setup, bar=polka_bar, live=True,
+                  also=lambda b: [],
+                  why="oom-pah: bass (and kick) on every beat, chord (and snare) on every off-beat eighth"),
+    "techno": dict(bpm=(120, 135), meter=4, setup=techno_setup, bar=techno_bar, live=False,
+                   also=lambda b: [],
+                   why="the kick on every beat; off-beat bass and hats, 16th or dotted-eighth sequences"),
+    "breakbeat": dict(bpm=(122, 140), meter=4, setup=breakbeat_setup, bar=breakbeat_bar, live=False,
+                      also=lambda b: [],
+                      why="snare on 2 and 4 with ghost notes over a syncopated kick; hats subdivide"),
+    "jungle": dict(bpm=(160, 178), meter=4, setup=jungle_setup, bar=jungle_bar, live=False,
+                   also=lambda b: [b / 2],
+                   why="snare on 2 and 4 of the fast beat over a broken kick; half-time too (drum and bass convention)"),
+    "country": dict(bpm=(95, 135), meter=4, setup=country_setup, bar=country_bar, live=True,
+                    also=lambda b: [b / 2] if b >= 125 else [],
+                    why="bass root-fifth on 1 and 3, snare accent on 2 and 4 (16th train beat or eighth hats)"),
 }
 #: Grid steps per beat of each style's lead line (triplet styles: 3).
 LEAD_SPB = {"swing": 3, "shuffle": 3, "gospel": 3, "jazzwaltz": 3, "sixeight": 3}
@@ -668,6 +928,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--per-style", type=int, default=10)
+    ap.add_argument("--start", type=int, default=0,
+                    help="first song index: add songs to a corpus without re-rendering the first ones")
     ap.add_argument("--styles", default=",".join(STYLES), help="comma-separated subset")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--min-dur", type=float, default=30.0)
@@ -679,7 +941,8 @@ def main(argv=None):
     for s in styles:
         if s not in STYLES:
             sys.exit(f"unknown style {s!r}; known: {', '.join(STYLES)}")
-    jobs = [(s, i, args.seed, args.out, args.min_dur, args.max_dur) for i in range(args.per_style) for s in styles]
+    jobs = [(s, i, args.seed, args.out, args.min_dur, args.max_dur) for i in range(args.start, args.per_style)
+            for s in styles]
     truth_path = os.path.join(args.out, "truth.json")
     truth = {}
     if os.path.exists(truth_path):
