@@ -148,7 +148,8 @@ def main(argv=None) -> int:
             times["librosa"] += time.perf_counter() - t0
         for key in keys:
             beats = mir_eval.beat.trim_beats(np.asarray(est[key], dtype=float))
-            row[f"f_{key}"] = round(float(mir_eval.beat.f_measure(ref, beats)), 4) if has_ref else nan
+            f_beat = float(mir_eval.beat.f_measure(ref, beats)) if has_ref else nan
+            row[f"f_{key}"] = round(f_beat, 4)
             row[f"ms_{key}"] = round(timing_ms(ref, beats), 2) if has_ref else nan
         row["f_down"] = (round(float(mir_eval.beat.f_measure(
             ref_down, mir_eval.beat.trim_beats(downs))), 4) if has_ref and ref_down.size else nan)
@@ -184,10 +185,13 @@ def main(argv=None) -> int:
                           **{f"ms_{k}": round(v, 2) for k, v in ms.items()},
                           "f_down": round(down, 4), "meter_right": round(meter_acc, 4),
                           "read_3": read3}
-        vals = [f"{f['grid']:.3f}", f"{f['seeded']:.3f}"]
-        vals += [] if args.no_librosa else [f"{f['librosa']:.3f}"]
-        vals += [f"{down:.3f}", f"{meter_acc:.1%}" if oks else "-", str(read3),
-                 f"{ms['grid']:.1f}"] + ([] if args.no_librosa else [f"{ms['librosa']:.1f}"])
+        def num(x, fmt=".3f"):
+            return "-" if x != x else format(x, fmt)
+
+        vals = [num(f["grid"]), num(f["seeded"])]
+        vals += [] if args.no_librosa else [num(f["librosa"])]
+        vals += [num(down), f"{meter_acc:.1%}" if oks else "-", str(read3),
+                 num(ms["grid"], ".1f")] + ([] if args.no_librosa else [num(ms["librosa"], ".1f")])
         print(f"| {label} | {len(rs)} | " + " | ".join(vals) + " |")
     # the confusion that matters for mixing: a 4/4 (or 2) track read as 3 is a wrong bar
     # everywhere; a waltz read as 4 only loses its downbeats

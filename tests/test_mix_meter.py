@@ -44,7 +44,8 @@ def _kick(sr: int) -> np.ndarray:
 
 def _noise(sr: int, rng, length_s: float, decay_s: float, gain: float) -> np.ndarray:
     t = np.arange(int(length_s * sr)) / sr
-    return (gain * np.diff(rng.standard_normal(len(t) + 1)) * np.exp(-t / decay_s)).astype(np.float32)
+    noise = np.diff(rng.standard_normal(len(t) + 1))
+    return (gain * noise * np.exp(-t / decay_s)).astype(np.float32)
 
 
 def _add(y: np.ndarray, x: np.ndarray, at: int, gain: float = 1.0) -> None:
@@ -65,7 +66,7 @@ def song(bpm: float, meter: int, duration_s: float, *, sr: int = SR, seed: int =
     kick = _kick(sr)
     beat_n = int(period * sr)
     for i, b in enumerate(beats):
-        at, pos, bar = int(round(b * sr)), i % meter, i // meter
+        at, pos, bar = round(b * sr), i % meter, i // meter
         root = 110.0 * 2 ** (ROOTS[bar % len(ROOTS)] / 12)
         triad = (root * 2, root * 2 * 2 ** (4 / 12), root * 2 * 2 ** (7 / 12))
         if meter == 3:
@@ -86,7 +87,7 @@ def song(bpm: float, meter: int, duration_s: float, *, sr: int = SR, seed: int =
                 for f in triad:
                     _add(y, _tone(f, beat_n * meter, sr, 1.2), at, 0.07)
         for half in (0.0, 0.5):
-            _add(y, _noise(sr, rng, 0.04, 0.01, 0.1), int(round((b + half * period) * sr)))
+            _add(y, _noise(sr, rng, 0.04, 0.01, 0.1), round((b + half * period) * sr))
     y += 0.001 * rng.standard_normal(n).astype(np.float32)
     return y, beats
 
@@ -216,7 +217,7 @@ def test_plan_waltz_at_half_and_double_time():
     double = _item("double", 60.0, 40, meter=3, ratio=2.0)
     rock = _item("rock", 120.0, 96)
     plan = plan_mix([half, rock, double], None, overlap_beats=16)
-    h, r, d = plan.tracks
+    h, _, d = plan.tracks
     assert h.bar_beats == 3 and d.bar_beats == 6
     assert h.n_beats % 3 == 0 and d.n_beats % 6 == 0
     assert h.fade_out_beats == 12 and d.fade_in_beats == 12

@@ -299,7 +299,7 @@ def beat_spectra(y: np.ndarray, sr: int, beats: np.ndarray) -> np.ndarray:
     librosa = _librosa()
     scale = sr / ANALYSIS_SR
     n_fft = int(2 ** round(np.log2(CHROMA_NFFT * scale)))
-    hop = max(1, int(round(CHROMA_HOP * scale)))
+    hop = max(1, round(CHROMA_HOP * scale))
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft)
     mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=N_MELS)

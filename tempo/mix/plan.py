@@ -33,7 +33,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import TempoError
-from .beatgrid import BEATS_PER_BAR, BeatGrid  # noqa: F401  (BEATS_PER_BAR: --overlap unit)
+from .beatgrid import BEATS_PER_BAR, BeatGrid
 from .defaults import DEFAULT_BARS, DEFAULT_MAX_STRETCH, DEFAULT_OVERLAP_BEATS  # noqa: F401
 
 #: An overlap shorter than this (beats) is made a cut on the beat instead.
@@ -187,7 +187,7 @@ def bar_beats(beats_per_bar: int, ratio: float) -> int:
     b = beats_per_bar * ratio
     if abs(b - round(b)) > 1e-9:
         b *= 2
-    return max(1, int(round(b)))
+    return max(1, round(b))
 
 
 def _lcm(*xs: int) -> int:
