@@ -11,7 +11,8 @@ Conventions
   so it only chooses the phase and follows drift). When its beats agree with one steady grid
   (:func:`regular_grid`, a robust line fit: 90 % of them, or 60 % when tempo's own curve
   of the track spreads under 1 %, as when the tracker slips onto the off-beat for a few
-  bars) that grid is used over the whole file (the tracker's own beats can wander at the
+  bars; that line is fitted to the beats with the stronger half of the attacks, so a
+  beatless intro does not pull it) that grid is used over the whole file (the tracker's own beats can wander at the
   ends); otherwise its beats are smoothed by a local
   line fit over :data:`SMOOTH_BEATS` beats either side, leaving out outliers (a drifting or
   ramping track keeps its curve, the 11.6 ms frame jitter goes). The grid is then shifted as a
@@ -266,6 +267,17 @@ def grid_offset(beats: np.ndarray, y: np.ndarray, sr: int, *, span_s: float = OF
     return best
 
 
+def _attacks(beats: np.ndarray, y: np.ndarray, sr: int) -> np.ndarray:
+    """The largest fine onset rise (dB) within one fine frame of each beat."""
+    rise, _ = fine_onsets(y, sr)
+    out = np.zeros(len(beats))
+    if rise.size < 3:
+        return out
+    times = _frame_time_fine(np.arange(rise.size), sr)
+    i = np.clip(np.searchsorted(times, np.asarray(beats)), 1, rise.size - 2)
+    return np.maximum(np.maximum(rise[i - 1], rise[i]), rise[i + 1])
+
+
 def music_span(rms_db: np.ndarray, fps: float, duration_s: float) -> tuple[float, float]:
     """(start, end) in seconds: after leading silence, before trailing silence or a fade-out."""
     if rms_db.size == 0:
@@ -427,10 +439,19 @@ def track_grid(y: np.ndarray, sr: int = ANALYSIS_SR, *, bpm: float,
         raise AnalysisError("the beat tracker found fewer than two beats")
     raw = frames * feats.hop_length / sr
     steady = regular_grid(raw, float(bpm), duration_s)
-    if steady is None and _steady_tempo(env, feats.fps, float(bpm)):
-        steady = regular_grid(raw, float(bpm), duration_s, min_inliers=SLIP_INLIERS)
-    beats = steady if steady is not None else smooth_beats(raw)
-    beats = beats + grid_offset(beats, y, sr)
+    if steady is not None:
+        beats = steady + grid_offset(steady, y, sr)
+    else:
+        smooth = smooth_beats(raw)
+        beats = smooth + grid_offset(smooth, y, sr)
+        if _steady_tempo(env, feats.fps, float(bpm)):
+            # fitted to the beats with the stronger attacks only: the tracker's beats in a
+            # beatless intro can pull the line off the drums' phase or tempo
+            attack = _attacks(raw, y, sr)
+            strong = raw[attack >= np.median(attack)]
+            line = regular_grid(strong, float(bpm), duration_s, min_inliers=SLIP_INLIERS)
+            if line is not None:
+                beats = line + grid_offset(line, y, sr)
     # drop beats the shift moved outside the audio
     beats = beats[(beats >= 0) & (beats < duration_s)]
     bframes = np.rint(beats * feats.fps).astype(np.int64)
