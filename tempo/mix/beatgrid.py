@@ -308,6 +308,8 @@ def beat_spectra(y: np.ndarray, sr: int, beats: np.ndarray) -> np.ndarray:
     bands (N_MELS), as one ``(len(beats), 24 + N_MELS)`` array. Computed in blocks of frames
     (centred frames, Hann window), so memory stays small on a long track; a beat no frame
     falls in repeats the previous beat's values."""
+    from scipy import fft as sfft
+
     librosa = _librosa()
     scale = sr / ANALYSIS_SR
     n_fft = int(2 ** round(np.log2(CHROMA_NFFT * scale)))
@@ -335,7 +337,7 @@ def beat_spectra(y: np.ndarray, sr: int, beats: np.ndarray) -> np.ndarray:
         ok = (beat >= 0) & (beat < n)
         if not ok.any():
             continue
-        spec = np.fft.rfft(frames_all[idx[ok]] * window, axis=1)
+        spec = sfft.rfft(frames_all[idx[ok]] * window, axis=1)  # float32: single precision
         power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
         np.add.at(out, beat[ok], (power @ fold).astype(np.float64))
         counts += np.bincount(beat[ok], minlength=n)
