@@ -1022,10 +1022,11 @@ def mix(paths, output, profile_name, minutes, seed, cut, bars, max_stretch_pct, 
     for note in plan.notes:
         click.echo(f"note: {note}", err=True)
     if not as_json:
-        click.echo("   #  START     BPM  PLAYED  STRETCH  SEGMENT    TRACK")
+        click.echo("   #  START     BPM  PLAYED  STRETCH  METER  SEGMENT    TRACK")
         for i, t in enumerate(plan.tracks, 1):
             click.echo(f"{i:4d}  {_clock(t.start_s):>5}  {t.effective_bpm:6.1f}  "
-                       f"{t.played_bpm:6.1f}  {t.stretch:+7.1%}  {(t.segment or '-'):<9}  {t.name}")
+                       f"{t.played_bpm:6.1f}  {t.stretch:+7.1%}  {t.meter:>5}  "
+                       f"{(t.segment or '-'):<9}  {t.name}")
     progress = None if quiet else ProgressPrinter(sys.stderr, label="mixing")
     title = f"tempo {profile.name}, {plan.duration_s / 60:.0f} min"
     result = render_mix(plan, out_path, lufs=lufs, sr=sample_rate, jobs=jobs, progress=progress,

@@ -232,7 +232,10 @@ def render_track(data: TrackData, out_png: str) -> str:
     if data.bpm:
         ax_curve.axhline(data.bpm, color="tab:red", linestyle="--", alpha=0.6,
                          label=f"track tempo {data.bpm:.1f} BPM")
-        ax_curve.set_ylim(data.bpm * 0.85, data.bpm * 1.15)
+        # +-15 % around the tempo, widened to the whole curve (a mix climbs further)
+        values = [b for _, b in data.curve] or [data.bpm]
+        ax_curve.set_ylim(min(data.bpm * 0.85, min(values) - 2),
+                          max(data.bpm * 1.15, max(values) + 2))
     ax_curve.set_xlabel("time (s)")
     ax_curve.set_ylabel("tempo (BPM)")
     ax_curve.set_title("tempo over time", fontsize=10)

@@ -4,12 +4,19 @@ Conventions
 -----------
 - A *mix beat* is a beat at the tempo the profile counts: a track served at ratio 2 (an 87 BPM
   half-time track in a 174 BPM run) has two mix beats per beat of its own, a track at ratio 1/2
-  one per two of its beats. Bars are :data:`~tempo.mix.beatgrid.BEATS_PER_BAR` mix beats.
-- Every track plays a whole number of bars, from a downbeat (its *entry*) to a downbeat (its
-  *exit*), both inside its music (after leading silence, before a fade-out).
-- Consecutive tracks overlap by ``overlap_beats`` (whole bars; fewer when a track is too short:
-  below :data:`MIN_OVERLAP_BEATS` the join is a cut on the beat) at the outgoing track's tempo,
-  beat on beat, downbeat on downbeat.
+  one per two of its beats. A track's bars are its own meter (``grid.beats_per_bar``: 3 or 4
+  beats) in mix beats (:func:`bar_beats`: a 4/4 track is 4 mix beats a bar at ratio 1, 8 at
+  ratio 2, 2 at ratio 1/2; a 3/4 track 3 at ratio 1, 6 at ratio 2, and at ratio 1/2 two of its
+  bars, 3 mix beats, since one and a half mix beats is not a beat).
+- Every track plays a whole number of its bars, from a downbeat (its *entry*) to a downbeat
+  (its *exit*), both inside its music (after leading silence, before a fade-out); ``cut_bars``
+  counts bars of the track's own meter.
+- Consecutive tracks overlap by ``overlap_beats`` made a whole number of bars of BOTH tracks
+  (and even, so the bass swap falls on a beat): the largest multiple of the least common
+  multiple of their bars (and 2) not above it (16 beats between a 4/4 and a 3/4 track become
+  12; between two 3/4 tracks 12); fewer when a track is too short; below
+  :data:`MIN_OVERLAP_BEATS` the join is a cut on the beat. The overlap is at the outgoing
+  track's tempo, beat on beat, downbeat on downbeat.
 - The *played* tempo of a track is the profile's target at its place in the mix, clipped to
   ``max_stretch`` around the track's own (effective) tempo. After its overlap-in the incoming
   track glides from the outgoing's tempo to its own over :data:`GLIDE_BEATS` beats; in a
@@ -78,6 +85,13 @@ class PlannedTrack:
     fade_in_beats: int
     fade_out_beats: int
     segment: str | None = None
+    beats_per_bar: int = BEATS_PER_BAR
+    bar_beats: int = BEATS_PER_BAR
+
+    @property
+    def meter(self) -> str:
+        """The track's own meter, ``"3/4"`` or ``"4/4"``."""
+        return f"{self.beats_per_bar}/4"
 
     @property
     def start_s(self) -> float:
@@ -113,7 +127,9 @@ class PlannedTrack:
                 "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3),
                 "src_start_s": self.src_beats_s[0], "src_end_s": self.src_beats_s[-1],
                 "beats": self.n_beats, "fade_in_beats": self.fade_in_beats,
-                "fade_out_beats": self.fade_out_beats, "segment": self.segment}
+                "fade_out_beats": self.fade_out_beats, "segment": self.segment,
+                "meter": self.meter, "beats_per_bar": self.beats_per_bar,
+                "bar_beats": self.bar_beats}
 
 
 @dataclass(frozen=True)
@@ -164,28 +180,47 @@ def _mix_beats(grid: BeatGrid, ratio: float) -> tuple[list[float], int, list[flo
     raise MixError(f"ratio {ratio:g} is not supported (1/2, 1 or 2)")
 
 
-def _usable_range(beats: list[float], downbeat: int, start_s: float, end_s: float
-                  ) -> tuple[int, int]:
+def bar_beats(beats_per_bar: int, ratio: float) -> int:
+    """Mix beats between two downbeats the plan may enter or leave a track on: one bar of its
+    own meter at ``ratio``, or two when one bar is not a whole number of mix beats (3/4 at
+    1/2)."""
+    b = beats_per_bar * ratio
+    if abs(b - round(b)) > 1e-9:
+        b *= 2
+    return max(1, round(b))
+
+
+def _lcm(*xs: int) -> int:
+    out = 1
+    for x in xs:
+        out = out * x // math.gcd(out, x)
+    return out
+
+
+def _usable_range(beats: list[float], downbeat: int, start_s: float, end_s: float,
+                  bar: int = BEATS_PER_BAR) -> tuple[int, int]:
     """(entry, exit) indices: the first downbeat at or after start_s, the last downbeat at or
-    before end_s (whole bars between them); (k, k) when not even one bar fits."""
+    before end_s (whole bars of ``bar`` beats between them); (k, k) when not even one bar
+    fits."""
     first = downbeat
     while first < len(beats) and beats[first] < start_s:
-        first += BEATS_PER_BAR
+        first += bar
     if first >= len(beats):
         return downbeat, downbeat
     last = first
-    while last + BEATS_PER_BAR < len(beats) and beats[last + BEATS_PER_BAR] <= end_s:
-        last += BEATS_PER_BAR
+    while last + bar < len(beats) and beats[last + bar] <= end_s:
+        last += bar
     return first, last
 
 
-def _most_intense(strength: list[float], first: int, last: int, n_beats: int) -> tuple[int, int]:
-    """The window of ``n_beats`` (whole bars, from a downbeat) in first..last with the most
-    summed strength; the whole range when it is shorter."""
+def _most_intense(strength: list[float], first: int, last: int, n_beats: int,
+                  bar: int = BEATS_PER_BAR) -> tuple[int, int]:
+    """The window of ``n_beats`` (whole bars of ``bar`` beats, from a downbeat) in first..last
+    with the most summed strength; the whole range when it is shorter."""
     if last - first <= n_beats:
         return first, last
     best, best_sum = first, -math.inf
-    for a in range(first, last - n_beats + 1, BEATS_PER_BAR):
+    for a in range(first, last - n_beats + 1, bar):
         s = sum(strength[a:a + n_beats])
         if s > best_sum + 1e-9:
             best, best_sum = a, s
@@ -246,26 +281,37 @@ def plan_mix(items, profile=None, *, minutes: float | None = None,
     spans = []
     for it in items:
         beats, downbeat, strength = _mix_beats(it.grid, it.ratio)
-        first, last = _usable_range(beats, downbeat, it.grid.start_s, it.grid.end_s)
+        bar = bar_beats(it.grid.beats_per_bar, it.ratio)
+        first, last = _usable_range(beats, downbeat, it.grid.start_s, it.grid.end_s, bar)
         if cut_bars is not None:
-            first, last = _most_intense(strength, first, last, cut_bars * BEATS_PER_BAR)
-        if last - first < BEATS_PER_BAR:
+            # N bars of the track's own meter, in mix beats, rounded up to whole units
+            own = cut_bars * it.grid.beats_per_bar * it.ratio
+            first, last = _most_intense(strength, first, last, bar * math.ceil(own / bar - 1e-9),
+                                        bar)
+        if last - first < bar:
             notes.append(f"{it.name}: left out, less than one bar of music with beats")
             continue
-        spans.append((it, beats, first, last))
+        spans.append((it, beats, first, last, bar))
     if not spans:
         raise MixError("nothing to mix: no track has a whole bar of music with beats")
-    lengths = [last - first for _, _, first, last in spans]
-    # 2. overlaps (whole bars, at most half of either track)
+    lengths = [sp[3] - sp[2] for sp in spans]
+    # 2. overlaps (whole bars of both tracks, at most half of either track)
     overlaps = []
     for i in range(len(spans) - 1):
+        a, b = spans[i], spans[i + 1]
+        unit = _lcm(a[4], b[4], 2)
         half = min(lengths[i], lengths[i + 1]) // 2
-        ov = min(overlap_beats, half - half % BEATS_PER_BAR)
+        ov = min(overlap_beats, half) // unit * unit
+        if not ov and overlap_beats and unit <= min(half, 2 * overlap_beats):
+            ov = unit  # one common bar, up to twice what was asked, rather than a cut
         if ov < MIN_OVERLAP_BEATS:
             if overlap_beats:
-                notes.append(f"{spans[i + 1][0].name}: too short for a {overlap_beats}-beat "
+                notes.append(f"{b[0].name}: too short for a {overlap_beats}-beat "
                              "transition, joined with a cut on the beat")
             ov = 0
+        elif ov != min(overlap_beats, half - half % BEATS_PER_BAR):
+            notes.append(f"{b[0].name}: {ov}-beat transition (whole bars of "
+                         f"{a[0].grid.meter} and {b[0].grid.meter})")
         overlaps.append(ov)
     starts = [0]
     for i in range(len(spans) - 1):
@@ -318,7 +364,7 @@ def plan_mix(items, profile=None, *, minutes: float | None = None,
         out.append(out[-1] + 60.0 / tempo[g])
     # 5. the planned tracks
     tracks = []
-    for i, (it, beats, first, last) in enumerate(spans):
+    for i, (it, beats, first, last, bar) in enumerate(spans):
         g0 = starts[i]
         tracks.append(PlannedTrack(
             path=it.path, name=it.name, bpm=it.bpm, ratio=it.ratio, effective_bpm=eff[i],
@@ -327,7 +373,7 @@ def plan_mix(items, profile=None, *, minutes: float | None = None,
             out_beats_s=tuple(round(x, 6) for x in out[g0:g0 + lengths[i] + 1]),
             first_beat=g0, fade_in_beats=overlaps[i - 1] if i else 0,
             fade_out_beats=overlaps[i] if i < len(overlaps) else END_FADE_BEATS,
-            segment=segments[i]))
+            segment=segments[i], beats_per_bar=it.grid.beats_per_bar, bar_beats=bar))
     return MixPlan(tracks=tuple(tracks), beats_s=tuple(round(x, 6) for x in out),
                    profile=profile.name if profile is not None else "-",
                    overlap_beats=overlap_beats, max_stretch=max_stretch, cut_bars=cut_bars,
