@@ -83,3 +83,40 @@ def test_same_beats_as_librosa(seed):
                                      tightness=tightness, trim=trim, units="frames")
     ours = track_beats(env, FPS, bpm, tightness=tightness, trim=trim)
     np.testing.assert_array_equal(ours, np.asarray(ref))
+
+
+@pytest.mark.parametrize("sr,n_fft", [(22050, 4096), (44100, 8192), (22050, 2048)])
+def test_filter_banks_are_librosas(sr, n_fft):
+    librosa = pytest.importorskip("librosa")
+    from tempo.mix.filters import chroma_filters, mel_filters
+
+    np.testing.assert_allclose(mel_filters(sr, n_fft, 40),
+                               librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=40), atol=1e-7)
+    np.testing.assert_allclose(chroma_filters(sr, n_fft),
+                               librosa.filters.chroma(sr=sr, n_fft=n_fft), atol=1e-7)
+
+
+def test_the_beat_grid_does_not_load_librosa(tmp_path):
+    """A mix's beat grid (tracker, meter, filter banks) runs without importing librosa: its
+    import and numba compilation cost seconds and 160 MB in every process."""
+    import os
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    sr = 22050
+    t = np.arange(sr * 12) / sr
+    y = np.zeros_like(t)
+    for b in np.arange(0.25, 12, 0.5):  # 120 BPM clicks
+        i = int(b * sr)
+        y[i:i + 400] += np.sin(2 * np.pi * 1500 * t[:400]) * np.exp(-t[:400] * 300)
+    path = tmp_path / "clicks.wav"
+    sf.write(path, (0.5 * y).astype(np.float32), sr)
+    code = ("import sys\nfrom tempo.mix.beatgrid import grid_file\n"
+            f"g = grid_file({str(path)!r}, bpm=120.0)\n"
+            "print(len(g.beats_s), g.beats_per_bar, 'librosa' in sys.modules)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                         env={**os.environ, "PYTHONPATH": root}, check=True).stdout.split()
+    assert int(out[0]) >= 20 and out[2] == "False"

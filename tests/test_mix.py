@@ -20,7 +20,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mixkit  # noqa: E402
 
 pytest.importorskip("pedalboard")
-pytest.importorskip("librosa")
 
 from tempo.mix import (BeatGrid, MixError, MixItem, beat_grids, check_output,  # noqa: E402
                        plan_mix, render_mix)

@@ -3,18 +3,16 @@
 Three stages, usable without the CLI:
 
 1. :func:`beat_grids` decodes each track once more and finds its beats and downbeats
-   (:mod:`tempo.mix.beatgrid`, librosa's tracker seeded with tempo's own BPM);
+   (:mod:`tempo.mix.beatgrid`: a dynamic-programming tracker seeded with tempo's own BPM);
 2. :func:`tempo.mix.plan.plan_mix` (pure) chooses the bars each track plays, its tempo along
    the arc within the allowed stretch, and the transitions, as a :class:`MixPlan`;
 3. :func:`tempo.mix.render.render_mix` time-stretches, normalises, crossfades and limits the
    tracks into one file, streamed, with a CUE sheet.
 
-Needs the ``mix`` extra (pedalboard, librosa): ``pip install 'tempo-montage[mix]'``.
+Needs the ``mix`` extra (pedalboard): ``pip install 'tempo-montage[mix]'``.
 """
 
 from __future__ import annotations
-
-import os
 
 from .defaults import (CEILING_DBTP, DEFAULT_BARS, DEFAULT_LUFS, DEFAULT_MAX_STRETCH,
                        DEFAULT_OVERLAP_BEATS, DEFAULT_SR)
@@ -26,8 +24,6 @@ __all__ = [
     "items_from_sequence", "plan_mix", "render_mix", "check_extra",
 ]
 
-#: Worker processes for the beat grids when jobs > 1 (see beat_grids).
-GRID_WORKERS = 1
 
 _LAZY = {
     "BEATS_PER_BAR": "beatgrid", "BeatGrid": "beatgrid",
@@ -47,14 +43,13 @@ def __getattr__(name):
 
 
 def check_extra() -> None:
-    """Raise a TempoError naming the extra when pedalboard or librosa is missing (without
-    importing them: librosa alone takes seconds and 160 MB)."""
+    """Raise a TempoError naming the extra when pedalboard is missing (without importing it)."""
     import importlib.util
 
     from ..errors import TempoError
     from .defaults import MIX_EXTRA_HINT
 
-    for name in ("pedalboard", "librosa"):
+    for name in ("pedalboard",):
         try:
             found = importlib.util.find_spec(name) is not None
         except (ImportError, ValueError):
@@ -87,10 +82,10 @@ def beat_grids(tracks, *, jobs: int = 1, progress=None, strict: bool = False):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        # one worker: librosa's import (seconds, 160 MB) is paid once and stays out of this
-        # process; it takes longer than the grids of a 45-minute mix
-        ctx = mp.get_context("forkserver" if hasattr(os, "fork") else "spawn")
-        with ProcessPoolExecutor(max_workers=GRID_WORKERS, mp_context=ctx) as pool:
+        # "spawn": a worker imports only the decoding and onset code; a forkserver would
+        # preload this command's main module (the CLI) and stay resident during the render
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
             results = pool.map(_grid_task, todo)
             _collect(results, grids, failures, len(todo), progress)
     else:

@@ -7,13 +7,14 @@ Conventions
 - :func:`track_grid` takes mono float audio ``(frames,)`` at ``sr`` (one module decodes:
   :func:`grid_file` reads through :mod:`tempo.audio`).
 - Method: tempo's own onset envelope (:mod:`tempo.features`, all bands summed) and BPM seed
-  librosa's dynamic-programming beat tracker (``librosa.beat.beat_track`` with ``bpm`` fixed,
-  so it only chooses the phase and follows drift). When its beats agree with one steady grid
+  a dynamic-programming beat tracker (:mod:`tempo.mix.dpbeat`: librosa's ``beat_track`` with
+  ``bpm`` fixed, written in numpy, beat for beat the same), so it only chooses the phase and
+  follows drift. When its beats agree with one steady grid
   (:func:`regular_grid`, a robust line fit: 90 % of them, or 60 % when tempo's own curve
   of the track spreads under 1 %, as when the tracker slips onto the off-beat for a few
   bars; that line is fitted to the beats with the stronger half of the attacks, so a
-  beatless intro does not pull it) that grid is used over the whole file (the tracker's own beats can wander at the
-  ends); otherwise its beats are smoothed by a local
+  beatless intro does not pull it) that grid is used over the whole file (the tracker's own
+  beats can wander at the ends); otherwise its beats are smoothed by a local
   line fit over :data:`SMOOTH_BEATS` beats either side, leaving out outliers (a drifting or
   ramping track keeps its curve, the 11.6 ms frame jitter goes). The grid is then shifted as a
   whole by the offset that best puts it on the attacks of a fine (1.5 ms) onset function.
@@ -36,7 +37,8 @@ Conventions
   4/4 songs' right bar phase from 66 % to 92 %.
 - ``start_s`` / ``end_s``: where the music is, i.e. after leading silence and before trailing
   silence or a fade-out (the last moment the level is within :data:`FADE_DB` of its median).
-- librosa is imported here only, lazily: it is the ``mix`` extra.
+- No librosa: the tracker and the chroma/mel filter banks (:mod:`tempo.mix.filters`) are
+  numpy, so a ``tempo mix`` process does not pay librosa's import and numba compilation.
 """
 
 from __future__ import annotations
@@ -46,9 +48,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import AnalysisError, TempoError
+from ..errors import AnalysisError
 from ..models import ANALYSIS_SR
-from .defaults import MIX_EXTRA_HINT
 
 #: Beats per bar when the meter is not detected (and the unit of --overlap).
 BEATS_PER_BAR = 4
@@ -78,7 +79,7 @@ STEADY_INLIERS = 0.9
 #: end; a house song of the dev corpus was rendered 1.5 % fast through such a stretch).
 STEADY_CURVE_SPREAD = 0.01
 SLIP_INLIERS = 0.6
-#: librosa's tightness: how strictly the tracker keeps the seeded tempo (librosa default 100).
+#: The tracker's tightness: how strictly it keeps the seeded tempo (librosa's default is 100).
 TIGHTNESS = 400.0
 #: Fine onset function: frame length and hop (samples at ANALYSIS_SR), and the search span of
 #: the grid offset (s): a little over one frame of the tracker (11.6 ms), whose jitter it
@@ -93,14 +94,6 @@ SILENCE_BELOW_MEDIAN_DB = 30.0
 FADE_DB = 8.0
 #: Seconds of level smoothing when finding a fade-out.
 FADE_SMOOTH_S = 1.0
-
-
-def _librosa():
-    try:
-        import librosa
-    except ImportError as err:
-        raise TempoError("the beat grid needs librosa", hint=MIX_EXTRA_HINT) from err
-    return librosa
 
 
 @dataclass(frozen=True)
@@ -312,13 +305,14 @@ def beat_spectra(y: np.ndarray, sr: int, beats: np.ndarray) -> np.ndarray:
     falls in repeats the previous beat's values."""
     from scipy import fft as sfft
 
-    librosa = _librosa()
+    from .filters import chroma_filters, mel_filters
+
     scale = sr / ANALYSIS_SR
     n_fft = int(2 ** round(np.log2(CHROMA_NFFT * scale)))
     hop = max(1, round(CHROMA_HOP * scale))
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft)
-    mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=N_MELS)
+    chroma = chroma_filters(sr, n_fft)
+    mel = mel_filters(sr, n_fft, N_MELS)
     fold = np.concatenate([chroma, chroma * (freqs < BASS_HZ)[None, :], mel]).T.astype(np.float32)
     beats = np.asarray(beats, dtype=np.float64)
     n = beats.size
@@ -428,17 +422,16 @@ def track_grid(y: np.ndarray, sr: int = ANALYSIS_SR, *, bpm: float,
 
     if not bpm or not np.isfinite(bpm) or bpm <= 0:
         raise AnalysisError(f"no tempo to seed the beat grid (bpm={bpm!r})")
-    librosa = _librosa()
+    from .dpbeat import track_beats
+
     y = np.asarray(y, dtype=np.float32)
     feats = extract_features(y, sr=sr)
     env = feats.envelope.astype(np.float64)
     duration_s = y.size / sr
     if env.size < 8 or not np.any(env > 0):
         raise AnalysisError("no onsets to place beats on")
-    _, frames = librosa.beat.beat_track(onset_envelope=env, sr=sr, hop_length=feats.hop_length,
-                                        bpm=float(bpm), tightness=TIGHTNESS, trim=False,
-                                        units="frames")
-    frames = np.asarray(frames, dtype=np.int64)
+    frames = track_beats(env, sr / feats.hop_length, float(bpm), tightness=TIGHTNESS,
+                         trim=False)
     if frames.size < 2:
         raise AnalysisError("the beat tracker found fewer than two beats")
     raw = frames * feats.hop_length / sr
