@@ -49,7 +49,7 @@ SWAP_BEATS = 1.0
 KNOT_BEATS = 16
 #: Beats per Rubber Band call, the context given either side (s), and the crossfade joining
 #: two calls (s).
-CHUNK_BEATS = 32
+CHUNK_BEATS = 48
 CHUNK_MARGIN_S = 1.0
 SEAM_S = 0.010
 #: Seconds of audio decoded before a track's entry and after its exit (fades of a cut).
@@ -337,8 +337,9 @@ def stretch_blocks(pb, y, track: PlannedTrack, sp: StretchPlan):
         edges = np.clip(np.rint((ks[1:-1] - s_in) * sr).astype(np.int64), 0, ib - ia)
         counts = np.diff(np.concatenate([[0], edges, [ib - ia]]))
         factors = np.repeat(f, counts)
-        zs = pb.time_stretch(np.ascontiguousarray(get(ia, ib).T), sr, factors,
-                             high_quality=False).T
+        inp = np.ascontiguousarray(get(ia, ib).T)
+        zs = pb.time_stretch(inp, sr, factors, high_quality=False).T
+        del inp
         o0 = int(round((sp.out_time(s_in) - sp.out_start) * sr))  # output frame of zs[0]
         own_a = 0 if c == 0 else int(round((sp.out_time(bounds[c]) - sp.out_start) * sr))
         own_b = n_out if c == last else int(round((sp.out_time(bounds[c + 1]) - sp.out_start)
@@ -349,7 +350,7 @@ def stretch_blocks(pb, y, track: PlannedTrack, sp: StretchPlan):
             if pend0 + len(pend) < hi_i:
                 pend = np.concatenate([pend, np.zeros((hi_i - pend0 - len(pend), CHANNELS),
                                                       np.float32)])
-            part = zs[lo_i - o0:hi_i - o0].copy()  # owns its frames: the seams are weighted
+            part = zs[lo_i - o0:hi_i - o0]  # a view: the seams are weighted in place
             if c > 0:  # fade in over the seam around own_a
                 k = min(len(part), own_a + h - lo_i)
                 if k > 0:
