@@ -315,6 +315,9 @@ CLARITY_HIGH = 0.25
 CURVE_MIN_CLARITY = 0.15
 #: A curve spreading more than this (fraction of its median) gives the tempo: its median.
 CURVE_TRUST_SPREAD = 0.015
+#: How far (a factor either way) a following curve (tempo_curve(follow=True)) may move from the
+#: file's tempo.
+FOLLOW_LIMIT = 1.5
 #: Ratios to the chosen tempo reported as candidates (x1/2 and x2 always, others when in range).
 CANDIDATE_RATIOS = (1.0, 0.5, 2.0, 2.0 / 3.0, 1.5, 1.0 / 3.0, 3.0)
 
@@ -550,13 +553,19 @@ def level_table(acf: np.ndarray, fps: float, pulse_bpm: float, *, min_bpm: float
 
 
 def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CURVE_WINDOW_S,
-                span: float = 0.15) -> tuple[tuple[float, float], ...]:
+                span: float = 0.15, follow: bool = False) -> tuple[tuple[float, float], ...]:
     """(window centre s, bpm) for windows of ``window_s`` with a clear pulse near ``bpm``.
 
     Each window's autocorrelation is searched within +-``span`` of the period at the first
     multiples of the beat; the multiples' peaks, fitted together, give the local period far
     more finely than the frame grid. Windows without a clear pulse (silence, a beatless intro)
     are left out.
+
+    ``follow``: each window is searched around the previous window's tempo instead (within
+    a factor FOLLOW_LIMIT of ``bpm``), so the curve of a file whose tempo climbs further than
+    ``span`` (a whole mix) follows it instead of locking on 2/3 of the beat at the top. The
+    analysis keeps the fixed search (its curve judges a track's stability around its tempo);
+    ``tempo plot`` draws the following one.
     """
     win = int(round(window_s * fps))
     period = 60.0 * fps / bpm
@@ -565,7 +574,9 @@ def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CU
         return ()
     hop = win
     starts = list(range(0, env.size - win + 1, hop))
-    max_lag = int(np.ceil(n_mult * period * (1 + span))) + 2
+    max_lag = int(np.ceil(n_mult * period * (FOLLOW_LIMIT if follow else 1.0) * (1 + span))) + 2
+    if follow:
+        max_lag = min(max_lag, win - 1)
     if max_lag >= win:
         return ()
     frames = np.stack([env[s:s + win] for s in starts])
@@ -577,10 +588,11 @@ def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CU
     zero = acf[:, :1]
     acf = np.where(zero > 1e-12, acf / np.maximum(zero, 1e-12), 0.0)
     curve = []
+    center = period
     for w, s in enumerate(starts):
         row = acf[w]
         ests, heights = [], []
-        local = period
+        local = center
         for k in range(1, n_mult + 1):
             # a cascade: each multiple is searched around the estimate so far, in a window
             # narrow enough (< half a beat) to miss the subdivision peaks beside it
@@ -600,6 +612,8 @@ def tempo_curve(env: np.ndarray, fps: float, bpm: float, *, window_s: float = CU
         if not ests or float(np.mean(heights)) < CURVE_MIN_CLARITY:
             continue
         curve.append((round((s + win / 2) / fps, 2), round(60.0 * fps / local, 1)))
+        if follow:
+            center = float(np.clip(local, period / FOLLOW_LIMIT, period * FOLLOW_LIMIT))
     return tuple(curve)
 
 

@@ -196,6 +196,19 @@ class TrackData:
 ENVELOPE_POINTS = 4000
 
 
+def _following_curve(analysis: TrackAnalysis, features) -> tuple[tuple[float, float], ...]:
+    """The tempo curve drawn: windows searched around the previous window's tempo, so a mix
+    that climbs 35 % is followed to its top (the analysis's own curve searches +-15 % around
+    the file's tempo, to judge a track's stability). The analysis's curve when there is no
+    tempo."""
+    from .estimate import prepare_envelopes, tempo_curve
+
+    if not analysis.bpm:
+        return analysis.tempo.curve
+    return tempo_curve(prepare_envelopes(features)[-1], float(features.fps), analysis.bpm,
+                       follow=True) or analysis.tempo.curve
+
+
 def track_data(analysis: TrackAnalysis, features) -> TrackData:
     """Pure: the analysis's tempo data and the features' summed onset envelope."""
     import numpy as np
@@ -209,7 +222,7 @@ def track_data(analysis: TrackAnalysis, features) -> TrackData:
     peak = float(env.max()) if len(env) and env.max() > 0 else 1.0
     return TrackData(envelope_times_s=tuple(np.round(times, 3).tolist()),
                      envelope=tuple((env / peak).round(4).tolist()),
-                     curve=analysis.tempo.curve, bpm=analysis.bpm,
+                     curve=_following_curve(analysis, features), bpm=analysis.bpm,
                      confidence=analysis.confidence, candidates=analysis.tempo.candidates,
                      label=analysis.display_name)
 
