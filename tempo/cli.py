@@ -1029,8 +1029,13 @@ def mix(paths, output, profile_name, minutes, seed, cut, bars, max_stretch_pct, 
                        f"{(t.segment or '-'):<9}  {t.name}")
     progress = None if quiet else ProgressPrinter(sys.stderr, label="mixing")
     title = f"tempo {profile.name}, {plan.duration_s / 60:.0f} min"
-    result = render_mix(plan, out_path, lufs=lufs, sr=sample_rate, jobs=jobs, progress=progress,
-                        cue=not no_cue, title=title)
+    try:
+        result = render_mix(plan, out_path, lufs=lufs, sr=sample_rate, jobs=jobs,
+                            progress=progress, cue=not no_cue, title=title)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: nothing written to {click.format_filename(out_path)} "
+                   "(an earlier file there is untouched)", err=True)
+        sys.exit(130)
     if as_json:
         click.echo(json.dumps({"plan": plan.to_dict(), "result": result.to_dict()},
                               ensure_ascii=False))

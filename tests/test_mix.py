@@ -464,3 +464,51 @@ def test_tempo_plot_reads_the_mix(runner, rendered, tmp_path):
     r = runner.invoke(cli, ["plot", rendered["result"].path, "-o", str(png)])
     assert r.exit_code == 0, r.output + r.stderr
     assert png.stat().st_size > 1000
+
+
+def test_ctrl_c_mid_render_stops_at_once_and_leaves_nothing(library, tmp_path):
+    """Ctrl-C while two workers render: exit 130 with a message within seconds, the old output
+    untouched, no temporary file, no worker left (a worker that got Ctrl-C too used to go on
+    to the next queued piece)."""
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "mix.flac"
+    out.write_bytes(b"an earlier mix")
+    db = tmp_path / "c.sqlite"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    scratch = tmp_path / "scratch"  # the pieces' temporary folder goes here
+    scratch.mkdir()
+    env = {**os.environ, "PYTHONPATH": root, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tempo", "mix", library["folder"], "-o", str(out), "--db", str(db),
+         "-j", "2", "--minutes", "3", "--sample-rate", "44100"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if [f for f in os.listdir(tmp_path) if f.startswith(".mix.flac.")] and \
+                    any(f.startswith("piece-") for d in scratch.iterdir() if d.is_dir()
+                        for f in os.listdir(d)):
+                break  # the render has begun (a piece is being written)
+            time.sleep(0.01)
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.3)
+        os.killpg(proc.pid, signal.SIGINT)
+        t0 = time.monotonic()
+        proc.wait(60)
+        stopped_in = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    err = proc.stderr.read()
+    assert proc.returncode == 130, err
+    assert "interrupted: nothing written" in err
+    assert stopped_in < 10
+    assert out.read_bytes() == b"an earlier mix"
+    assert [f for f in os.listdir(tmp_path) if f.startswith(".mix.flac.")] == []
+    assert list(scratch.iterdir()) == []
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(out) not in ps
