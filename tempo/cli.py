@@ -1047,7 +1047,17 @@ def mix(paths, output, profile_name, minutes, seed, cut, bars, max_stretch_pct, 
                f"in {result.elapsed_s:.0f} s ({result.speed:.0f}x real time){cue_text}")
 
 
+def _exit_on_sigterm(signum, frame):
+    """SIGTERM (``kill``, a service manager, a CI timeout) unwinds like Ctrl-C: temporary
+    files go and workers stop before the exit (128 + 15), instead of an abrupt death."""
+    sys.exit(128 + signum)
+
+
 def main():
+    import signal
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cli(prog_name="tempo")
 
 
