@@ -248,34 +248,10 @@ def test_arc_of_the_planned_minutes_puts_every_track_in_its_planned_segment():
             assert drawn == m.segment, (name, minutes, options, m.segment, middle)
 
 
-def test_plot_playlist_draws_the_planned_hiit_rounds(tmp_path):
-    """End to end through the cache: a 24-minute HIIT playlist file is drawn with 3 rounds."""
-    from tempo.cache import Cache
-
-    profile, seq = _planned("hiit", 24, {})
-    music = tmp_path / "music"
-    music.mkdir()
-    db = str(tmp_path / "cache.sqlite")
-    tracks = []
-    with Cache.open(db) as cache:
-        for i, m in enumerate(seq.matches):
-            path = music / f"{i:02d}.flac"
-            path.write_bytes(b"not audio: the cache answers for it" + bytes([i]))
-            st_ = os.stat(path)
-            t = dataclasses.replace(m.track, path=str(path), size=st_.st_size,
-                                    mtime_ns=st_.st_mtime_ns)
-            cache.put(t)
-            tracks.append(t)
-    playlist = tmp_path / "hiit.pls"  # PLS: no title, so only the tracks tell the length
-    write_playlist(tracks, str(playlist))
-    out, data = plot_playlist(str(playlist), str(tmp_path / "arc.png"), profile="hiit",
-                              library=Library(LibraryOptions(db_path=db, jobs=1)))
-    assert [s for s, _, _ in data.segments] == ["warm-up"] + ["work", "rest"] * 3
-    assert data.effective_bpms == tuple(round(m.effective_bpm, 2) for m in seq.matches)
-    assert _png_size(out)[0] > 500
-
-
-def test_cli_plot_draws_the_planned_hiit_rounds(tmp_path):
+def _cached_hiit_playlist(tmp_path):
+    """A planned 24-minute HIIT sequence as placeholder files whose analyses the cache holds,
+    and a PLS playlist of them (no title, so only the tracks tell the length). Returns
+    (sequence, cache path, playlist path)."""
     from tempo.cache import Cache
 
     _, seq = _planned("hiit", 24, {})
@@ -286,15 +262,30 @@ def test_cli_plot_draws_the_planned_hiit_rounds(tmp_path):
     with Cache.open(db) as cache:
         for i, m in enumerate(seq.matches):
             path = music / f"{i:02d}.flac"
-            path.write_bytes(b"x" * (i + 1))
+            path.write_bytes(b"not audio: the cache answers for it" + bytes([i]))
             st_ = os.stat(path)
             tracks.append(dataclasses.replace(m.track, path=str(path), size=st_.st_size,
                                               mtime_ns=st_.st_mtime_ns))
             cache.put(tracks[-1])
     playlist = tmp_path / "hiit.pls"
     write_playlist(tracks, str(playlist))
+    return seq, db, playlist
+
+
+def test_plot_playlist_draws_the_planned_hiit_rounds(tmp_path):
+    """End to end through the cache: a 24-minute HIIT playlist file is drawn with 3 rounds."""
+    seq, db, playlist = _cached_hiit_playlist(tmp_path)
+    out, data = plot_playlist(str(playlist), str(tmp_path / "arc.png"), profile="hiit",
+                              library=Library(LibraryOptions(db_path=db, jobs=1)))
+    assert [s for s, _, _ in data.segments] == ["warm-up"] + ["work", "rest"] * 3
+    assert data.effective_bpms == tuple(round(m.effective_bpm, 2) for m in seq.matches)
+    assert _png_size(out)[0] > 500
+
+
+def test_cli_plot_draws_the_planned_hiit_rounds(tmp_path):
     import tempo.plot as plot_mod
 
+    _, db, playlist = _cached_hiit_playlist(tmp_path)
     with mock.patch.object(plot_mod, "render_arc", wraps=plot_mod.render_arc) as drawn:
         result = CliRunner().invoke(cli, ["plot", str(playlist), "-o", str(tmp_path / "a.png"),
                                           "--profile", "hiit", "--db", db, "-q"])
