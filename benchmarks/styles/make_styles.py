@@ -744,6 +744,372 @@ def country_bar(s, c, bar, deg, ndeg, sec):
     notes(s, bar, CH_CHORD, v, "....x.......x..." if r.random() < 0.6 else "x.x.x.x.x.x.x.x.", 4, dur=0.25, v=76)
 
 
+# ----- styles added for more real-world variety: Motown, synth-pop, UK garage, bluegrass,
+# Viennese waltz, slow 12/8 blues, Irish jig, slow rock / power ballad.
+TRIANGLE = 81
+
+
+def motown_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_JAZZ, mc.KIT_STD]), vol=112, rev=40, bank=128)
+    s.prog(CH_BASS, r.choice([33, 33, 32, 34]), vol=110, rev=15)
+    s.prog(CH_CHORD, r.choice([0, 1, 27, 26, 4]), vol=84, rev=40)
+    s.prog(CH_STAB, r.choice([61, 56, 66, 67, 16]), vol=78, rev=45)
+    s.prog(CH_STR, r.choice([48, 49, 50]), vol=72, rev=60)
+    s.prog(CH_LEAD, r.choice([65, 66, 56, 73, 11, 52]), vol=86, rev=50)
+    return dict(lead=r.random() < 0.7,
+                # the snare on every beat (flat, or with 2 and 4 louder), or on 2 and 4 with the
+                # tambourine carrying every beat (the Northern-soul stomp)
+                snare=r.choice(["x...x...x...x...", "o...X...o...X...", "....X.......X...", "X...X...X...X..."]),
+                tamb=r.choice(["x...x...x...x...", "x.o.x.o.x.o.x.o.", "xoooxoooxoooxooo", "X...X...X...X..."]),
+                kick=r.choice(["X.......X.......", "X.....x.X.......", "X.......X.....x.", "X.....x.X.....x."]),
+                hat=r.choice(["", "x.x.x.x.x.x.x.x.", "", "..x...x...x...x."]),
+                clap=r.random() < 0.35,
+                bass=r.choice(["walk", "eighth", "jamerson"]),
+                comp=r.choice(["off", "twofour", "quarter", "off"]),
+                strings=r.random() < 0.5)
+
+
+def motown_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # snare or tambourine on every beat, kick on 1 and 3 (or 1, 2-and, 3)
+    if sec != "intro" or bar % 2:
+        hits(s, bar, SNARE, c["snare"], 4)
+        hits(s, bar, KICK, c["kick"], 4)
+        if c["clap"]:
+            hits(s, bar, CLAP, "....x.......x...", 4, scale=0.8)
+    hits(s, bar, TAMB, c["tamb"], 4, scale=0.85)
+    if c["hat"]:
+        hits(s, bar, CHH, c["hat"], 4, scale=0.7)
+    root = root_in(s, deg, 33)
+    if c["bass"] == "walk":
+        walking_bass(s, bar, deg, ndeg, 4, lo=33, v=94)
+    elif c["bass"] == "eighth":
+        notes(s, bar, CH_BASS, lambda i: [root + (7 if i in (8, 10) else 0)], "x.x.x.x.x.x.x.x.", 4, dur=0.4, v=92)
+    else:  # a busy Jamerson-like line: root, pickups, fifth and octave
+        notes(s, bar, CH_BASS, lambda i: [root + {0: 0, 3: 12, 4: 7, 6: 10, 8: 0, 11: 7, 12: 9, 14: 11}.get(i, 0)],
+              r.choice(["x..xx.x.x..xx.x.", "x...x.x.x..x..x.", "x..x..x.x...x.x."]), 4, v=94)
+    v = s.voicing(deg, center=64)
+    pat = {"off": "..x...x...x...x.", "twofour": "....x.......x...", "quarter": "x...x...x...x..."}[c["comp"]]
+    notes(s, bar, CH_CHORD, v, pat, 4, dur=0.25, v=76)
+    if sec == "chorus" and bar % 2 == 0:
+        notes(s, bar, CH_STAB, s.voicing(deg, center=67), r.choice(["x.....x.........", "....x.....x.....", "x..............."]),
+              4, dur=0.5, v=80)
+    if c["strings"] and sec == "chorus":
+        notes(s, bar, CH_STR, s.voicing(deg, center=74), "x.......x.......", 4, dur=1.9, v=62)
+
+
+def synthpop_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_ELEC, mc.KIT_808, mc.KIT_ELEC, mc.KIT_STD, mc.KIT_POWER]), vol=116, rev=35, bank=128)
+    s.prog(CH_BASS, r.choice([38, 39, 87, 81]), vol=102, rev=10)
+    s.prog(CH_ARP, r.choice([81, 80, 84, 98, 90, 99]), vol=72, rev=40)
+    s.prog(CH_PAD, r.choice([88, 89, 90, 91, 95, 50]), vol=64, rev=70)
+    s.prog(CH_STAB, r.choice([62, 63, 5, 4]), vol=74, rev=45)
+    s.prog(CH_LEAD, r.choice([81, 82, 80, 62, 86]), vol=80, rev=45)
+    return dict(lead=r.random() < 0.6,
+                kick=r.choice(["X.......X.......", "X...X...X...X...", "X.......X.x.....", "X...X...X...X...", "X.....x.X......."]),
+                snare=r.choice([SNARE, CLAP, CLAP]),
+                hat=r.choice(["x.x.x.x.x.x.x.x.", "..x...x...x...x.", "xxxxxxxxxxxxxxxx", "xoxoxoxoxoxoxoxo", ""]),
+                seq=r.choice(["arp16", "bass8", "arp16", "both"]),
+                arp_order=r.choice([[0, 1, 2, 3], [0, 2, 1, 3], [3, 2, 1, 0], [0, 1, 2, 1]]),
+                stabs=r.random() < 0.4)
+
+
+def synthpop_bar(s, c, bar, deg, ndeg, sec):
+    # drum machine: kick on 1 and 3 or every beat, clap/snare on 2 and 4; sequenced 16ths/8ths, pads
+    if sec != "intro":
+        hits(s, bar, KICK, c["kick"], 4, jit=3)
+        hits(s, bar, c["snare"], "....X.......X...", 4, jit=3)
+    if c["hat"]:
+        hits(s, bar, OHH if c["hat"].startswith("..") else CHH, c["hat"], 4, scale=0.75, jit=3)
+    root = root_in(s, deg, 33)
+    v = s.voicing(deg, center=67)
+    seq = v + [v[0] + 12]
+    if c["seq"] in ("arp16", "both"):
+        o = c["arp_order"]
+        notes(s, bar, CH_ARP, lambda i: [seq[o[i % 4] % len(seq)] + (12 if (i // 4) % 2 and len(o) else 0)],
+              "x" * 16, 4, dur=0.2, v=70)
+    if c["seq"] in ("bass8", "both"):
+        notes(s, bar, CH_BASS, lambda i: [root + (12 if (i // 2) % 2 else 0)], "x.x.x.x.x.x.x.x.", 4, dur=0.35, v=92)
+    else:
+        notes(s, bar, CH_BASS, [root], "x.....x.x.......", 4, v=92)
+    notes(s, bar, CH_PAD, s.voicing(deg, center=60), "x...............", 4, dur=3.9, v=60)
+    if c["stabs"] and sec == "chorus":
+        notes(s, bar, CH_STAB, s.voicing(deg, center=70), "x.....x.....x...", 4, dur=0.3, v=72)
+
+
+def garage_setup(s):
+    r = s.rng
+    s.swing = r.uniform(0.55, 0.6)
+    s.swing_level = 0.25
+    s.swing_chs = {CH_BASS, CH_CHORD, CH_STAB}
+    s.prog(DRUM, r.choice([mc.KIT_808, mc.KIT_ELEC, mc.KIT_STD, mc.KIT_ROOM]), vol=118, rev=20, bank=128)
+    s.prog(CH_BASS, r.choice([38, 39, 87, 80]), vol=110, rev=5)
+    s.prog(CH_CHORD, r.choice([4, 5, 16, 17, 81, 89]), vol=76, rev=45)
+    s.prog(CH_PAD, r.choice([88, 89, 91, 50]), vol=58, rev=70)
+    s.prog(CH_LEAD, r.choice([81, 73, 11, 85, 54]), vol=74, rev=55)
+    return dict(lead=r.random() < 0.5,
+                # the 2-step kick: 1 and a syncopation (the "a" of 2, the "and" of 3), never all four
+                kick=r.choice(["X......x..X.....", "X.........X.....", "X......X........", "X.........X..x..",
+                               "X..x......X....."]),
+                snare=r.choice([SNARE, RIM, CLAP, SNARE]),
+                ghost=r.choice(["", "..o.......o....o", ".......o.......o", "..o..o........o."]),
+                hat=r.choice(["xoxoxoxoxoxoxoxo", "xxxxxxxxxxxxxxxx", "..x.oxx...x.oxx.", "xoxxxoxxxoxxxoxx"]),
+                ohat=r.random() < 0.5, shaker=r.random() < 0.4,
+                chords=r.choice(["..x..x....x..x..", ".x...x.x...x..x.", "x..x..x...x..x..", "...x..x....x.x.."]),
+                bass=r.choice(["kick", "kick", "roll"]), pad=r.random() < 0.5)
+
+
+def garage_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # UK 2-step: skipping kick, snare on 2 and 4, shuffled 16th hats, choppy chords, sub bass
+    hits(s, bar, CHH, c["hat"], 4, scale=0.75, jit=4)
+    if c["ohat"]:
+        hits(s, bar, OHH, "..x.......x.....", 4, scale=0.6)
+    if c["shaker"]:
+        hits(s, bar, SHAKER, "oxoxoxoxoxoxoxox", 4, scale=0.6)
+    if sec != "intro" or bar % 2:
+        hits(s, bar, KICK, c["kick"], 4, jit=3)
+        hits(s, bar, c["snare"], "....X.......X...", 4, jit=3)
+        if c["ghost"]:
+            hits(s, bar, RIM, c["ghost"], 4, scale=0.8)
+    root = root_in(s, deg, 29)
+    if c["bass"] == "kick":
+        notes(s, bar, CH_BASS, lambda i: [root + (12 if i in (7, 13) else 0)], c["kick"].replace("X", "x"), 4, v=100)
+    else:
+        notes(s, bar, CH_BASS, lambda i: [root + [0, 0, 12, 10, 7, 0][i % 6]], "x..x..x..x.x..x.", 4, dur=0.2, v=98)
+    notes(s, bar, CH_CHORD, s.voicing(deg, center=65, seventh=r.random() < 0.6), c["chords"], 4, dur=0.12, v=74)
+    if c["pad"] and sec == "chorus" and bar % 2 == 0:
+        notes(s, bar, CH_PAD, s.voicing(deg, center=60), "x...............", 4, dur=7.6, v=54)
+
+
+def bluegrass_setup(s):
+    r = s.rng
+    s.prog(CH_BASS, 32, vol=112, rev=25)
+    s.prog(CH_CHORD, r.choice([25, 24, 25]), vol=90, rev=30)          # guitar boom-chuck
+    s.prog(CH_STAB, r.choice([25, 106, 24, 105]), vol=84, rev=25)      # mandolin-like chop
+    s.prog(CH_ARP, 105, vol=r.choice([78, 86]), rev=25)                # banjo
+    s.prog(CH_LEAD, r.choice([40, 110, 40, 25, 22]), vol=86, rev=40)   # fiddle, dobro, harmonica
+    drums = r.random() < 0.3
+    if drums:
+        s.prog(DRUM, r.choice([mc.KIT_BRUSH, mc.KIT_JAZZ]), vol=96, rev=30, bank=128)
+    return dict(lead=r.random() < 0.7, drums=drums, banjo=r.random() < 0.75,
+                roll=r.choice([[0, 1, 2, 0, 1, 2, 0, 2], [3, 1, 2, 3, 1, 2, 3, 1], [0, 2, 1, 2, 0, 2, 1, 2],
+                               [0, 1, 2, 0, 2, 1, 0, 2]]),
+                chop=r.random() < 0.8, guitar=r.choice(["boomchuck", "strum", "boomchuck"]),
+                walkup=r.random() < 0.5)
+
+
+def bluegrass_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # fast 2-beat: bass root-fifth on 1 and 3, chop on 2 and 4, banjo eighth rolls
+    root = root_in(s, deg, 36)
+    fifth = root + 7 if bar % 2 == 0 else root - 5
+    if c["walkup"] and deg != ndeg and bar % 2 == 1:
+        tgt = root_in(s, ndeg, 36)
+        notes(s, bar, CH_BASS, lambda i: [[root, fifth, tgt - 2, tgt - 1][i // 2]], "x...x.x.", 2, v=96)
+    else:
+        notes(s, bar, CH_BASS, lambda i: [root if i == 0 else fifth], "X...x...", 2, v=96)
+    v = s.voicing(deg, center=62)
+    if c["guitar"] == "boomchuck":
+        notes(s, bar, CH_CHORD, lambda i: [root + 12 if i == 0 else fifth + 12], "x...x...", 2, dur=0.4, v=80)
+        notes(s, bar, CH_CHORD, v, "..x...x.", 2, dur=0.3, v=74)
+    else:
+        notes(s, bar, CH_CHORD, v, "x.xxx.xx", 2, dur=0.3, v=70)
+    if c["chop"] and sec != "intro":
+        notes(s, bar, CH_STAB, s.voicing(deg, center=70), "..X...X.", 2, dur=0.08, v=84)
+    if c["banjo"] and (sec != "intro" or not c["lead"]):
+        seq = [root_in(s, deg, 50)] + s.voicing(deg, center=64) + [s.key + 7 + 60]  # + the high drone string
+        notes(s, bar, CH_ARP, lambda i: [seq[c["roll"][i] % len(seq)] if c["roll"][i] < 3 else seq[-1]],
+              "xoxoxoxo", 2, dur=0.3, v=72 if c["lead"] else 82)
+    if c["drums"] and sec != "intro":
+        hits(s, bar, SNARE, "..x...x.", 2, scale=0.7)
+        hits(s, bar, KICK, "o...o...", 2, scale=0.8)
+
+
+def viennese_setup(s):
+    r = s.rng
+    kind = r.choice(["orchestra", "orchestra", "accordion"])
+    if kind == "orchestra":
+        s.prog(CH_BASS, r.choice([43, 45, 32, 42]), vol=104, rev=65)
+        s.prog(CH_CHORD, r.choice([48, 49, 60, 61, 45]), vol=86, rev=65)
+        s.prog(CH_STR, r.choice([48, 49, 44]), vol=82, rev=70)
+        s.prog(CH_LEAD, r.choice([40, 48, 73, 68, 71, 60]), vol=90, rev=65)
+        s.prog(CH_X, 47, vol=96, rev=65)  # timpani
+        s.prog(DRUM, mc.KIT_ORCH, vol=96, rev=65, bank=128)
+    else:
+        s.prog(CH_BASS, r.choice([21, 23, 32]), vol=100, rev=35)
+        s.prog(CH_CHORD, r.choice([21, 23, 21]), vol=84, rev=35)
+        s.prog(CH_STR, r.choice([21, 48]), vol=70, rev=40)
+        s.prog(CH_LEAD, r.choice([21, 22, 40, 71]), vol=88, rev=40)
+        s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_BRUSH]), vol=92, rev=35, bank=128)
+    return dict(kind=kind, lead=r.random() < 0.85, timp=kind == "orchestra" and r.random() < 0.5,
+                bd=r.random() < 0.35, triangle=r.random() < 0.3,
+                early2=r.choice([0.0, 0.0, r.uniform(0.03, 0.08)]),  # the Viennese anticipated second beat
+                bass=r.choice(["root", "rootfifth"]), swell=r.random() < 0.5)
+
+
+def viennese_bar(s, c, bar, deg, ndeg, sec):
+    # oom-pah-pah at 150-190: bass on 1, short chords on 2 and 3 (2 often a little early)
+    root = root_in(s, deg, 36)
+    p = root if c["bass"] == "root" or bar % 2 == 0 else root + 7
+    notes(s, bar, CH_BASS, [p], "X..", 1, dur=0.8, v=96)
+    v = s.voicing(deg, center=64)
+    for b, vv in ((1, 74), (2, 70)):
+        t = bar * 3 + b - (c["early2"] if b == 1 else 0.0)
+        for q in v:
+            s.add(t, CH_CHORD, q, vv + s.rng.uniform(-6, 6), 0.35)
+    if c["timp"] and sec != "intro":
+        notes(s, bar, CH_X, [root_in(s, deg, 41)], "X..", 1, dur=0.6, v=80)
+    if c["bd"] and sec != "intro":
+        hits(s, bar, KICK, "x..", 1, scale=0.8)
+    if c["triangle"] and sec != "intro":
+        hits(s, bar, TRIANGLE, ".xx", 1, scale=0.6)
+    if c["swell"] and sec == "chorus" and bar % 2 == 0:
+        notes(s, bar, CH_STR, s.voicing(deg, center=72), "x.....", 2, dur=5.6, v=60)
+
+
+def blues12_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_JAZZ, mc.KIT_BRUSH]), vol=108, rev=40, bank=128)
+    s.prog(CH_BASS, r.choice([33, 32, 34]), vol=106, rev=15)
+    s.prog(CH_CHORD, r.choice([0, 1, 4, 3]), vol=82, rev=45)      # piano triplets
+    s.prog(CH_PAD, r.choice([16, 17, 18, 19]), vol=62, rev=45)    # organ
+    s.prog(CH_LEAD, r.choice([29, 30, 27, 26, 65, 22]), vol=88, rev=50)
+    return dict(lead=r.random() < 0.8, hat=r.choice([CHH, RIDE, CHH]),
+                hatpat=r.choice(["xoo" * 4, "x.ox.ox.ox.o", "xxx" * 4]),
+                kick=r.choice(["X.....X.....", "X....xX.....", "X.....X....x", "X..x..X..x.."]),
+                bass=r.choice(["dotted", "boogie", "walk"]), organ=r.random() < 0.5,
+                comp=r.choice(["triplets", "x.ox.ox.ox.o", "...x.....x..", "triplets"]))
+
+
+def blues12_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 12/8 slow blues: four dotted-quarter beats of three triplet eighths
+    hits(s, bar, c["hat"], c["hatpat"], 3, scale=0.8)
+    if sec != "intro" or bar % 2:
+        hits(s, bar, KICK, c["kick"], 3)
+        hits(s, bar, SNARE, "...X.....X.." if r.random() < 0.8 else "...X.....X.g", 3)
+    root = root_in(s, deg, 36)
+    third = 3 if s.minor and deg in (1, 4) else 4
+    chord = [root + 12, root + 12 + third, root + 19, root + 22]
+    if c["bass"] == "dotted":
+        notes(s, bar, CH_BASS, lambda i: [root + (7 if i == 6 else 0)], "X.....X.....", 3, v=92)
+    elif c["bass"] == "boogie":  # root-third-fifth-sixth-seventh-sixth-fifth-third in shuffle triplets
+        line = [0, third, 7, 9, 10, 9, 7, third]
+        notes(s, bar, CH_BASS, lambda i: [root + line[(i // 3) * 2 + (1 if i % 3 else 0)]], "x.xx.xx.xx.x", 3, dur=0.3, v=90)
+    else:
+        walking_bass(s, bar, deg, ndeg, 4, lo=33, v=90)
+    if c["comp"] == "triplets":
+        notes(s, bar, CH_CHORD, chord[1:], "xoo" * 4, 3, dur=0.25, v=68)
+    else:
+        notes(s, bar, CH_CHORD, chord[1:], c["comp"], 3, dur=0.3, v=72)
+    if c["organ"]:
+        notes(s, bar, CH_PAD, chord, "x...........", 3, dur=3.9, v=58)
+
+
+def jig_setup(s):
+    r = s.rng
+    s.prog(CH_LEAD, r.choice([40, 110, 72, 73, 75, 21, 109, 78]), vol=94, rev=40)  # fiddle, whistle, flute, accordion, pipes
+    s.prog(CH_STAB, r.choice([40, 73, 21, 105, 25]), vol=72, rev=40)  # a second melody instrument (unison)
+    s.prog(CH_CHORD, r.choice([25, 24, 0, 105, 46]), vol=86, rev=35)  # guitar, piano, banjo, harp
+    s.prog(CH_BASS, r.choice([32, 25, 0, 43]), vol=92, rev=30)
+    drum = r.random() < 0.7
+    if drum:
+        s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_ORCH, mc.KIT_BRUSH]), vol=100, rev=35, bank=128)
+    ladder = s.scale_ladder(62, 86)
+    tune = []  # two 2-bar motifs (12 triplet eighths each) as scale-index walks
+    for _ in range(2):
+        idx, steps = r.randint(len(ladder) // 4, len(ladder) // 2), []
+        for i in range(12):
+            idx = max(0, min(len(ladder) - 1, idx + r.choice([-2, -1, -1, 1, 1, 2, 0, 3, -3])))
+            steps.append(idx)
+        rhythm = "".join(r.choice(["xxx", "xxx", "xxx", "x.x"]) for _ in range(4))
+        tune.append((steps, rhythm))
+    return dict(lead=False, drum=drum, tune=tune, ladder=ladder, unison=r.random() < 0.5,
+                drum_note=r.choice([TOM_LF, KICK, TOM_L]),
+                drum_pat=r.choice(["X..x..", "X.xX.x", "X..X..", "X.oXoo"]),
+                guitar=r.choice(["boomchuck", "strum", "boomchuck", "vamp"]))
+
+
+def jig_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 6/8 jig: two dotted-quarter beats of three running eighths
+    root = root_in(s, deg, 40)
+    v = s.voicing(deg, center=60)
+    if c["guitar"] == "boomchuck":   # bass on 1 and 4, chord on the 3rd and 6th eighths
+        notes(s, bar, CH_CHORD, lambda i: [root] if i in (0, 3) else v, "X.xX.x", 3, dur=0.3, v=80)
+    elif c["guitar"] == "strum":     # down-down-up, accented on the beats
+        notes(s, bar, CH_CHORD, v, "XoxXox", 3, dur=0.3, v=74)
+    else:                            # piano vamp: bass note, then a chord on the 2nd and 3rd eighths
+        notes(s, bar, CH_CHORD, lambda i: [root] if i in (0, 3) else v, "Xxx" * 2, 3, dur=0.25, v=70)
+    notes(s, bar, CH_BASS, [root_in(s, deg, 36)], "X..x..", 3, v=84)
+    if c["drum"] and sec != "intro":
+        hits(s, bar, c["drum_note"], c["drum_pat"], 3)
+        if r.random() < 0.4:
+            hits(s, bar, RIM, "..x..x", 3, scale=0.6)
+    if sec == "intro" and bar == 0:
+        return
+    steps, rhythm = c["tune"][1 if (bar // 4) % 2 else 0]
+    half = bar % 2
+    lad = c["ladder"]
+    pcs = [p % 12 for p in s.chord_pcs(deg)]
+    pat = rhythm[half * 6:(half + 1) * 6]
+
+    def pitch(i):
+        n = lad[steps[half * 6 + i]]
+        if i % 3 == 0:  # the beat lands on a chord tone
+            n = min((x for x in lad if x % 12 in pcs), key=lambda x: abs(x - n))
+        return [n]
+    notes(s, bar, CH_LEAD, pitch, pat.replace("x", "X", 1), 3, v=86)
+    if c["unison"] and sec == "chorus":
+        notes(s, bar, CH_STAB, pitch, pat, 3, v=70)
+
+
+def slowrock_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_POWER]), vol=114, rev=55, bank=128)
+    s.prog(CH_BASS, r.choice([33, 34, 32]), vol=104, rev=20)
+    s.prog(CH_ARP, r.choice([27, 28, 25, 24, 0, 4]), vol=84, rev=50)   # clean arpeggios / piano
+    s.prog(CH_CHORD, r.choice([29, 30, 30, 0, 48]), vol=74, rev=45)     # distorted guitars in the chorus
+    s.prog(CH_PAD, r.choice([48, 49, 89, 16]), vol=60, rev=65)
+    s.prog(CH_LEAD, r.choice([29, 30, 65, 66, 52, 81]), vol=86, rev=55)
+    return dict(lead=r.random() < 0.6,
+                snare=r.choice(["....X.......X...", "....X.......X...", "........X......."]),   # 2 and 4, or half-time 3
+                kick=r.choice(["X.........X.....", "X.......X.x.....", "X.....x.X.......", "X.........x....."]),
+                hat=r.choice([(CHH, "x.x.x.x.x.x.x.x."), (RIDE, "x.x.x.x.x.x.x.x."), (CHH, "xoxoxoxoxoxoxoxo"),
+                              (CHH, "x.x.x.x.x.x.x.x.")]),
+                arp=r.choice(["8", "16", "8"]), arp_order=r.choice([[0, 1, 2, 3], [0, 2, 1, 3], [0, 2, 3, 2]]),
+                chorus=r.choice(["power", "chug", "piano"]), pad=r.random() < 0.4)
+
+
+def slowrock_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # power ballad: the slow quarter; guitar arpeggios in eighths or sixteenths
+    v = s.voicing(deg, center=62)
+    seq = [root_in(s, deg, 45)] + v
+    o = c["arp_order"]
+    div = 2 if c["arp"] == "8" else 4
+    notes(s, bar, CH_ARP, lambda i: [seq[o[(i * div // 4) % 4] % len(seq)] + (12 if (i * div // 4) % 8 >= 4 and div == 4 else 0)],
+          ("x." * 8) if div == 2 else "x" * 16, 4, dur=0.9 / div, v=76)
+    root = root_in(s, deg, 33)
+    if sec != "intro":
+        if bar % 8 == 4 and sec == "chorus" or (sec != "intro" and bar % 8 == 0):
+            hits(s, bar, CRASH, "x...............", 4, scale=0.8)
+        else:
+            hits(s, bar, c["hat"][0], c["hat"][1], 4, scale=0.75)
+        hits(s, bar, KICK, c["kick"], 4)
+        hits(s, bar, SNARE, c["snare"], 4)
+        if sec == "chorus":
+            notes(s, bar, CH_BASS, [root], "x.x.x.x.x.x.x.x.", 4, dur=0.4, v=90)
+            lo = root_in(s, deg, 40)
+            if c["chorus"] == "power":
+                notes(s, bar, CH_CHORD, [lo, lo + 7, lo + 12], "x.......x.......", 4, dur=1.9, v=78)
+            elif c["chorus"] == "chug":
+                notes(s, bar, CH_CHORD, [lo, lo + 7], "x.x.x.x.x.x.x.x.", 4, dur=0.4, v=70)
+            else:
+                notes(s, bar, CH_CHORD, s.voicing(deg, center=60), "x...x...x...x...", 4, dur=0.9, v=70)
+        else:
+            notes(s, bar, CH_BASS, [root], r.choice(["x.......x.......", "x.........x.....", "x..............."]), 4, v=90)
+    if c["pad"] and sec == "chorus":
+        notes(s, bar, CH_PAD, s.voicing(deg, center=66), "x...............", 4, dur=3.9, v=56)
+
+
 STYLES = {
     # name: tapped range, meter (beats per bar), why the tapped tempo lies there, also_ok
     "swing": dict(bpm=(125, 200), meter=4, setup=swing_setup, bar=swing_bar, live=True,
@@ -815,9 +1181,34 @@ STYLES = {
     "country": dict(bpm=(95, 135), meter=4, setup=country_setup, bar=country_bar, live=True,
                     also=lambda b: [b / 2] if b >= 125 else [],
                     why="bass root-fifth on 1 and 3, snare accent on 2 and 4 (16th train beat or eighth hats)"),
+    "motown": dict(bpm=(95, 128), meter=4, setup=motown_setup, bar=motown_bar, live=True,
+                   also=lambda b: [],
+                   why="the snare or tambourine on every beat, kick on 1 and 3 (or 1, 2-and, 3); off-beat chords and eighth bass subdivide"),
+    "synthpop": dict(bpm=(96, 122), meter=4, setup=synthpop_setup, bar=synthpop_bar, live=False,
+                     also=lambda b: [],
+                     why="drum machine: clap/snare on 2 and 4 over a kick on 1 and 3 or every beat; 16th arpeggios and 8th sequenced bass subdivide"),
+    "garage": dict(bpm=(128, 138), meter=4, setup=garage_setup, bar=garage_bar, live=False,
+                   also=lambda b: [],
+                   why="UK 2-step: snare/rim on 2 and 4 over a skipping kick (1 and a syncopation, never all four); shuffled 16th hats subdivide"),
+    "bluegrass": dict(bpm=(150, 200), meter=4, setup=bluegrass_setup, bar=bluegrass_bar, live=True,
+                      also=lambda b: [b / 2] if b >= 170 else [],
+                      why="fast two-beat: bass root-fifth on 1 and 3, mandolin chop on 2 and 4; banjo eighth rolls subdivide; the half (cut time) if >= 170"),
+    "viennese": dict(bpm=(150, 190), meter=3, setup=viennese_setup, bar=viennese_bar, live=True,
+                     also=lambda b: [b / 3] if b >= 150 else [],
+                     why="3/4 oom-pah-pah: bass on 1, chords on 2 and 3 (the quarter); the bar (1/3) at these tempi, as dancers count it"),
+    "blues12": dict(bpm=(48, 76), meter=4, setup=blues12_setup, bar=blues12_bar, live=True,
+                    also=lambda b: [],
+                    why="12/8 slow blues: the dotted quarter (snare on 2 and 4 of four per bar); the triplet eighths of hats and piano subdivide"),
+    "jig": dict(bpm=(100, 130), meter=2, setup=jig_setup, bar=jig_bar, live=True,
+                also=lambda b: [],
+                why="6/8 jig: the dotted quarter (bodhran and guitar bass on the two beats of the bar); the running melody eighths subdivide by three"),
+    "slowrock": dict(bpm=(60, 84), meter=4, setup=slowrock_setup, bar=slowrock_bar, live=True,
+                     also=lambda b: [2 * b],
+                     why="power ballad: the slow quarter (snare on 2 and 4, or on 3 half-time); guitar eighth/16th arpeggios subdivide; double too, as for the ballad"),
 }
 #: Grid steps per beat of each style's lead line (triplet styles: 3).
-LEAD_SPB = {"swing": 3, "shuffle": 3, "gospel": 3, "jazzwaltz": 3, "sixeight": 3}
+LEAD_SPB = {"swing": 3, "shuffle": 3, "gospel": 3, "jazzwaltz": 3, "sixeight": 3, "blues12": 3,
+            "bluegrass": 2, "viennese": 2}
 
 
 def compose(song, style, total_bars):
@@ -827,7 +1218,9 @@ def compose(song, style, total_bars):
     prog = mc.choose(r, mc.PROGS_MINOR if song.minor else mc.PROGS_MAJOR)
     if style in ("swing", "jazzwaltz", "bossa"):
         prog = mc.choose(r, [[2, 5, 1, 1], [1, 6, 2, 5], [2, 5, 1, 6], [4, 3, 2, 5]])
-    per = 2 if song.bpm > 150 or style in ("sixeight",) else 1
+    if style == "blues12":  # the twelve-bar blues
+        prog = [1, 4, 1, 1, 4, 4, 1, 1, 5, 4, 1, 5]
+    per = 2 if song.bpm > 150 or style in ("sixeight", "jig") else 1
     intro = 2 if total_bars < 16 else 4
     lead = mc.Lead(song, density=0.35, spb=LEAD_SPB.get(style, 4)) if ctx.get("lead") else None
     for bar in range(total_bars):
