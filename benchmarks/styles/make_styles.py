@@ -749,6 +749,15 @@ def country_bar(s, c, bar, deg, ndeg, sec):
 TRIANGLE = 81
 
 
+def voice(s, deg, center=62, seventh=False):
+    """``Song.voicing`` moved by octaves to sit around ``center``: the shared generator's voicing
+    searches only three octaves above the pitch class, so it tops out near MIDI 50 whatever the
+    centre asked for (the older styles keep it so that their songs stay as they were)."""
+    v = s.voicing(deg, center=center, seventh=seventh)
+    k = round((center - sum(v) / len(v)) / 12)
+    return [p + 12 * k for p in v]
+
+
 def motown_setup(s):
     r = s.rng
     s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_JAZZ, mc.KIT_STD]), vol=112, rev=40, bank=128)
@@ -788,14 +797,14 @@ def motown_bar(s, c, bar, deg, ndeg, sec):
     else:  # a busy Jamerson-like line: root, pickups, fifth and octave
         notes(s, bar, CH_BASS, lambda i: [root + {0: 0, 3: 12, 4: 7, 6: 10, 8: 0, 11: 7, 12: 9, 14: 11}.get(i, 0)],
               r.choice(["x..xx.x.x..xx.x.", "x...x.x.x..x..x.", "x..x..x.x...x.x."]), 4, v=94)
-    v = s.voicing(deg, center=64)
+    v = voice(s, deg, center=64)
     pat = {"off": "..x...x...x...x.", "twofour": "....x.......x...", "quarter": "x...x...x...x..."}[c["comp"]]
     notes(s, bar, CH_CHORD, v, pat, 4, dur=0.25, v=76)
     if sec == "chorus" and bar % 2 == 0:
-        notes(s, bar, CH_STAB, s.voicing(deg, center=67), r.choice(["x.....x.........", "....x.....x.....", "x..............."]),
+        notes(s, bar, CH_STAB, voice(s, deg, center=67), r.choice(["x.....x.........", "....x.....x.....", "x..............."]),
               4, dur=0.5, v=80)
     if c["strings"] and sec == "chorus":
-        notes(s, bar, CH_STR, s.voicing(deg, center=74), "x.......x.......", 4, dur=1.9, v=62)
+        notes(s, bar, CH_STR, voice(s, deg, center=74), "x.......x.......", 4, dur=1.9, v=62)
 
 
 def synthpop_setup(s):
@@ -823,7 +832,7 @@ def synthpop_bar(s, c, bar, deg, ndeg, sec):
     if c["hat"]:
         hits(s, bar, OHH if c["hat"].startswith("..") else CHH, c["hat"], 4, scale=0.75, jit=3)
     root = root_in(s, deg, 33)
-    v = s.voicing(deg, center=67)
+    v = voice(s, deg, center=67)
     seq = v + [v[0] + 12]
     if c["seq"] in ("arp16", "both"):
         o = c["arp_order"]
@@ -833,9 +842,9 @@ def synthpop_bar(s, c, bar, deg, ndeg, sec):
         notes(s, bar, CH_BASS, lambda i: [root + (12 if (i // 2) % 2 else 0)], "x.x.x.x.x.x.x.x.", 4, dur=0.35, v=92)
     else:
         notes(s, bar, CH_BASS, [root], "x.....x.x.......", 4, v=92)
-    notes(s, bar, CH_PAD, s.voicing(deg, center=60), "x...............", 4, dur=3.9, v=60)
+    notes(s, bar, CH_PAD, voice(s, deg, center=60), "x...............", 4, dur=3.9, v=60)
     if c["stabs"] and sec == "chorus":
-        notes(s, bar, CH_STAB, s.voicing(deg, center=70), "x.....x.....x...", 4, dur=0.3, v=72)
+        notes(s, bar, CH_STAB, voice(s, deg, center=70), "x.....x.....x...", 4, dur=0.3, v=72)
 
 
 def garage_setup(s):
@@ -877,9 +886,9 @@ def garage_bar(s, c, bar, deg, ndeg, sec):
         notes(s, bar, CH_BASS, lambda i: [root + (12 if i in (7, 13) else 0)], c["kick"].replace("X", "x"), 4, v=100)
     else:
         notes(s, bar, CH_BASS, lambda i: [root + [0, 0, 12, 10, 7, 0][i % 6]], "x..x..x..x.x..x.", 4, dur=0.2, v=98)
-    notes(s, bar, CH_CHORD, s.voicing(deg, center=65, seventh=r.random() < 0.6), c["chords"], 4, dur=0.12, v=74)
+    notes(s, bar, CH_CHORD, voice(s, deg, center=65, seventh=r.random() < 0.6), c["chords"], 4, dur=0.12, v=74)
     if c["pad"] and sec == "chorus" and bar % 2 == 0:
-        notes(s, bar, CH_PAD, s.voicing(deg, center=60), "x...............", 4, dur=7.6, v=54)
+        notes(s, bar, CH_PAD, voice(s, deg, center=60), "x...............", 4, dur=7.6, v=54)
 
 
 def bluegrass_setup(s):
@@ -893,8 +902,10 @@ def bluegrass_setup(s):
     if drums:
         s.prog(DRUM, r.choice([mc.KIT_BRUSH, mc.KIT_JAZZ]), vol=96, rev=30, bank=128)
     return dict(lead=r.random() < 0.7, drums=drums, banjo=r.random() < 0.75,
-                roll=r.choice([[0, 1, 2, 0, 1, 2, 0, 2], [3, 1, 2, 3, 1, 2, 3, 1], [0, 2, 1, 2, 0, 2, 1, 2],
-                               [0, 1, 2, 0, 2, 1, 0, 2]]),
+                # forward, forward with the drone, alternating thumb, forward-reverse
+                roll=r.choice([[0, 1, 2, 0, 1, 2, 0, 2], [3, 1, 2, 3, 1, 2, 3, 1], [0, 2, 3, 2, 1, 2, 3, 2],
+                               [0, 1, 2, 3, 2, 1, 0, 2]]),
+                accent=r.choice(["xoxoxoxo", "xooxooxo"]),  # on the beats, or 3-3-2 across the bar
                 chop=r.random() < 0.8, guitar=r.choice(["boomchuck", "strum", "boomchuck"]),
                 walkup=r.random() < 0.5)
 
@@ -905,21 +916,20 @@ def bluegrass_bar(s, c, bar, deg, ndeg, sec):
     fifth = root + 7 if bar % 2 == 0 else root - 5
     if c["walkup"] and deg != ndeg and bar % 2 == 1:
         tgt = root_in(s, ndeg, 36)
-        notes(s, bar, CH_BASS, lambda i: [[root, fifth, tgt - 2, tgt - 1][i // 2]], "x...x.x.", 2, v=96)
+        notes(s, bar, CH_BASS, lambda i: [{0: root, 4: fifth}.get(i, tgt - 1)], "x...x.x.", 2, v=96)
     else:
         notes(s, bar, CH_BASS, lambda i: [root if i == 0 else fifth], "X...x...", 2, v=96)
-    v = s.voicing(deg, center=62)
+    v = voice(s, deg, center=62)
     if c["guitar"] == "boomchuck":
         notes(s, bar, CH_CHORD, lambda i: [root + 12 if i == 0 else fifth + 12], "x...x...", 2, dur=0.4, v=80)
         notes(s, bar, CH_CHORD, v, "..x...x.", 2, dur=0.3, v=74)
     else:
         notes(s, bar, CH_CHORD, v, "x.xxx.xx", 2, dur=0.3, v=70)
     if c["chop"] and sec != "intro":
-        notes(s, bar, CH_STAB, s.voicing(deg, center=70), "..X...X.", 2, dur=0.08, v=84)
+        notes(s, bar, CH_STAB, voice(s, deg, center=70), "..X...X.", 2, dur=0.08, v=84)
     if c["banjo"] and (sec != "intro" or not c["lead"]):
-        seq = [root_in(s, deg, 50)] + s.voicing(deg, center=64) + [s.key + 7 + 60]  # + the high drone string
-        notes(s, bar, CH_ARP, lambda i: [seq[c["roll"][i] % len(seq)] if c["roll"][i] < 3 else seq[-1]],
-              "xoxoxoxo", 2, dur=0.3, v=72 if c["lead"] else 82)
+        strings = voice(s, deg, center=63) + [67 + (s.key + 7 - 67) % 12]  # three chord tones + the high drone
+        notes(s, bar, CH_ARP, lambda i: [strings[c["roll"][i]]], c["accent"], 2, dur=0.3, v=72 if c["lead"] else 82)
     if c["drums"] and sec != "intro":
         hits(s, bar, SNARE, "..x...x.", 2, scale=0.7)
         hits(s, bar, KICK, "o...o...", 2, scale=0.8)
@@ -952,7 +962,7 @@ def viennese_bar(s, c, bar, deg, ndeg, sec):
     root = root_in(s, deg, 36)
     p = root if c["bass"] == "root" or bar % 2 == 0 else root + 7
     notes(s, bar, CH_BASS, [p], "X..", 1, dur=0.8, v=96)
-    v = s.voicing(deg, center=64)
+    v = voice(s, deg, center=64)
     for b, vv in ((1, 74), (2, 70)):
         t = bar * 3 + b - (c["early2"] if b == 1 else 0.0)
         for q in v:
@@ -964,7 +974,7 @@ def viennese_bar(s, c, bar, deg, ndeg, sec):
     if c["triangle"] and sec != "intro":
         hits(s, bar, TRIANGLE, ".xx", 1, scale=0.6)
     if c["swell"] and sec == "chorus" and bar % 2 == 0:
-        notes(s, bar, CH_STR, s.voicing(deg, center=72), "x.....", 2, dur=5.6, v=60)
+        notes(s, bar, CH_STR, voice(s, deg, center=72), "x.....", 2, dur=5.6, v=60)
 
 
 def blues12_setup(s):
@@ -1032,7 +1042,7 @@ def jig_setup(s):
 def jig_bar(s, c, bar, deg, ndeg, sec):
     r = s.rng  # 6/8 jig: two dotted-quarter beats of three running eighths
     root = root_in(s, deg, 40)
-    v = s.voicing(deg, center=60)
+    v = voice(s, deg, center=60)
     if c["guitar"] == "boomchuck":   # bass on 1 and 4, chord on the 3rd and 6th eighths
         notes(s, bar, CH_CHORD, lambda i: [root] if i in (0, 3) else v, "X.xX.x", 3, dur=0.3, v=80)
     elif c["guitar"] == "strum":     # down-down-up, accented on the beats
@@ -1081,7 +1091,7 @@ def slowrock_setup(s):
 
 def slowrock_bar(s, c, bar, deg, ndeg, sec):
     r = s.rng  # power ballad: the slow quarter; guitar arpeggios in eighths or sixteenths
-    v = s.voicing(deg, center=62)
+    v = voice(s, deg, center=62)
     seq = [root_in(s, deg, 45)] + v
     o = c["arp_order"]
     div = 2 if c["arp"] == "8" else 4
@@ -1103,11 +1113,11 @@ def slowrock_bar(s, c, bar, deg, ndeg, sec):
             elif c["chorus"] == "chug":
                 notes(s, bar, CH_CHORD, [lo, lo + 7], "x.x.x.x.x.x.x.x.", 4, dur=0.4, v=70)
             else:
-                notes(s, bar, CH_CHORD, s.voicing(deg, center=60), "x...x...x...x...", 4, dur=0.9, v=70)
+                notes(s, bar, CH_CHORD, voice(s, deg, center=60), "x...x...x...x...", 4, dur=0.9, v=70)
         else:
             notes(s, bar, CH_BASS, [root], r.choice(["x.......x.......", "x.........x.....", "x..............."]), 4, v=90)
     if c["pad"] and sec == "chorus":
-        notes(s, bar, CH_PAD, s.voicing(deg, center=66), "x...............", 4, dur=3.9, v=56)
+        notes(s, bar, CH_PAD, voice(s, deg, center=66), "x...............", 4, dur=3.9, v=56)
 
 
 STYLES = {
