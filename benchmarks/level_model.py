@@ -31,7 +31,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
-from tempo.estimate import LevelModel, estimate_tempo, level_feature_names, level_inputs  # noqa: E402
+from tempo.estimate import (LevelModel, estimate_tempo, level_feature_names, level_inputs,  # noqa: E402
+                            level_prior)
 from tempo.features import Features  # noqa: E402
 
 TOL = 0.04
@@ -132,6 +133,7 @@ def train(rows, l2=L2, workout_weight=WORKOUT_WEIGHT):
     scale = allX.std(axis=0)
     scale[scale < 1e-6] = 1.0
     Z = (allX - mean) / scale
+    prior = level_prior(allX)  # fixed, not learned
     sizes = np.array([len(r[1]) for r in use])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     seg = np.repeat(np.arange(len(use)), sizes)
@@ -141,7 +143,7 @@ def train(rows, l2=L2, workout_weight=WORKOUT_WEIGHT):
     n = len(use)
 
     def nll(w):
-        s = Z @ w
+        s = Z @ w + prior
         m = np.maximum.reduceat(s, starts)
         e = np.exp(s - m[seg])
         tot = np.add.reduceat(e, starts)
@@ -222,7 +224,7 @@ def cv_temperature(rows, l2=L2, folds=INNER_FOLDS):
     pairs = []
     for held in parts:
         m = train([r for r in rows if r[0] not in held], l2=l2)
-        pairs += [(((X - m.mean) / m.scale) @ m.weights, k) for grp, c, X, k, _ in rows
+        pairs += [(m.scores(X), k) for grp, c, X, k, _ in rows
                   if grp in held and k >= 0 and len(c) > 1]
     return fit_temperature(pairs)
 

@@ -473,8 +473,7 @@ def level_feature_names() -> tuple[str, ...]:
     rows = list(BAND_NAMES) + ["sum"]
     names = [f"acf_{r}_x{m:.3g}" for r in rows for m in FEATURE_MULTS]
     names += [f"ks_x{m:g}" for m in KS_MULTS]
-    names += ["log2_bpm_120", "log2_bpm_120_sq", "comb", "rule_choice", "rule_margin", "triple",
-              "eighths"]
+    names += ["log2_bpm_120", "comb", "rule_choice", "rule_margin", "triple", "eighths"]
     return tuple(names)
 
 
@@ -482,8 +481,8 @@ def level_features(acf: np.ndarray, fps: float, bpm: float, *, comb_top: float,
                    rule_bpm: float, rule_margin: float) -> np.ndarray:
     """Features of one beat-level candidate ``bpm``: the band autocorrelations at fractions and
     multiples of its period (which subdivisions and which bar lengths pulse), kick and snare
-    taking turns, the tempo itself (log2 of bpm/120 and its square: a prior learned from
-    data), the comb strength, whether the hand-written rules (:func:`decide_level`) chose this
+    taking turns, the tempo itself (log2 of bpm/120; the tempo prior itself is fixed, see
+    :data:`LEVEL_PRIOR_OCTAVES`), the comb strength, whether the hand-written rules (:func:`decide_level`) chose this
     level and how clearly, the bass's triple-metre evidence and the mid bands' eighth notes."""
     lag = 60.0 * fps / bpm
     mults = np.asarray(FEATURE_MULTS)
@@ -493,7 +492,7 @@ def level_features(acf: np.ndarray, fps: float, bpm: float, *, comb_top: float,
     lb = np.log2(bpm / 120.0)
     comb = float(_comb(acf[-1], np.array([lag]))[0]) / max(comb_top, 1e-9)
     rule = 1.0 if abs(rule_bpm / bpm - 1.0) < 0.03 else 0.0
-    extra = [lb, lb * lb, comb, rule, rule * rule_margin,
+    extra = [lb, comb, rule, rule * rule_margin,
              triple_evidence(acf, fps, bpm), eighth_note_evidence(acf, fps, bpm)]
     return np.concatenate([a.ravel(), ks, np.asarray(extra)])
 
@@ -502,8 +501,27 @@ def level_candidates(pulse_bpm: float, min_bpm: float, max_bpm: float) -> list[f
     return [pulse_bpm * r for r in LEVEL_RATIOS if min_bpm <= pulse_bpm * r <= max_bpm]
 
 
+#: The level model's fixed tempo prior: a log-normal around 120 BPM (the tempo listeners
+#: prefer to tap, van Noorden & Moelants 1999), this many octaves wide. It is not learned:
+#: a prior learned from the training styles' tempi (as in version 6) learned those styles'
+#: tempo ranges, and left-out styles paid for it. 0.5-0.7 octaves gave the same left-out
+#: scores within a song or two; 0.6 is the middle.
+LEVEL_PRIOR_OCTAVES = 0.6
+_LB_COLUMN = None
+
+
+def level_prior(X: np.ndarray) -> np.ndarray:
+    """The fixed log-prior of each candidate (rows of level features)."""
+    global _LB_COLUMN
+    if _LB_COLUMN is None:
+        _LB_COLUMN = level_feature_names().index("log2_bpm_120")
+    lb = np.asarray(X, dtype=np.float64)[:, _LB_COLUMN]
+    return -0.5 * (lb / LEVEL_PRIOR_OCTAVES) ** 2
+
+
 class LevelModel:
-    """A linear score per candidate, softmax over a track's candidates (a conditional logit).
+    """A linear score per candidate plus the fixed tempo prior (:func:`level_prior`), softmax
+    over a track's candidates (a conditional logit).
 
     ``mean`` and ``scale`` standardise the features; ``weights`` score them. Trained by
     benchmarks/level_model.py on synthetic songs of many styles; shipped in
@@ -516,9 +534,13 @@ class LevelModel:
         self.weights = np.asarray(weights, dtype=np.float64)
         self.temperature = float(temperature)
 
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """Each candidate's score before the softmax (features and prior)."""
+        X = np.asarray(X, dtype=np.float64)
+        return ((X - self.mean) / self.scale) @ self.weights + level_prior(X)
+
     def probabilities(self, X: np.ndarray) -> np.ndarray:
-        z = ((np.asarray(X, dtype=np.float64) - self.mean) / self.scale) @ self.weights
-        z = z / self.temperature
+        z = self.scores(X) / self.temperature
         z = np.exp(z - z.max())
         return z / z.sum()
 

@@ -83,3 +83,21 @@ def test_a_level_the_rules_did_not_choose_is_reported_as_contested():
     assert fast.confidence <= 0.5 * agree.confidence + 0.01
     # the reported level is first; the rules' reading is still offered
     assert fast.candidates[0][0] == fast.bpm and any(abs(b - 120.0) < 0.3 for b, _ in fast.candidates)
+
+
+def test_the_tempo_prior_is_fixed_around_120_bpm_and_not_learned():
+    # With every learned weight at zero, only the fixed prior speaks: the candidate nearest
+    # 120 BPM (in octaves) is the most probable and probability falls with the distance.
+    # A learned prior (version 6: log2 bpm and its square as features) had come out convex,
+    # favouring the extreme tempi of its training styles.
+    feats = extract_features(drum_track(100.0, dict(kick="X.......X.......", snare="....X.......X...",
+                                                    hat="x.x.x.x.x.x.x.x.")), sr=SR)
+    cands, X = level_inputs(feats)
+    m = default_level_model()
+    flat = LevelModel(m.mean, m.scale, np.zeros_like(m.weights), temperature=1.0)
+    p = flat.probabilities(X)
+    dist = np.abs(np.log2(np.asarray(cands) / 120.0))
+    assert int(np.argmax(p)) == int(np.argmin(dist))
+    order = np.argsort(dist)
+    assert np.all(np.diff(p[order]) <= 1e-12)
+    assert "log2_bpm_120_sq" not in level_feature_names()
