@@ -270,31 +270,119 @@ class AudioStream:
 
         channels = self.info.channels
         target = max(1024, int(block_s * self.info.sample_rate))
-        pending: list[np.ndarray] = []
-        have = 0
+        pending = _PendingFrames(channels)
         decoded_any = False
         stream = self._av.streams.audio[0]
         try:
             for frame in self._av.decode(stream):
-                arr = _frame_to_float(frame.to_ndarray(), frame.format.name,
-                                      frame.format.is_planar, channels,
-                                      len(frame.layout.channels) or channels)
-                if arr.size == 0:
+                if not pending.add(frame):
                     continue
                 decoded_any = True
-                pending.append(arr)
-                have += len(arr)
-                if have >= target:
-                    yield np.concatenate(pending)
-                    pending, have = [], 0
+                if pending.frames >= target:
+                    yield pending.take()
         except (av.FFmpegError, ValueError) as err:
             # Truncated or partly corrupt: keep what decoded before the break.
             if not decoded_any:
                 raise DecodeError("decoding failed", path=self.path,
                                   hint=f"the decoder said: {_short(err)}") from err
             self.stopped = f"the decoder said: {_short(err)}"
-        if pending:
-            yield np.concatenate(pending)
+        if pending.frames:
+            yield pending.take()
+
+
+#: PyAV sample formats (without the planar "p") read straight from the frame's buffers.
+_AV_DTYPES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64,
+              "flt": np.float32, "dbl": np.float64}
+
+
+class _PendingFrames:
+    """Decoded PyAV frames gathered into one float32 ``(frames, channels)`` block.
+
+    A frame's samples are viewed in place (``np.frombuffer`` on its planes, no copy) and
+    converted once per block, not once per frame: Vorbis and AAC frames hold 576-1024 samples,
+    so per-frame conversion (``to_ndarray``, transpose, scaling, the finite check) cost more
+    than decoding them. A frame of another channel count than the stream's, or of a sample
+    format not in _AV_DTYPES, goes through :func:`_frame_to_float` as before.
+    """
+
+    def __init__(self, channels: int):
+        self.channels = channels
+        self.frames = 0
+        self._done: list[np.ndarray] = []  # converted pieces, in order
+        self._raw: list = []  # per frame: (n, channels) packed view or list of channel views
+        self._kind: tuple | None = None  # (format name, planar) of the frames in _raw
+
+    def add(self, frame) -> bool:
+        """Add a frame; False when it holds no samples."""
+        n = int(frame.samples)
+        if n <= 0:
+            return False
+        fmt = frame.format.name
+        planar = bool(frame.format.is_planar)
+        dtype = _AV_DTYPES.get(fmt[:-1] if planar else fmt)
+        frame_channels = len(frame.layout.channels) or self.channels
+        raw = None
+        if dtype is not None and frame_channels == self.channels:
+            raw = self._view(frame, dtype, planar, n)
+        if raw is None:
+            self._convert_raw()
+            arr = _frame_to_float(frame.to_ndarray(), fmt, planar, self.channels, frame_channels)
+            if arr.size == 0:
+                return False
+            self._done.append(arr)
+        else:
+            if self._kind != (fmt, planar):
+                self._convert_raw()
+                self._kind = (fmt, planar)
+            self._raw.append(raw)
+        self.frames += n
+        return True
+
+    def _view(self, frame, dtype, planar: bool, n: int):
+        """The frame's samples in place, or None when its planes are not as expected."""
+        planes = frame.planes
+        try:
+            if planar:
+                if len(planes) < self.channels:
+                    return None
+                return [np.frombuffer(planes[c], dtype, n) for c in range(self.channels)]
+            return np.frombuffer(planes[0], dtype, n * self.channels).reshape(n, self.channels)
+        except ValueError:  # a plane shorter than the frame says
+            return None
+
+    def _convert_raw(self) -> None:
+        if not self._raw:
+            return
+        fmt, planar = self._kind
+        n = sum(len(r[0]) if planar else len(r) for r in self._raw)
+        out = np.empty((n, self.channels), dtype=np.float32)
+        if planar:
+            for c in range(self.channels):
+                out[:, c] = np.concatenate([r[c] for r in self._raw])
+        else:
+            np.concatenate(self._raw, out=out, casting="unsafe")
+        _scale_to_unit(out, fmt)
+        self._raw = []
+        self._done.append(out)
+
+    def take(self) -> np.ndarray:
+        """Everything gathered since the last take, as one finite float32 block."""
+        self._convert_raw()
+        block = self._done[0] if len(self._done) == 1 else np.concatenate(self._done)
+        self._done = []
+        self.frames = 0
+        return _finite(block)
+
+
+def _scale_to_unit(out: np.ndarray, fmt: str) -> None:
+    """Scale float32 ``out``, holding integer samples of PyAV sample format ``fmt``, to -1..1
+    in place (float formats are left as they are)."""
+    base = fmt[:-1] if fmt.endswith("p") else fmt
+    if base == "u8":
+        out -= np.float32(128.0)
+        out /= np.float32(128.0)
+    elif base in ("s16", "s32", "s64"):
+        out /= np.float32(np.iinfo(_AV_DTYPES[base]).max + 1)
 
 
 def _frame_to_float(arr: np.ndarray, fmt: str, planar: bool, channels: int,
