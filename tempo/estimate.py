@@ -193,7 +193,7 @@ def _harmonic_power(x: np.ndarray, fps: float, bpms: np.ndarray, harmonics) -> n
     xp[: x.size] = x
     segs = xp.reshape(n_chunks, chunk)  # (n_chunks, chunk)
     starts = np.arange(n_chunks) * chunk
-    base1 = np.exp(-2j * np.pi * np.outer(bpms / 60.0 / fps, np.arange(chunk)))  # (n_bpm, chunk)
+    base1 = _phasors(2.0 * np.pi * bpms / 60.0 / fps, chunk)  # (n_bpm, chunk)
     power = np.zeros(bpms.size)
     base = np.ones_like(base1)
     for h in range(1, max(harmonics) + 1):
@@ -201,10 +201,24 @@ def _harmonic_power(x: np.ndarray, fps: float, bpms: np.ndarray, harmonics) -> n
         if h not in harmonics:
             continue
         f = bpms * (h / 60.0 / fps)
-        per_chunk = segs @ base.T  # (n_chunks, n_bpm)
+        # (n_chunks, n_bpm) = segs @ base.T, as einsum: no BLAS call, whose threads (two on
+        # this size) cost 10-50x the product itself when the other core is busy (a scan's
+        # second process)
+        per_chunk = (np.einsum("cn,bn->cb", segs, np.ascontiguousarray(base.real))
+                     + 1j * np.einsum("cn,bn->cb", segs, np.ascontiguousarray(base.imag)))
         shift = np.exp(-2j * np.pi * np.outer(starts, f))  # (n_chunks, n_bpm)
         power += np.abs((per_chunk * shift).sum(axis=0)) ** 2 / h
     return power
+
+
+def _phasors(omega: np.ndarray, n: int) -> np.ndarray:
+    """exp(-1j * omega[:, None] * arange(n)): (len(omega), n) complex, as the products of two
+    short tables (frame k * m + j = exp at k * m times exp at j), so ~2 sqrt(n) complex
+    exponentials per frequency instead of n (numpy's complex exp is slow)."""
+    m = max(1, int(np.ceil(np.sqrt(n))))
+    coarse = np.exp(-1j * omega[:, None] * (m * np.arange(m)))  # (n_omega, m)
+    fine = np.exp(-1j * omega[:, None] * np.arange(m))  # (n_omega, m)
+    return (coarse[:, :, None] * fine[:, None, :]).reshape(omega.size, m * m)[:, :n]
 
 
 def refine_bpm(env: np.ndarray, fps: float, bpm: float, *, span: float = REFINE_SPAN,
