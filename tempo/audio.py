@@ -270,7 +270,7 @@ class AudioStream:
 
         channels = self.info.channels
         target = max(1024, int(block_s * self.info.sample_rate))
-        pending = _PendingFrames(channels)
+        pending = _PendingFrames(channels, capacity=target + 8192)
         decoded_any = False
         stream = self._av.streams.audio[0]
         try:
@@ -298,45 +298,67 @@ _AV_DTYPES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64,
 class _PendingFrames:
     """Decoded PyAV frames gathered into one float32 ``(frames, channels)`` block.
 
-    A frame's samples are viewed in place (``np.frombuffer`` on its planes, no copy) and
-    converted once per block, not once per frame: Vorbis and AAC frames hold 576-1024 samples,
-    so per-frame conversion (``to_ndarray``, transpose, scaling, the finite check) cost more
-    than decoding them. A frame of another channel count than the stream's, or of a sample
-    format not in _AV_DTYPES, goes through :func:`_frame_to_float` as before.
+    Each frame's samples are copied straight from its planes into the block (``np.frombuffer``
+    views, one strided copy per channel) and the frame is let go at once, so FFmpeg reuses its
+    buffers; integer samples are scaled once per block. Vorbis and AAC frames hold 576-1024
+    samples: per-frame conversion (``to_ndarray``, transpose, scaling, the finite check) cost
+    more than decoding them. A frame of another channel count than the stream's, or of a
+    sample format not in _AV_DTYPES, goes through :func:`_frame_to_float` as before.
     """
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, capacity: int = 1 << 16):
         self.channels = channels
         self.frames = 0
-        self._done: list[np.ndarray] = []  # converted pieces, in order
-        self._raw: list = []  # per frame: (n, channels) packed view or list of channel views
-        self._kind: tuple | None = None  # (format name, planar) of the frames in _raw
+        self._capacity = max(1024, int(capacity))
+        self._buf: np.ndarray | None = None
+        self._runs: list[list] = []  # [start, end, format name]: integer runs to scale
 
     def add(self, frame) -> bool:
-        """Add a frame; False when it holds no samples."""
+        """Copy a frame's samples in; False when it holds none."""
         n = int(frame.samples)
         if n <= 0:
             return False
         fmt = frame.format.name
         planar = bool(frame.format.is_planar)
         dtype = _AV_DTYPES.get(fmt[:-1] if planar else fmt)
-        frame_channels = len(frame.layout.channels) or self.channels
-        raw = None
+        layout = frame.layout
+        frame_channels = int(getattr(layout, "nb_channels", 0) or len(layout.channels)) \
+            or self.channels
+        view = None
         if dtype is not None and frame_channels == self.channels:
-            raw = self._view(frame, dtype, planar, n)
-        if raw is None:
-            self._convert_raw()
+            view = self._view(frame, dtype, planar, n)
+        if view is None:
             arr = _frame_to_float(frame.to_ndarray(), fmt, planar, self.channels, frame_channels)
             if arr.size == 0:
                 return False
-            self._done.append(arr)
+            n, fmt = len(arr), "flt"
+        out = self._room(n)
+        if view is None:
+            out[:] = arr
+        elif planar:
+            for c, v in enumerate(view):
+                out[:, c] = v
         else:
-            if self._kind != (fmt, planar):
-                self._convert_raw()
-                self._kind = (fmt, planar)
-            self._raw.append(raw)
+            out[:] = view
+        if dtype is not None and np.dtype(dtype).kind != "f" and view is not None:
+            run = self._runs[-1] if self._runs else None
+            if run is not None and run[1] == self.frames and run[2] == fmt:
+                run[1] += n
+            else:
+                self._runs.append([self.frames, self.frames + n, fmt])
         self.frames += n
         return True
+
+    def _room(self, n: int) -> np.ndarray:
+        """The next ``n`` rows of the block, growing it when needed."""
+        need = self.frames + n
+        if self._buf is None:
+            self._buf = np.empty((max(self._capacity, need), self.channels), dtype=np.float32)
+        elif need > len(self._buf):
+            grown = np.empty((max(2 * len(self._buf), need), self.channels), dtype=np.float32)
+            grown[: self.frames] = self._buf[: self.frames]
+            self._buf = grown
+        return self._buf[self.frames:need]
 
     def _view(self, frame, dtype, planar: bool, n: int):
         """The frame's samples in place, or None when its planes are not as expected."""
@@ -350,26 +372,14 @@ class _PendingFrames:
         except ValueError:  # a plane shorter than the frame says
             return None
 
-    def _convert_raw(self) -> None:
-        if not self._raw:
-            return
-        fmt, planar = self._kind
-        n = sum(len(r[0]) if planar else len(r) for r in self._raw)
-        out = np.empty((n, self.channels), dtype=np.float32)
-        if planar:
-            for c in range(self.channels):
-                out[:, c] = np.concatenate([r[c] for r in self._raw])
-        else:
-            np.concatenate(self._raw, out=out, casting="unsafe")
-        _scale_to_unit(out, fmt)
-        self._raw = []
-        self._done.append(out)
-
     def take(self) -> np.ndarray:
         """Everything gathered since the last take, as one finite float32 block."""
-        self._convert_raw()
-        block = self._done[0] if len(self._done) == 1 else np.concatenate(self._done)
-        self._done = []
+        block = self._buf[: self.frames] if self._buf is not None else \
+            np.zeros((0, self.channels), dtype=np.float32)
+        for start, end, fmt in self._runs:
+            _scale_to_unit(block[start:end], fmt)
+        self._buf = None  # the block is handed out; the next one gets a fresh buffer
+        self._runs = []
         self.frames = 0
         return _finite(block)
 

@@ -182,10 +182,12 @@ def test_wav_header_declaring_a_day_is_read_without_holding_it(tmp_path):
 
 @pytest.mark.parametrize("fmt", ["u8", "s16", "s32", "flt", "dbl", "u8p", "s16p", "s32p", "fltp", "dblp"])
 @pytest.mark.parametrize("channels", [1, 2, 6])
-def test_pyav_frames_gathered_per_block_as_frame_by_frame(fmt, channels):
-    """PyAV frames are read in place and converted once per block: the samples equal the
-    frame-by-frame conversion (_frame_to_float) for every sample format and layout, including
-    a frame with another channel count mixed in and a change of format mid-block."""
+@pytest.mark.parametrize("capacity", [1024, 1 << 16])
+def test_pyav_frames_gathered_per_block_as_frame_by_frame(fmt, channels, capacity):
+    """PyAV frames are copied straight into the block and scaled once per block: the samples
+    equal the frame-by-frame conversion (_frame_to_float) for every sample format and layout,
+    including a frame with another channel count mixed in, a change of format mid-block and a
+    block that outgrows its first buffer."""
     av = pytest.importorskip("av")
     from tempo.audio import _frame_to_float, _PendingFrames
 
@@ -208,7 +210,7 @@ def test_pyav_frames_gathered_per_block_as_frame_by_frame(fmt, channels):
     other = 2 if channels == 1 else 1
     frames = [frame(fmt, channels, 576), frame(fmt, channels, 1024), frame(fmt, other, 300),
               frame(fmt, channels, 47), frame("fltp", channels, 200), frame(fmt, channels, 333)]
-    pending = _PendingFrames(channels)
+    pending = _PendingFrames(channels, capacity=capacity)
     for fr in frames:
         assert pending.add(fr)
     assert pending.frames == sum(fr.samples for fr in frames)
@@ -219,3 +221,4 @@ def test_pyav_frames_gathered_per_block_as_frame_by_frame(fmt, channels):
     assert got.dtype == np.float32 and got.shape == (sum(fr.samples for fr in frames), channels)
     assert np.array_equal(got, want)
     assert pending.frames == 0
+    assert pending.add(frames[1]) and np.array_equal(pending.take(), want[576:1600])
