@@ -298,49 +298,43 @@ _AV_DTYPES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64,
 class _PendingFrames:
     """Decoded PyAV frames gathered into one float32 ``(frames, channels)`` block.
 
-    Each frame's samples are copied straight from its planes into the block (``np.frombuffer``
-    views, one strided copy per channel) and the frame is let go at once, so FFmpeg reuses its
-    buffers; integer samples are scaled once per block. Vorbis and AAC frames hold 576-1024
-    samples: per-frame conversion (``to_ndarray``, transpose, scaling, the finite check) cost
-    more than decoding them. A frame of another channel count than the stream's, or of a
-    sample format not in _AV_DTYPES, goes through :func:`_frame_to_float` as before.
+    Each frame's samples are copied straight from its planes (``np.frombuffer`` views) into a
+    channel-major buffer, one contiguous copy per channel, and the frame is let go at once, so
+    FFmpeg reuses its buffers; integer samples are scaled, and the block interleaved, once per
+    block. Vorbis and AAC frames hold 576-1024 samples: per-frame conversion (``to_ndarray``,
+    transpose, scaling, the finite check) cost more than decoding them. A frame of another
+    channel count than the stream's, or of a sample format not in _AV_DTYPES, goes through
+    :func:`_frame_to_float` as before.
     """
 
     def __init__(self, channels: int, capacity: int = 1 << 16):
         self.channels = channels
         self.frames = 0
         self._capacity = max(1024, int(capacity))
-        self._buf: np.ndarray | None = None
+        self._buf: np.ndarray | None = None  # (channels, capacity)
         self._runs: list[list] = []  # [start, end, format name]: integer runs to scale
 
     def add(self, frame) -> bool:
         """Copy a frame's samples in; False when it holds none."""
-        n = int(frame.samples)
+        n = frame.samples
         if n <= 0:
             return False
         fmt = frame.format.name
-        planar = bool(frame.format.is_planar)
+        planar = fmt.endswith("p")
         dtype = _AV_DTYPES.get(fmt[:-1] if planar else fmt)
         layout = frame.layout
-        frame_channels = int(getattr(layout, "nb_channels", 0) or len(layout.channels)) \
-            or self.channels
-        view = None
-        if dtype is not None and frame_channels == self.channels:
-            view = self._view(frame, dtype, planar, n)
-        if view is None:
-            arr = _frame_to_float(frame.to_ndarray(), fmt, planar, self.channels, frame_channels)
+        frame_channels = getattr(layout, "nb_channels", None)
+        if frame_channels is None:  # PyAV before 12
+            frame_channels = len(layout.channels)
+        if dtype is None or frame_channels != self.channels or not self._copy(frame, dtype,
+                                                                              planar, n):
+            arr = _frame_to_float(frame.to_ndarray(), fmt, frame.format.is_planar,
+                                  self.channels, frame_channels or self.channels)
             if arr.size == 0:
                 return False
-            n, fmt = len(arr), "flt"
-        out = self._room(n)
-        if view is None:
-            out[:] = arr
-        elif planar:
-            for c, v in enumerate(view):
-                out[:, c] = v
-        else:
-            out[:] = view
-        if dtype is not None and np.dtype(dtype).kind != "f" and view is not None:
+            n = len(arr)
+            self._room(n)[:] = arr.T
+        elif dtype not in _FLOAT_DTYPES:
             run = self._runs[-1] if self._runs else None
             if run is not None and run[1] == self.frames and run[2] == fmt:
                 run[1] += n
@@ -349,39 +343,51 @@ class _PendingFrames:
         self.frames += n
         return True
 
-    def _room(self, n: int) -> np.ndarray:
-        """The next ``n`` rows of the block, growing it when needed."""
-        need = self.frames + n
-        if self._buf is None:
-            self._buf = np.empty((max(self._capacity, need), self.channels), dtype=np.float32)
-        elif need > len(self._buf):
-            grown = np.empty((max(2 * len(self._buf), need), self.channels), dtype=np.float32)
-            grown[: self.frames] = self._buf[: self.frames]
-            self._buf = grown
-        return self._buf[self.frames:need]
-
-    def _view(self, frame, dtype, planar: bool, n: int):
-        """The frame's samples in place, or None when its planes are not as expected."""
+    def _copy(self, frame, dtype, planar: bool, n: int) -> bool:
+        """Copy the frame's samples in place; False when its planes are not as expected."""
         planes = frame.planes
+        ch = self.channels
         try:
             if planar:
-                if len(planes) < self.channels:
-                    return None
-                return [np.frombuffer(planes[c], dtype, n) for c in range(self.channels)]
-            return np.frombuffer(planes[0], dtype, n * self.channels).reshape(n, self.channels)
+                if len(planes) < ch:
+                    return False
+                views = [np.frombuffer(planes[c], dtype, n) for c in range(ch)]
+            else:
+                views = np.frombuffer(planes[0], dtype, n * ch).reshape(n, ch).T
         except ValueError:  # a plane shorter than the frame says
-            return None
+            return False
+        out = self._room(n)
+        for c in range(ch):
+            out[c] = views[c]
+        return True
+
+    def _room(self, n: int) -> np.ndarray:
+        """The next ``n`` columns of the (channels, frames) buffer, growing it when needed."""
+        need = self.frames + n
+        if self._buf is None:
+            self._buf = np.empty((self.channels, max(self._capacity, need)), dtype=np.float32)
+        elif need > self._buf.shape[1]:
+            grown = np.empty((self.channels, max(2 * self._buf.shape[1], need)), dtype=np.float32)
+            grown[:, : self.frames] = self._buf[:, : self.frames]
+            self._buf = grown
+        return self._buf[:, self.frames:need]
 
     def take(self) -> np.ndarray:
         """Everything gathered since the last take, as one finite float32 block."""
-        block = self._buf[: self.frames] if self._buf is not None else \
-            np.zeros((0, self.channels), dtype=np.float32)
+        if self._buf is None:
+            return np.zeros((0, self.channels), dtype=np.float32)
+        buf = self._buf[:, : self.frames]
         for start, end, fmt in self._runs:
-            _scale_to_unit(block[start:end], fmt)
-        self._buf = None  # the block is handed out; the next one gets a fresh buffer
+            _scale_to_unit(buf[:, start:end], fmt)
+        block = np.empty((self.frames, self.channels), dtype=np.float32)
+        for c in range(self.channels):  # 10x faster than ascontiguousarray(buf.T) for stereo
+            block[:, c] = buf[c]
         self._runs = []
-        self.frames = 0
+        self.frames = 0  # the buffer is reused for the next block
         return _finite(block)
+
+
+_FLOAT_DTYPES = (np.float32, np.float64)
 
 
 def _scale_to_unit(out: np.ndarray, fmt: str) -> None:
