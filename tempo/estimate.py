@@ -141,14 +141,22 @@ def windowed_acf(x: np.ndarray, fps: float, *, max_lag: int) -> np.ndarray:
     starts = list(range(0, max(n - win, 0) + 1, hop))
     if starts[-1] + win < n:
         starts.append(n - win)
-    nfft = 1 << int(np.ceil(np.log2(2 * win)))
-    acf = np.zeros((n_sig, max_lag + 1))
+    # zero-padded to win + max_lag: the circular wrap-around stays beyond max_lag
+    nfft = 1 << int(np.ceil(np.log2(win + max_lag)))
+    # The windows' power spectra are summed, then transformed back once per signal (the
+    # inverse FFT is linear): the sum of the windows' autocorrelations, energy-weighted (loud
+    # windows count more), for one inverse FFT per signal instead of one per window.
+    power = np.zeros((n_sig, nfft // 2 + 1))
+    padded = np.zeros((n_sig, min(ACF_BATCH, len(starts)), nfft), dtype=x.dtype)
     for b in range(0, len(starts), ACF_BATCH):  # batches of windows: bounded memory
-        frames = np.stack([x[:, s:s + win] for s in starts[b:b + ACF_BATCH]], axis=1)
-        frames = frames - frames.mean(axis=-1, keepdims=True)
-        spec = sfft.rfft(frames, n=nfft, axis=-1)
-        part = sfft.irfft(spec.real**2 + spec.imag**2, n=nfft, axis=-1)[..., : max_lag + 1]
-        acf += part.sum(axis=1)  # energy-weighted: loud windows count more
+        batch = starts[b:b + ACF_BATCH]
+        frames = padded[:, : len(batch)]
+        for j, s in enumerate(batch):
+            frames[:, j, :win] = x[:, s:s + win]
+        frames[..., :win] -= frames[..., :win].mean(axis=-1, keepdims=True)
+        spec = sfft.rfft(frames, axis=-1)
+        power += (spec.real**2 + spec.imag**2).sum(axis=1, dtype=np.float64)
+    acf = sfft.irfft(power, n=nfft, axis=-1)[:, : max_lag + 1]
     acf /= (win - np.arange(max_lag + 1)) / win  # unbias
     zero = acf[:, :1]
     return np.where(zero > 1e-12, acf / np.maximum(zero, 1e-12), 0.0)
@@ -158,18 +166,28 @@ def _interp(acf: np.ndarray, lags: np.ndarray) -> np.ndarray:
     """ACF at fractional lags (linear interpolation; 0 beyond the computed range)."""
     n = acf.shape[-1]
     lags = np.asarray(lags, dtype=np.float64)
-    i0 = np.floor(lags).astype(int)
-    frac = lags - i0
+    floor = np.floor(lags)
+    frac = lags - floor
+    i0 = floor.astype(np.intp)
     ok = (i0 >= 0) & (i0 + 1 < n)
-    i0c = np.clip(i0, 0, n - 2)
+    i0c = np.minimum(np.maximum(i0, 0), n - 2)  # (np.clip's Python wrapper costs more here)
     val = acf[..., i0c] * (1 - frac) + acf[..., i0c + 1] * frac
     return np.where(ok, val, 0.0)
 
 
+#: Points per window of :func:`_peak_interp`.
+PEAK_POINTS = 5
+
+
 def _peak_interp(acf: np.ndarray, lags: np.ndarray, radius: float) -> np.ndarray:
     """Max of the ACF within +-radius frames of each lag (tolerates small tempo drift)."""
-    offsets = np.linspace(-radius, radius, 5)
-    return np.max(np.stack([_interp(acf, lags + o) for o in offsets]), axis=0)
+    # np.linspace(-radius, radius, PEAK_POINTS), the same numbers without its overhead
+    radius = np.asarray(radius, dtype=np.float64)
+    step = (radius - -radius) / (PEAK_POINTS - 1)
+    offsets = [k * step + -radius for k in range(PEAK_POINTS - 1)] + [radius]
+    # every offset in one interpolation: (..., PEAK_POINTS, *lags) then the max over the offsets
+    at = np.stack([lags + o for o in offsets])
+    return np.max(_interp(acf, at), axis=acf.ndim - 1)
 
 
 def bpm_grid(lo: float, hi: float) -> np.ndarray:
@@ -193,7 +211,7 @@ def _harmonic_power(x: np.ndarray, fps: float, bpms: np.ndarray, harmonics) -> n
     xp[: x.size] = x
     segs = xp.reshape(n_chunks, chunk)  # (n_chunks, chunk)
     starts = np.arange(n_chunks) * chunk
-    base1 = np.exp(-2j * np.pi * np.outer(bpms / 60.0 / fps, np.arange(chunk)))  # (n_bpm, chunk)
+    base1 = _phasors(2.0 * np.pi * bpms / 60.0 / fps, chunk)  # (n_bpm, chunk)
     power = np.zeros(bpms.size)
     base = np.ones_like(base1)
     for h in range(1, max(harmonics) + 1):
@@ -201,10 +219,24 @@ def _harmonic_power(x: np.ndarray, fps: float, bpms: np.ndarray, harmonics) -> n
         if h not in harmonics:
             continue
         f = bpms * (h / 60.0 / fps)
-        per_chunk = segs @ base.T  # (n_chunks, n_bpm)
+        # (n_chunks, n_bpm) = segs @ base.T, as einsum: no BLAS call, whose threads (two on
+        # this size) cost 10-50x the product itself when the other core is busy (a scan's
+        # second process)
+        per_chunk = (np.einsum("cn,bn->cb", segs, np.ascontiguousarray(base.real))
+                     + 1j * np.einsum("cn,bn->cb", segs, np.ascontiguousarray(base.imag)))
         shift = np.exp(-2j * np.pi * np.outer(starts, f))  # (n_chunks, n_bpm)
         power += np.abs((per_chunk * shift).sum(axis=0)) ** 2 / h
     return power
+
+
+def _phasors(omega: np.ndarray, n: int) -> np.ndarray:
+    """exp(-1j * omega[:, None] * arange(n)): (len(omega), n) complex, as the products of two
+    short tables (frame k * m + j = exp at k * m times exp at j), so ~2 sqrt(n) complex
+    exponentials per frequency instead of n (numpy's complex exp is slow)."""
+    m = max(1, int(np.ceil(np.sqrt(n))))
+    coarse = np.exp(-1j * omega[:, None] * (m * np.arange(m)))  # (n_omega, m)
+    fine = np.exp(-1j * omega[:, None] * np.arange(m))  # (n_omega, m)
+    return (coarse[:, :, None] * fine[:, None, :]).reshape(omega.size, m * m)[:, :n]
 
 
 def refine_bpm(env: np.ndarray, fps: float, bpm: float, *, span: float = REFINE_SPAN,
@@ -323,10 +355,17 @@ CANDIDATE_RATIOS = (1.0, 0.5, 2.0, 2.0 / 3.0, 1.5, 1.0 / 3.0, 3.0)
 
 
 def _comb(acf: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    lags = np.asarray(lags, dtype=np.float64)
+    mults = np.array(list(range(1, len(COMB_WEIGHTS) + 1)) + [0.5])
+    radii = np.array([0.01 * k for k in range(1, len(COMB_WEIGHTS) + 1)] + [0.005])
+    shape = (-1,) + (1,) * lags.ndim
+    # all multiples (and the half) in one _peak_interp: (..., n_mults, *lags)
+    peaks = _peak_interp(acf, mults.reshape(shape) * lags, radii.reshape(shape) * lags)
+    axis = acf.ndim - 1
     out = np.zeros(acf.shape[:-1] + np.shape(lags))
-    for k, w in enumerate(COMB_WEIGHTS, start=1):
-        out += w * _peak_interp(acf, k * lags, 0.01 * k * lags)
-    out += SUBDIV_WEIGHT * _peak_interp(acf, 0.5 * lags, 0.005 * lags)
+    for k, w in enumerate(COMB_WEIGHTS):
+        out += w * np.take(peaks, k, axis=axis)
+    out += SUBDIV_WEIGHT * np.take(peaks, len(COMB_WEIGHTS), axis=axis)
     return out / (sum(COMB_WEIGHTS) + SUBDIV_WEIGHT)
 
 

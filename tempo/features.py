@@ -133,7 +133,10 @@ class FeatureExtractor:
         self._centroid_sum = 0.0
         self._centroid_n = 0
         self._spectral: list[np.ndarray] = []  # (3, n) per block: flatness, brightness, fill
-        self._high_bins = self._freqs >= HIGH_SPLIT_HZ
+        self._freqs32 = self._freqs.astype(np.float32)
+        self._widths = np.diff(self._edges).astype(np.float32)
+        # the bins at and above HIGH_SPLIT_HZ: a slice, since the bins are in order
+        self._high_start = int(np.searchsorted(self._freqs, HIGH_SPLIT_HZ))
         self._n_samples = 0
         self._finished = False
 
@@ -156,11 +159,15 @@ class FeatureExtractor:
     def _process(self, y: np.ndarray, n: int) -> None:
         frames = np.lib.stride_tricks.sliding_window_view(y, self.n_fft)[:: self.hop_length][:n]
         spec = self._rfft(frames * self._window, axis=1)
-        power = spec.real**2 + spec.imag**2
-        power = power.astype(np.float32) / np.float32(self._ref_power)
+        # |X|^2 / ref, float32, in place (the same values as spec.real**2 + spec.imag**2)
+        power = np.square(spec.real)
+        power += np.square(spec.imag)
+        power /= self._ref_power
         sub = np.add.reduceat(power, self._edges[:-1], axis=1)[:, : len(self._edges) - 1]
-        width = np.diff(self._edges).astype(np.float32)
-        sub_db = 10.0 * np.log10(np.maximum(sub / width, 10.0 ** (FLOOR_DB / 10.0)))
+        sub /= self._widths
+        sub_db = np.maximum(sub, np.float32(10.0 ** (FLOOR_DB / 10.0)), out=sub)
+        sub_db = np.log10(sub_db, out=sub_db)
+        sub_db *= np.float32(10.0)
         prev = sub_db[:1] if self._prev_db is None else self._prev_db[None, :]
         flux = np.clip(np.diff(np.concatenate([prev, sub_db]), axis=0), 0.0, MAX_RISE_DB)
         self._prev_db = sub_db[-1].copy()
@@ -172,9 +179,11 @@ class FeatureExtractor:
         self._rms.append(rms_db.astype(np.float32))
         loud = rms_db > SILENCE_DB
         if loud.any():
-            p = power[loud]
-            tot = np.maximum(p.sum(axis=1), 1e-20)
-            self._centroid_sum += float(np.sum(p @ self._freqs / tot))
+            # spectral centroid per loud frame (einsum: no float64 copy of the spectrum, no
+            # BLAS threads)
+            num = np.einsum("ij,j->i", power, self._freqs32)[loud]
+            tot = np.maximum(total[loud], 1e-20)
+            self._centroid_sum += float(np.sum(num / tot))
             self._centroid_n += int(loud.sum())
         # per frame, for energy: flatness of the sub-band densities (geometric / arithmetic
         # mean), the level above HIGH_SPLIT_HZ against the whole (dB) and the share of sub-bands
@@ -183,7 +192,7 @@ class FeatureExtractor:
         ln = sub_db * np.float32(np.log(10.0) / 10.0)
         top = ln.max(axis=1, keepdims=True)
         flat = np.exp(ln.mean(axis=1) - top[:, 0] - np.log(np.mean(np.exp(ln - top), axis=1)))
-        hi = power[:, self._high_bins].sum(axis=1)
+        hi = power[:, self._high_start:].sum(axis=1)
         bright = 10.0 * np.log10(np.maximum(hi, 1e-20) / np.maximum(total, 1e-20))
         fill = np.mean(sub_db >= sub_db.max(axis=1, keepdims=True) - FILL_DB, axis=1)
         self._spectral.append(np.stack([flat, bright, fill]).astype(np.float32))

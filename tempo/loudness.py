@@ -64,7 +64,8 @@ class LoudnessMeter:
         self._zi = np.zeros((len(self._sos), 2, self.channels))
         self._weights = channel_weights(self.channels)
         self._step = max(1, int(round(STEP_S * self.sr)))
-        self._carry = np.zeros((0, self.channels))
+        # squared filtered samples of an unfinished step, (channels, frames)
+        self._carry = np.zeros((self.channels, 0))
         self._sub_power: list[float] = []  # weighted mean-square power of each 100 ms step
 
     def update(self, block: np.ndarray) -> None:
@@ -72,13 +73,31 @@ class LoudnessMeter:
 
         if block.ndim == 1:
             block = block[:, None]
+        if len(block) == 0:
+            return
         filtered, self._zi = sosfilt(self._sos, block, axis=0, zi=self._zi)
-        data = np.concatenate([self._carry, filtered]) if len(self._carry) else filtered
-        n = (len(data) // self._step) * self._step
+        # (channels, frames), so each step's mean runs along contiguous memory (sosfilt already
+        # returns that layout: no copy), squared in place; the unfinished step's samples are
+        # carried over, not the whole block copied behind them
+        sq = np.ascontiguousarray(filtered.T)
+        np.square(sq, out=sq)
+        step, total = self._step, sq.shape[1]
+        steps = []
+        start = 0
+        if self._carry.shape[1]:  # finish the step the last block left unfinished
+            start = min(step - self._carry.shape[1], total)
+            self._carry = np.concatenate([self._carry, sq[:, :start]], axis=1)
+            if self._carry.shape[1] == step:
+                steps.append(self._carry.mean(axis=1, keepdims=True))
+                self._carry = self._carry[:, :0]
+        n = (total - start) // step
         if n:
-            power = (data[:n] ** 2).reshape(-1, self._step, self.channels).mean(axis=1)
-            self._sub_power.extend((power @ self._weights).tolist())
-        self._carry = data[n:]
+            steps.append(sq[:, start:start + n * step].reshape(self.channels, n, step).mean(axis=2))
+        if start + n * step < total:
+            self._carry = np.concatenate([self._carry, sq[:, start + n * step:]], axis=1)
+        if steps:
+            power = steps[0] if len(steps) == 1 else np.concatenate(steps, axis=1)
+            self._sub_power.extend((power.T @ self._weights).tolist())
 
     def integrated(self) -> float | None:
         steps = np.asarray(self._sub_power)

@@ -178,3 +178,47 @@ def test_wav_header_declaring_a_day_is_read_without_holding_it(tmp_path):
     with AudioStream(path) as stream:
         assert stream.info.duration_s == pytest.approx(24 * 3600)
         assert sum(len(b) for b in stream.blocks()) == sr
+
+
+@pytest.mark.parametrize("fmt", ["u8", "s16", "s32", "flt", "dbl", "u8p", "s16p", "s32p", "fltp", "dblp"])
+@pytest.mark.parametrize("channels", [1, 2, 6])
+@pytest.mark.parametrize("capacity", [1024, 1 << 16])
+def test_pyav_frames_gathered_per_block_as_frame_by_frame(fmt, channels, capacity):
+    """PyAV frames are copied straight into the block and scaled once per block: the samples
+    equal the frame-by-frame conversion (_frame_to_float) for every sample format and layout,
+    including a frame with another channel count mixed in, a change of format mid-block and a
+    block that outgrows its first buffer."""
+    av = pytest.importorskip("av")
+    from tempo.audio import _frame_to_float, _PendingFrames
+
+    layouts = {1: "mono", 2: "stereo", 6: "5.1"}
+    rng = np.random.default_rng(channels)
+    dtypes = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "flt": np.float32,
+              "dbl": np.float64}
+
+    def frame(f, ch, n):
+        dt = dtypes[f.rstrip("p")]
+        if np.dtype(dt).kind == "f":
+            x = rng.uniform(-1, 1, (ch, n))
+        else:
+            info = np.iinfo(dt)
+            x = rng.integers(info.min, info.max, (ch, n), endpoint=True)
+        x = x.astype(dt)
+        arr = x if f.endswith("p") else x.T.reshape(1, -1)
+        return av.AudioFrame.from_ndarray(arr, format=f, layout=layouts[ch])
+
+    other = 2 if channels == 1 else 1
+    frames = [frame(fmt, channels, 576), frame(fmt, channels, 1024), frame(fmt, other, 300),
+              frame(fmt, channels, 47), frame("fltp", channels, 200), frame(fmt, channels, 333)]
+    pending = _PendingFrames(channels, capacity=capacity)
+    for fr in frames:
+        assert pending.add(fr)
+    assert pending.frames == sum(fr.samples for fr in frames)
+    got = pending.take()
+    want = np.concatenate([
+        _frame_to_float(fr.to_ndarray(), fr.format.name, fr.format.is_planar, channels,
+                        len(fr.layout.channels)) for fr in frames])
+    assert got.dtype == np.float32 and got.shape == (sum(fr.samples for fr in frames), channels)
+    assert np.array_equal(got, want)
+    assert pending.frames == 0
+    assert pending.add(frames[1]) and np.array_equal(pending.take(), want[576:1600])
