@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Quick leave-one-style-out studies of the beat-level model: the variants tried for issue 9.
+
+Usage (from the project root; same corpora as benchmarks/level_model.py)::
+
+    python benchmarks/level_study.py ~/tempo-corpus/dev ~/tempo-corpus/styles \\
+        ~/tempo-corpus/styles2 --study base prior-width mlp ensemble phase
+
+Faster than ``level_model.py --loso`` (seconds per study, not minutes): it scores only the
+level decision (the most probable candidate against the tapped level and the readings a
+workout accepts) and skips the temperature fit, the fine tempo and the tempo curve. So its
+numbers are close to, not equal to, the benchmark's. Each study prints acc1, workout, the
+number of workout misses and the worst styles, each style scored by a model trained without it.
+
+Studies (what version 7 tried; only the fixed prior was kept):
+
+- ``base``: the shipped design (fixed tempo prior, linear scorer);
+- ``prior-width``: the prior's width, 0.5-1.0 octaves;
+- ``mlp``: a one-hidden-layer scorer (4 and 8 tanh units) beside the linear terms;
+- ``ensemble``: the mean probability of 6 models, each trained without a sixth of the styles;
+- ``wide``: training candidates up to 280 and 340 BPM (scored within the usual range);
+- ``split``: each kick/snare feature also as its positive part;
+- ``subset``: without the 16th-note lags (x0.25, x0.75), without two bands, without the rules;
+- ``mults68``: band autocorrelations at 6 and 8 beats and kick/snare at 3, 4, 6 beats added;
+- ``workout-weight``: the weight of the workout term, 0, 0.5, 2;
+- ``stretch``: every training song also at 0.85x and 1.15x its tempo (its ACF lag axis scaled);
+- ``phase``: phase-aware features, each band folded over two beats (on/off-beat, alternation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+from scipy.optimize import minimize
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import tempo.estimate as E  # noqa: E402
+from level_model import TOL, load_corpora, scores, train  # noqa: E402
+
+
+# ------------------------------------------------------------------------------- data
+def pulses(items):
+    """Per track: the autocorrelation, pulse and rules' level the candidates are read from."""
+    out = []
+    for g, path, t, feats in items:
+        p = E._Pulse(feats, E.MIN_BPM, E.MAX_BPM)
+        d = dict(group=g, path=path, truth=t, ok=p.ok)
+        if p.ok:
+            d.update(acf=p.acf, fps=p.fps, pulse=p.pulse_bpm, top=p.top, env=feats.envelopes)
+            d["rule_bpm"], d["rule_margin"] = E.decide_level(p.pulse_bpm, p.acf, p.fps)
+        out.append(d)
+    return out
+
+
+def candidates(d, lo=E.MIN_BPM, hi=E.MAX_BPM):
+    c = E.level_candidates(d["pulse"], lo, hi)
+    if not any(abs(d["rule_bpm"] / x - 1) < 0.03 for x in c):
+        c.append(d["rule_bpm"])
+    return c
+
+
+def base_features(d, c):
+    return E.level_features(d["acf"], d["fps"], c, comb_top=d["top"], rule_bpm=d["rule_bpm"],
+                            rule_margin=d["rule_margin"])
+
+
+def rows_of(data, feat=base_features, hi=E.MAX_BPM):
+    """(group, candidates, X, index of the tapped level or -1, workout-accepted mask)."""
+    rows = []
+    for d in data:
+        if not d["ok"]:
+            rows.append((d["group"], [], None, -1, np.zeros(0, bool)))
+            continue
+        c = candidates(d, hi=hi)
+        X = np.stack([feat(d, x) for x in c])
+        errs = [abs(x / d["truth"]["bpm"] - 1) for x in c]
+        k = int(np.argmin(errs))
+        ok = np.array([scores(x, d["truth"])[2] for x in c], bool)
+        rows.append((d["group"], c, X, k if errs[k] <= TOL else -1, ok))
+    return rows
+
+
+def with_columns(rows, keep):
+    return [(g, c, None if X is None else X[:, keep], k, ok) for g, c, X, k, ok in rows]
+
+
+def with_extra(rows, data, fn):
+    out = []
+    for (g, c, X, k, ok), d in zip(rows, data):
+        out.append((g, c, X, k, ok) if X is None else
+                   (g, c, np.concatenate([X, np.stack([fn(d, x) for x in c])], 1), k, ok))
+    return out
+
+
+# ------------------------------------------------------------------------------- scoring
+def loso(rows, fit, test_rows=None):
+    """{row index: (acc1, workout, p)} with each group scored by ``fit`` on the others."""
+    test_rows = test_rows or rows
+    res = {}
+    for g in sorted({r[0] for r in test_rows}):
+        m = fit([r for r in rows if r[0] != g])
+        for i, r in enumerate(test_rows):
+            if r[0] != g:
+                continue
+            if r[2] is None or not len(r[1]):
+                res[i] = (False, False, 0.0)
+                continue
+            p = m.probabilities(r[2])
+            j = int(np.argmax(p))
+            res[i] = (j == r[3], bool(r[4][j]), float(p[j]))
+    return res
+
+
+def report(label, rows, res):
+    per = {}
+    for i, r in enumerate(rows):
+        per.setdefault(r[0], []).append(res[i][1])
+    worst = sorted((np.mean(v), g) for g, v in per.items())[:6]
+    misses = sum(not v[1] for v in res.values())
+    print(f"{label:34s} acc1 {100 * np.mean([v[0] for v in res.values()]):5.1f}  workout "
+          f"{100 * np.mean([v[1] for v in res.values()]):5.1f}  misses {misses:3d}  worst: "
+          + ", ".join(f"{g.split(':')[-1]} {100 * w:.0f}" for w, g in worst if w < 1), flush=True)
+
+
+def linear(l2=0.003, ww=1.0):
+    return lambda rows: train(rows, l2=l2, workout_weight=ww)
+
+
+# ------------------------------------------------------------------------------- variants
+class MLP:
+    """Linear terms plus one tanh hidden layer, with the fixed prior; same objective."""
+
+    def __init__(self, rows, hidden, l2=0.003, l2h=0.01, seed=0):
+        use = [r for r in rows if len(r[1]) > 1 and r[4].any()]
+        allX = np.concatenate([r[2] for r in use])
+        self.mean, self.scale = allX.mean(0), allX.std(0)
+        self.scale[self.scale < 1e-6] = 1.0
+        Z = (allX - self.mean) / self.scale
+        prior = E.level_prior(allX)
+        sizes = np.array([len(r[1]) for r in use])
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        seg = np.repeat(np.arange(len(use)), sizes)
+        has = np.array([r[3] >= 0 for r in use], float)
+        true_rows = starts + np.array([max(r[3], 0) for r in use])
+        ok = np.concatenate([r[4] for r in use]).astype(float)
+        n, dim, H = len(use), Z.shape[1], hidden
+
+        def unpack(th):
+            return (th[:dim * H].reshape(dim, H), th[dim * H:dim * H + H], th[dim * H + H:dim * H + 2 * H],
+                    th[dim * H + 2 * H:])
+
+        def f(th):
+            W1, b1, w2, wl = unpack(th)
+            Hh = np.tanh(Z @ W1 + b1)
+            s = Hh @ w2 + Z @ wl + prior
+            m = np.maximum.reduceat(s, starts)
+            e = np.exp(s - m[seg])
+            tot = np.add.reduceat(e, starts)
+            p = e / tot[seg]
+            p_ok = np.maximum(np.add.reduceat(p * ok, starts), 1e-300)
+            val = (np.sum(has * (np.log(tot) + m - s[true_rows])) - np.sum(np.log(p_ok))) / n
+            val += 0.5 * l2 * wl @ wl + 0.5 * l2h * (np.sum(W1 ** 2) + w2 @ w2)
+            gs = p * has[seg]
+            np.subtract.at(gs, true_rows, has)
+            gs = (gs + p - ok * p / p_ok[seg]) / n
+            gA = np.outer(gs, w2) * (1 - Hh ** 2)
+            return val, np.concatenate([(Z.T @ gA + l2h * W1).ravel(), gA.sum(0), Hh.T @ gs + l2h * w2,
+                                        Z.T @ gs + l2 * wl])
+
+        rng = np.random.default_rng(seed)
+        th0 = np.concatenate([rng.normal(0, 0.1, dim * H), np.zeros(H), rng.normal(0, 0.1, H), np.zeros(dim)])
+        self.W1, self.b1, self.w2, self.wl = unpack(minimize(f, th0, jac=True, method="L-BFGS-B",
+                                                             options=dict(maxiter=400)).x)
+
+    def probabilities(self, X):
+        Z = (X - self.mean) / self.scale
+        s = np.tanh(Z @ self.W1 + self.b1) @ self.w2 + Z @ self.wl + E.level_prior(X)
+        e = np.exp(s - s.max())
+        return e / e.sum()
+
+
+class Ensemble:
+    def __init__(self, rows, k=6):
+        groups = sorted({r[0] for r in rows})
+        self.models = [train([r for r in rows if r[0] not in groups[i::k]]) for i in range(k)]
+
+    def probabilities(self, X):
+        return np.mean([m.probabilities(X) for m in self.models], axis=0)
+
+
+def stretched(d, f):
+    """The same track played ``f`` times faster: its autocorrelation's lag axis scaled."""
+    a = E._interp(d["acf"], np.arange(d["acf"].shape[1]) * f)
+    a[:, 0] = 1.0
+    e = dict(d, acf=a, pulse=d["pulse"] * f)
+    grid = E.bpm_grid(E.MIN_BPM, E.MAX_BPM)
+    e["top"] = max(float(E._comb(a[-1], 60.0 * d["fps"] / grid).max()), 1e-9)
+    e["rule_bpm"], e["rule_margin"] = E.decide_level(e["pulse"], a, d["fps"])
+    e["truth"] = dict(d["truth"], bpm=d["truth"]["bpm"] * f,
+                      also_ok=[x * f for x in d["truth"].get("also_ok", [])])
+    return e
+
+
+def phase_features(d, c, cache={}):  # noqa: B006 - a per-run cache of prepared envelopes
+    """Each band folded over two beats of ``c`` (8 bins; phase per 8-s window from all bands):
+    log on-beat/off-beat, log beat+half-beat/quarter positions, on-beat alternation; and kick
+    against snare alternation."""
+    if d["path"] not in cache:
+        w = max(3, int(round(d["fps"])))
+        P = []
+        for row in d["env"]:
+            r = np.maximum(row - E._moving_average(np.asarray(row, np.float64), w), 0)
+            P.append(r / max(r.mean(), 1e-9))
+        cache[d["path"]] = np.array(P)
+    P, fps = cache[d["path"]], d["fps"]
+    T, n, win = 60.0 * fps / c, P.shape[1], int(8.0 * fps)
+    tot = P.sum(0)
+    acc = np.zeros((P.shape[0], 8))
+    for s0 in range(0, max(1, n - win + 1), win // 2):
+        idx = np.arange(s0, min(n, s0 + win))
+        ph = np.angle(np.sum(tot[idx] * np.exp(-2j * np.pi * idx / T)))
+        k = np.minimum((((idx / T - ph / (2 * np.pi)) % 2.0) / 2.0 * 8).astype(int), 7)
+        for b in range(P.shape[0]):
+            acc[b] += np.bincount(k, weights=P[b, idx], minlength=8)
+    pr = 8 * acc / np.maximum(acc.sum(1, keepdims=True), 1e-9)
+    f = []
+    for p in pr:
+        on, off, q = p[0] + p[4], p[2] + p[6], p[1] + p[3] + p[5] + p[7]
+        f += [np.log((on + 0.05) / (off + 0.05)), np.log((on + off + 0.05) / (q + 0.05)),
+              abs(p[0] - p[4]) / (on + 0.05)]
+    pk, ps = pr[E.BAND_NAMES.index("sub")], pr[E.BAND_NAMES.index("lowmid")]
+    return np.array(f + [(pk[0] - pk[4]) * (ps[0] - ps[4])])
+
+
+def mults68(d, c):
+    lag = 60.0 * d["fps"] / c
+    rows = [E.BAND_NAMES.index(b) for b in ("sub", "lowmid", "mid", "high")] + [len(E.BAND_NAMES) + 1]
+    m, km = np.array([6.0, 8.0]), np.array([3.0, 4.0, 6.0])
+    a = E._peak_interp(d["acf"][rows], m * lag, 0.01 * m * lag).ravel()
+    return np.concatenate([a, E._peak_interp(d["acf"][E.ROW_KICK_SNARE], km * lag, 0.01 * km * lag)])
+
+
+# ------------------------------------------------------------------------------- studies
+def run(study, data, rows):
+    names = list(E.level_feature_names())
+    if study == "base":
+        report("base", rows, loso(rows, linear()))
+    elif study == "prior-width":
+        saved = E.LEVEL_PRIOR_OCTAVES
+        for w in (0.5, 0.6, 0.7, 0.8, 1.0):
+            E.LEVEL_PRIOR_OCTAVES = w
+            report(f"prior {w} octaves", rows, loso(rows, linear()))
+        E.LEVEL_PRIOR_OCTAVES = saved
+    elif study == "mlp":
+        for h in (4, 8):
+            report(f"mlp {h} hidden", rows, loso(rows, lambda r, h=h: MLP(r, h)))
+    elif study == "ensemble":
+        report("ensemble of 6", rows, loso(rows, Ensemble))
+    elif study == "wide":
+        for hi in (280.0, 340.0):
+            report(f"train candidates to {hi:g}", rows, loso(rows_of(data, hi=hi), linear(), test_rows=rows))
+    elif study == "split":
+        ks = [i for i, n in enumerate(names) if n.startswith("ks_")]
+        report("ks split +/-", rows, loso(with_extra(rows, data, lambda d, c: np.maximum(
+            base_features(d, c)[ks], 0)), linear()))
+    elif study == "subset":
+        lb = names.index("log2_bpm_120")
+        for label, drop in (("no x0.25/x0.75", lambda n: n.endswith(("_x0.25", "_x0.75"))),
+                            ("no low/highmid bands", lambda n: n.startswith(("acf_low_", "acf_highmid_"))),
+                            ("no rule votes", lambda n: n.startswith("rule"))):
+            keep = [i for i, n in enumerate(names) if not drop(n)]
+            E._LB_COLUMN = keep.index(lb)  # the prior reads log2 bpm from its column
+            report(label, rows, loso(with_columns(rows, keep), linear()))
+        E._LB_COLUMN = lb
+    elif study == "mults68":
+        report("acf at 6 and 8 beats", rows, loso(with_extra(rows, data, mults68), linear()))
+    elif study == "workout-weight":
+        for ww in (0.0, 0.5, 2.0):
+            report(f"workout weight {ww}", rows, loso(rows, linear(ww=ww)))
+    elif study == "stretch":
+        extra = rows_of([stretched(d, f) for d in data if d["ok"] for f in (0.85, 1.15)
+                         if E.MIN_BPM <= d["truth"]["bpm"] * f <= E.MAX_BPM])
+        report("stretched copies 0.85x, 1.15x", rows, loso(rows + extra, linear(), test_rows=rows))
+    elif study == "phase":
+        report("phase-aware features", rows, loso(with_extra(rows, data, phase_features), linear()))
+    else:
+        raise SystemExit(f"unknown study {study!r}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("corpora", nargs="+")
+    ap.add_argument("--study", nargs="+", default=["base"])
+    ap.add_argument("--limit", type=int, default=None)
+    args = ap.parse_args(argv)
+    data = pulses(load_corpora(args.corpora, limit=args.limit))
+    rows = rows_of(data)
+    print(f"{len(rows)} tracks of {len({r[0] for r in rows})} styles")
+    for s in args.study:
+        run(s, data, rows)
+
+
+if __name__ == "__main__":
+    main()
