@@ -122,11 +122,23 @@ def level_rows(items):
 WORKOUT_WEIGHT = 1.0
 
 
-def train(rows, l2=L2, workout_weight=WORKOUT_WEIGHT):
-    """Conditional-logit weights by L-BFGS: minimises -log p(tapped level) plus
-    ``workout_weight`` x -log p(a level the workout accepts), with an L2 penalty."""
+#: Hidden tanh units beside the linear terms (0: a plain conditional logit). Four units scored
+#: better on left-out styles (44 styles: 24 workout misses of 571 against 35, acc1 90.5 against
+#: 87.2 %; `level_study.py --study mlp`) but read a plain click track in 4 at 134 BPM (kick on
+#: 1 and 3, eighth hats: tests/mixkit.py) at 2/3, 89 BPM, where the linear model is right.
+#: Not shipped until that is understood.
+HIDDEN = 0
+#: L2 penalty on the hidden layer's weights.
+L2_HIDDEN = 0.01
+
+
+def train(rows, l2=L2, workout_weight=WORKOUT_WEIGHT, hidden=None, seed=0):
+    """Weights by L-BFGS: minimises -log p(tapped level) plus ``workout_weight`` x -log p(a
+    level the workout accepts), with an L2 penalty. ``hidden`` tanh units (default HIDDEN)
+    add a small hidden layer to the linear score (seeded, so training is repeatable)."""
     from scipy.optimize import minimize
 
+    hidden = HIDDEN if hidden is None else hidden
     use = [r for r in rows if len(r[1]) > 1 and r[4].any()]
     allX = np.concatenate([r[2] for r in use])
     mean = allX.mean(axis=0)
@@ -140,10 +152,19 @@ def train(rows, l2=L2, workout_weight=WORKOUT_WEIGHT):
     has_true = np.array([r[3] >= 0 for r in use], dtype=float)
     true_rows = starts + np.array([max(r[3], 0) for r in use])
     ok = np.concatenate([r[4] for r in use]).astype(float)
-    n = len(use)
+    n, dim, H = len(use), Z.shape[1], hidden
 
-    def nll(w):
-        s = Z @ w + prior
+    def unpack(th):
+        w = th[:dim]
+        W1 = th[dim:dim + dim * H].reshape(dim, H)
+        b1 = th[dim + dim * H:dim + dim * H + H]
+        w2 = th[dim + dim * H + H:]
+        return w, W1, b1, w2
+
+    def nll(th):
+        w, W1, b1, w2 = unpack(th)
+        Hh = np.tanh(Z @ W1 + b1) if H else None
+        s = Z @ w + prior + (Hh @ w2 if H else 0.0)
         m = np.maximum.reduceat(s, starts)
         e = np.exp(s - m[seg])
         tot = np.add.reduceat(e, starts)
@@ -153,12 +174,19 @@ def train(rows, l2=L2, workout_weight=WORKOUT_WEIGHT):
              - workout_weight * float(np.sum(np.log(p_ok)))) / n + 0.5 * l2 * float(w @ w)
         gs = p * has_true[seg]
         np.subtract.at(gs, true_rows, has_true)
-        gs += workout_weight * (p - ok * p / p_ok[seg])
-        return f, Z.T @ gs / n + l2 * w
+        gs = (gs + workout_weight * (p - ok * p / p_ok[seg])) / n
+        grads = [Z.T @ gs + l2 * w]
+        if H:
+            f += 0.5 * L2_HIDDEN * (float(np.sum(W1 * W1)) + float(w2 @ w2))
+            gA = np.outer(gs, w2) * (1 - Hh ** 2)
+            grads += [(Z.T @ gA + L2_HIDDEN * W1).ravel(), gA.sum(axis=0), Hh.T @ gs + L2_HIDDEN * w2]
+        return f, np.concatenate(grads)
 
-    w0 = np.zeros(allX.shape[1])
-    res = minimize(nll, w0, jac=True, method="L-BFGS-B", options=dict(maxiter=500))
-    return LevelModel(mean, scale, res.x)
+    rng = np.random.default_rng(seed)
+    th0 = np.concatenate([np.zeros(dim), rng.normal(0, 0.1, dim * H), np.zeros(H), rng.normal(0, 0.1, H)])
+    res = minimize(nll, th0, jac=True, method="L-BFGS-B", options=dict(maxiter=500 if not H else 400))
+    w, W1, b1, w2 = unpack(res.x)
+    return LevelModel(mean, scale, w, hidden=(W1, b1, w2) if H else None)
 
 
 def write_model(model, path, info):
@@ -168,7 +196,12 @@ def write_model(model, path, info):
         fh.write(f"{info}\n")
         fh.write('"""\n\n')
         fh.write(f"FEATURES = {tuple(names)!r}\n")
-        for nm, arr in (("MEAN", model.mean), ("SCALE", model.scale), ("WEIGHTS", model.weights)):
+        arrays = [("MEAN", model.mean), ("SCALE", model.scale), ("WEIGHTS", model.weights)]
+        if model.hidden is not None:
+            W1, b1, w2 = model.hidden
+            fh.write(f"N_HIDDEN = {len(b1)}\n")
+            arrays += [("HIDDEN_W1", W1.ravel()), ("HIDDEN_B1", b1), ("HIDDEN_W2", w2)]
+        for nm, arr in arrays:
             fh.write(f"{nm} = (\n")
             for i in range(0, len(arr), 6):
                 fh.write("    " + ", ".join(f"{float(v):.6g}" for v in arr[i:i + 6]) + ",\n")

@@ -16,7 +16,7 @@ Studies (what version 7 tried; only the fixed prior was kept):
 
 - ``base``: the shipped design (fixed tempo prior, linear scorer);
 - ``prior-width``: the prior's width, 0.5-1.0 octaves;
-- ``mlp``: a one-hidden-layer scorer (4 and 8 tanh units) beside the linear terms;
+- ``mlp``: 4 and 8 tanh hidden units beside the linear terms (``level_model.train(hidden=)``);
 - ``ensemble``: the mean probability of 6 models, each trained without a sixth of the styles;
 - ``wide``: training candidates up to 280 and 340 BPM (scored within the usual range);
 - ``split``: each kick/snare feature also as its positive part;
@@ -34,7 +34,6 @@ import os
 import sys
 
 import numpy as np
-from scipy.optimize import minimize
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -128,66 +127,14 @@ def report(label, rows, res):
 
 
 def linear(l2=0.003, ww=1.0):
-    return lambda rows: train(rows, l2=l2, workout_weight=ww)
+    return lambda rows: train(rows, l2=l2, workout_weight=ww, hidden=0)
 
 
 # ------------------------------------------------------------------------------- variants
-class MLP:
-    """Linear terms plus one tanh hidden layer, with the fixed prior; same objective."""
-
-    def __init__(self, rows, hidden, l2=0.003, l2h=0.01, seed=0):
-        use = [r for r in rows if len(r[1]) > 1 and r[4].any()]
-        allX = np.concatenate([r[2] for r in use])
-        self.mean, self.scale = allX.mean(0), allX.std(0)
-        self.scale[self.scale < 1e-6] = 1.0
-        Z = (allX - self.mean) / self.scale
-        prior = E.level_prior(allX)
-        sizes = np.array([len(r[1]) for r in use])
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        seg = np.repeat(np.arange(len(use)), sizes)
-        has = np.array([r[3] >= 0 for r in use], float)
-        true_rows = starts + np.array([max(r[3], 0) for r in use])
-        ok = np.concatenate([r[4] for r in use]).astype(float)
-        n, dim, H = len(use), Z.shape[1], hidden
-
-        def unpack(th):
-            return (th[:dim * H].reshape(dim, H), th[dim * H:dim * H + H], th[dim * H + H:dim * H + 2 * H],
-                    th[dim * H + 2 * H:])
-
-        def f(th):
-            W1, b1, w2, wl = unpack(th)
-            Hh = np.tanh(Z @ W1 + b1)
-            s = Hh @ w2 + Z @ wl + prior
-            m = np.maximum.reduceat(s, starts)
-            e = np.exp(s - m[seg])
-            tot = np.add.reduceat(e, starts)
-            p = e / tot[seg]
-            p_ok = np.maximum(np.add.reduceat(p * ok, starts), 1e-300)
-            val = (np.sum(has * (np.log(tot) + m - s[true_rows])) - np.sum(np.log(p_ok))) / n
-            val += 0.5 * l2 * wl @ wl + 0.5 * l2h * (np.sum(W1 ** 2) + w2 @ w2)
-            gs = p * has[seg]
-            np.subtract.at(gs, true_rows, has)
-            gs = (gs + p - ok * p / p_ok[seg]) / n
-            gA = np.outer(gs, w2) * (1 - Hh ** 2)
-            return val, np.concatenate([(Z.T @ gA + l2h * W1).ravel(), gA.sum(0), Hh.T @ gs + l2h * w2,
-                                        Z.T @ gs + l2 * wl])
-
-        rng = np.random.default_rng(seed)
-        th0 = np.concatenate([rng.normal(0, 0.1, dim * H), np.zeros(H), rng.normal(0, 0.1, H), np.zeros(dim)])
-        self.W1, self.b1, self.w2, self.wl = unpack(minimize(f, th0, jac=True, method="L-BFGS-B",
-                                                             options=dict(maxiter=400)).x)
-
-    def probabilities(self, X):
-        Z = (X - self.mean) / self.scale
-        s = np.tanh(Z @ self.W1 + self.b1) @ self.w2 + Z @ self.wl + E.level_prior(X)
-        e = np.exp(s - s.max())
-        return e / e.sum()
-
-
 class Ensemble:
     def __init__(self, rows, k=6):
         groups = sorted({r[0] for r in rows})
-        self.models = [train([r for r in rows if r[0] not in groups[i::k]]) for i in range(k)]
+        self.models = [train([r for r in rows if r[0] not in groups[i::k]], hidden=0) for i in range(k)]
 
     def probabilities(self, X):
         return np.mean([m.probabilities(X) for m in self.models], axis=0)
@@ -258,7 +205,7 @@ def run(study, data, rows):
         E.LEVEL_PRIOR_OCTAVES = saved
     elif study == "mlp":
         for h in (4, 8):
-            report(f"mlp {h} hidden", rows, loso(rows, lambda r, h=h: MLP(r, h)))
+            report(f"mlp {h} hidden", rows, loso(rows, lambda r, h=h: train(r, hidden=h)))
     elif study == "ensemble":
         report("ensemble of 6", rows, loso(rows, Ensemble))
     elif study == "wide":

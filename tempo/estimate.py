@@ -571,16 +571,23 @@ class LevelModel:
     tempo/level_model.py (plain floats, numpy inference, nothing downloaded).
     """
 
-    def __init__(self, mean, scale, weights, temperature: float = 1.0):
+    def __init__(self, mean, scale, weights, temperature: float = 1.0, hidden=None):
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
         self.weights = np.asarray(weights, dtype=np.float64)
         self.temperature = float(temperature)
+        #: None, or (W1 (n_features, n_hidden), b1, w2): tanh units added to the linear score
+        self.hidden = None if hidden is None else tuple(np.asarray(h, dtype=np.float64) for h in hidden)
 
     def scores(self, X: np.ndarray) -> np.ndarray:
-        """Each candidate's score before the softmax (features and prior)."""
+        """Each candidate's score before the softmax (features, hidden units and prior)."""
         X = np.asarray(X, dtype=np.float64)
-        return ((X - self.mean) / self.scale) @ self.weights + level_prior(X)
+        Z = (X - self.mean) / self.scale
+        s = Z @ self.weights + level_prior(X)
+        if self.hidden is not None:
+            W1, b1, w2 = self.hidden
+            s = s + np.tanh(Z @ W1 + b1) @ w2
+        return s
 
     def probabilities(self, X: np.ndarray) -> np.ndarray:
         z = self.scores(X) / self.temperature
@@ -601,7 +608,11 @@ def default_level_model() -> LevelModel | None:
             return None
         if tuple(lm.FEATURES) != level_feature_names():
             return None
-        _DEFAULT_MODEL = LevelModel(lm.MEAN, lm.SCALE, lm.WEIGHTS, lm.TEMPERATURE)
+        hidden = None
+        if getattr(lm, "N_HIDDEN", 0):
+            n = len(lm.MEAN)
+            hidden = (np.reshape(lm.HIDDEN_W1, (n, lm.N_HIDDEN)), lm.HIDDEN_B1, lm.HIDDEN_W2)
+        _DEFAULT_MODEL = LevelModel(lm.MEAN, lm.SCALE, lm.WEIGHTS, lm.TEMPERATURE, hidden=hidden)
     return _DEFAULT_MODEL
 
 

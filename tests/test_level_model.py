@@ -101,3 +101,21 @@ def test_the_tempo_prior_is_fixed_around_120_bpm_and_not_learned():
     order = np.argsort(dist)
     assert np.all(np.diff(p[order]) <= 1e-12)
     assert "log2_bpm_120_sq" not in level_feature_names()
+
+
+def test_a_hidden_layer_adds_to_the_linear_score():
+    # benchmarks/level_model.py can train tanh units beside the linear terms (HIDDEN); the
+    # package reads them. Silent units change nothing; a unit that wants fast tempi moves the
+    # choice to the fastest candidate.
+    feats = extract_features(drum_track(100.0, dict(kick="X.......X.......", snare="....X.......X...",
+                                                    hat="x.x.x.x.x.x.x.x.")), sr=SR)
+    cands, X = level_inputs(feats)
+    m = default_level_model()
+    n = len(m.weights)
+    silent = LevelModel(m.mean, m.scale, m.weights, m.temperature,
+                        hidden=(np.ones((n, 1)), np.zeros(1), np.zeros(1)))
+    np.testing.assert_allclose(silent.probabilities(X), m.probabilities(X))
+    W1 = np.zeros((n, 1))
+    W1[level_feature_names().index("log2_bpm_120"), 0] = 5.0
+    fast = LevelModel(m.mean, m.scale, m.weights, m.temperature, hidden=(W1, np.zeros(1), np.array([80.0])))
+    assert cands[int(np.argmax(fast.probabilities(X)))] == max(cands)
