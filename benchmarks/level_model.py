@@ -107,12 +107,16 @@ def level_rows(items):
         if r is None:
             rows.append((group, [], np.zeros((0, len(level_feature_names()))), -1, np.zeros(0, bool)))
             continue
-        cands, X = r
-        errs = [abs(c / t["bpm"] - 1.0) for c in cands]
-        k = int(np.argmin(errs))
-        ok = np.array([scores(c, t)[2] for c in cands], dtype=bool)
-        rows.append((group, cands, X, k if errs[k] <= TOL else -1, ok))
+        rows.append(level_row(group, *r, t))
     return rows
+
+
+def level_row(group, cands, X, t):
+    """One track's training row from its candidates, their features and its truth entry."""
+    errs = [abs(c / t["bpm"] - 1.0) for c in cands]
+    k = int(np.argmin(errs))
+    ok = np.array([scores(c, t)[2] for c in cands], dtype=bool)
+    return group, cands, X, k if errs[k] <= TOL else -1, ok
 
 
 # ------------------------------------------------------------------------------- training

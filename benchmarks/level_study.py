@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tempo.estimate as E  # noqa: E402
-from level_model import TOL, load_corpora, scores, train  # noqa: E402
+from level_model import level_row, load_corpora, train  # noqa: E402
 
 
 # ------------------------------------------------------------------------------- data
@@ -76,16 +76,20 @@ def rows_of(data, feat=base_features, hi=E.MAX_BPM):
             rows.append((d["group"], [], None, -1, np.zeros(0, bool)))
             continue
         c = candidates(d, hi=hi)
-        X = np.stack([feat(d, x) for x in c])
-        errs = [abs(x / d["truth"]["bpm"] - 1) for x in c]
-        k = int(np.argmin(errs))
-        ok = np.array([scores(x, d["truth"])[2] for x in c], bool)
-        rows.append((d["group"], c, X, k if errs[k] <= TOL else -1, ok))
+        rows.append(level_row(d["group"], c, np.stack([feat(d, x) for x in c]), d["truth"]))
     return rows
 
 
-def with_columns(rows, keep):
-    return [(g, c, None if X is None else X[:, keep], k, ok) for g, c, X, k, ok in rows]
+def without_columns(rows, drop):
+    """Rows with the ``drop`` features held at zero: standardised, a constant column weighs
+    nothing, and the other columns (the prior's log2 bpm among them) keep their places."""
+    out = []
+    for g, c, X, k, ok in rows:
+        if X is not None:
+            X = X.copy()
+            X[:, drop] = 0.0
+        out.append((g, c, X, k, ok))
+    return out
 
 
 def with_extra(rows, data, fn):
@@ -216,14 +220,11 @@ def run(study, data, rows):
         report("ks split +/-", rows, loso(with_extra(rows, data, lambda d, c: np.maximum(
             base_features(d, c)[ks], 0)), linear()))
     elif study == "subset":
-        lb = names.index("log2_bpm_120")
         for label, drop in (("no x0.25/x0.75", lambda n: n.endswith(("_x0.25", "_x0.75"))),
                             ("no low/highmid bands", lambda n: n.startswith(("acf_low_", "acf_highmid_"))),
                             ("no rule votes", lambda n: n.startswith("rule"))):
-            keep = [i for i, n in enumerate(names) if not drop(n)]
-            E._LB_COLUMN = keep.index(lb)  # the prior reads log2 bpm from its column
-            report(label, rows, loso(with_columns(rows, keep), linear()))
-        E._LB_COLUMN = lb
+            report(label, rows, loso(without_columns(rows, [i for i, n in enumerate(names) if drop(n)]),
+                                     linear()))
     elif study == "mults68":
         report("acf at 6 and 8 beats", rows, loso(with_extra(rows, data, mults68), linear()))
     elif study == "workout-weight":

@@ -521,8 +521,8 @@ def level_features(acf: np.ndarray, fps: float, bpm: float, *, comb_top: float,
     """Features of one beat-level candidate ``bpm``: the band autocorrelations at fractions and
     multiples of its period (which subdivisions and which bar lengths pulse), kick and snare
     taking turns, the tempo itself (log2 of bpm/120; the tempo prior itself is fixed, see
-    :data:`LEVEL_PRIOR_OCTAVES`), the comb strength, whether the hand-written rules (:func:`decide_level`) chose this
-    level and how clearly, the bass's triple-metre evidence and the mid bands' eighth notes."""
+    :data:`LEVEL_PRIOR_OCTAVES`), the comb strength, whether the hand-written rules
+    (:func:`decide_level`) chose this level and how clearly, the bass's triple-metre evidence and the mid bands' eighth notes."""
     lag = 60.0 * fps / bpm
     mults = np.asarray(FEATURE_MULTS)
     rows = acf[list(FEATURE_ROWS)]
@@ -550,15 +550,13 @@ def level_candidates(pulse_bpm: float, min_bpm: float, max_bpm: float) -> list[f
 #: 4: the fixture and tests/test_estimate.py) reads 90, a half the workout scoring accepts
 #: for punk and a DJ does not. 0.7 is the narrowest width that keeps it.
 LEVEL_PRIOR_OCTAVES = 0.7
-_LB_COLUMN = None
+#: Column of log2(bpm / 120) in the level features.
+LB_COLUMN = level_feature_names().index("log2_bpm_120")
 
 
 def level_prior(X: np.ndarray) -> np.ndarray:
     """The fixed log-prior of each candidate (rows of level features)."""
-    global _LB_COLUMN
-    if _LB_COLUMN is None:
-        _LB_COLUMN = level_feature_names().index("log2_bpm_120")
-    lb = np.asarray(X, dtype=np.float64)[:, _LB_COLUMN]
+    lb = np.asarray(X, dtype=np.float64)[:, LB_COLUMN]
     return -0.5 * (lb / LEVEL_PRIOR_OCTAVES) ** 2
 
 
