@@ -1120,6 +1120,336 @@ def slowrock_bar(s, c, bar, deg, ndeg, sec):
         notes(s, bar, CH_PAD, voice(s, deg, center=66), "x...............", 4, dur=3.9, v=56)
 
 
+# ----- styles3: eight more styles users have, written as held-out material nobody tuned on:
+# salsa, cumbia, boom-bap, dubstep, march, ragtime, amapiano, hardstyle.
+GUIRO_S, GUIRO_L, TIMB_H, TIMB_L, BD2 = 73, 74, 65, 66, 35
+
+
+def salsa_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_JAZZ]), vol=112, rev=30, bank=128)
+    s.prog(CH_BASS, r.choice([32, 32, 33, 34]), vol=114, rev=15)       # baby bass / electric
+    s.prog(CH_CHORD, r.choice([0, 0, 1, 2]), vol=90, rev=35)           # piano montuno
+    s.prog(CH_STAB, r.choice([61, 56, 57, 61]), vol=84, rev=40)        # mambo horns
+    s.prog(CH_LEAD, r.choice([56, 57, 65, 73, 40, 11]), vol=88, rev=45)
+    return dict(lead=r.random() < 0.6,
+                three_first=r.random() < 0.5,        # 3-2 or 2-3 son clave
+                rumba=r.random() < 0.25,             # rumba clave: the third stroke on the "and" of 4
+                bell=r.choice(["campana", "campana", "both"]),
+                maracas=r.random() < 0.5, guiro=r.random() < 0.3,
+                montuno=r.choice([("x.xx.xx.", ".xx.x.xx"), ("xx.x.xx.", "x.x.xx.x"), ("x.x.xx.x", ".x.xx.x.")]),
+                horns=r.choice(["..x..x..x.......", "x..x..x...x.....", "...x..x...x..x.."]))
+
+
+def salsa_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 4/4 in a two-bar clave: cowbell quarters, conga tumbao, anticipated bass, 8th montuno
+    three = (bar % 2 == 0) == c["three_first"]
+    clave = ("x.....x.......x." if c["rumba"] else "x.....x.....x...") if three else "....x...x......."
+    hits(s, bar, CLAVE, clave, 4, scale=0.9)
+    montuno_sec = sec == "chorus" or c["bell"] == "both"
+    if sec != "intro":
+        # conga tumbao: heel-toe, slap on 2, open tones on 4 and its "and" (the low drum every other bar)
+        hits(s, bar, CONGA_HM, "g.g.X.g.g.g.....", 4, jit=5)
+        hits(s, bar, CONGA_O if bar % 2 == 0 else CONGA_L, "............x.x.", 4)
+        if montuno_sec:
+            hits(s, bar, COWBELL, "X...x...X...x...", 4, jit=5)     # the bongo bell on every beat
+        else:
+            # the timbalero's cascara on the shell, the bongo martillo (open tone on 4)
+            hits(s, bar, RIM, "x.x.xx.x" if three else "x.xx.x.x", 2, scale=0.7)
+            hits(s, bar, HI_BONGO, "x.o.x.o.x.o.....", 4, scale=0.75)
+            hits(s, bar, LO_BONGO, "............x.o.", 4, scale=0.8)
+        if c["maracas"]:
+            hits(s, bar, SHAKER, "xoxoxoxo", 2, scale=0.6)
+        if c["guiro"]:
+            hits(s, bar, GUIRO_L, "x...x...", 2, scale=0.6)
+    # tumbao bass: the "and" of 2 and beat 4, tied over the bar line, beat 4 anticipates the next chord
+    root = root_in(s, deg, 33)
+    nroot = root_in(s, ndeg, 33)
+    if sec == "intro" and bar == 0:
+        s.add(bar * 4, CH_BASS, root, 96, 1.4)
+    s.add(bar * 4 + 1.5, CH_BASS, root + 7 if r.random() < 0.7 else root + 12, 100 + r.uniform(-6, 6), 1.35)
+    s.add(bar * 4 + 3, CH_BASS, nroot, 104 + r.uniform(-6, 6), 2.4)
+    # piano montuno: octave melody on chord tones with the chord on the off-beats, 8ths across the clave
+    v = voice(s, deg, center=67)
+    pat = c["montuno"][0 if three else 1]
+    tones = sorted(v + [v[0] + 12])
+
+    def mont(i):
+        top = tones[(i // 2 + bar) % len(tones)]
+        return [top - 12, top] if i % 2 == 0 else v
+    notes(s, bar, CH_CHORD, mont, pat, 2, dur=0.35, v=78)
+    if sec == "chorus" and bar % 2 == 0:
+        notes(s, bar, CH_STAB, voice(s, deg, center=70), c["horns"], 4, dur=0.3, v=84)
+
+
+def cumbia_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_STD]), vol=110, rev=30, bank=128)
+    s.prog(CH_BASS, r.choice([33, 34, 32, 33]), vol=110, rev=15)
+    s.prog(CH_CHORD, r.choice([21, 21, 23, 16, 17]), vol=84, rev=35)   # accordion or the organ of the sonideros
+    s.prog(CH_ARP, r.choice([24, 25, 105]), vol=76, rev=35)            # requinto guitar
+    s.prog(CH_LEAD, r.choice([21, 73, 75, 22, 56, 80]), vol=88, rev=45)  # accordion, gaita flute, harmonica
+    return dict(lead=r.random() < 0.7,
+                scrape=r.choice([(GUIRO_S, "x.oox.oo"), (CABASA, "x.oox.oo"), (SHAKER, "xoxoxoxo"), (GUIRO_S, "xoxoxoxo")]),
+                bass=r.choice(["X...x...", "X...x.x.", "X.....x.", "X...x.x."]),
+                kick=r.choice(["X...x...", "X.......", "X...x..."]),
+                offbeat=r.choice([RIM, TIMB_H, CONGA_O, SNARE]),
+                conga=r.random() < 0.6, arp=r.random() < 0.5)
+
+
+def cumbia_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 2/4: the scraper's long-short-short on every beat, bass on 1 and 2 (its pickup on the "and" of 2)
+    note, pat = c["scrape"]
+    hits(s, bar, note, pat, 4, scale=0.8)
+    if sec != "intro" or bar % 2:
+        hits(s, bar, KICK, c["kick"], 4, scale=0.9)
+        hits(s, bar, c["offbeat"], "..x...x.", 4, scale=0.8)         # the llamador's contratiempo
+        if c["conga"]:
+            hits(s, bar, CONGA_HM, r.choice(["x..x..x.", ".x.x.xx.", "x.x..x.x"]), 4, scale=0.6)
+    root = root_in(s, deg, 36)
+    nroot = root_in(s, ndeg, 36)
+    notes(s, bar, CH_BASS, lambda i: [{0: root, 4: root + 7}.get(i, nroot - 1 if nroot != root else root + 12)], c["bass"], 4, v=96)
+    notes(s, bar, CH_CHORD, voice(s, deg, center=64), "..x...x.", 4, dur=0.18, v=78)
+    if c["arp"] and sec == "chorus":
+        v = voice(s, deg, center=69)
+        notes(s, bar, CH_ARP, lambda i: [v[(i // 2) % len(v)]], "x.x.x.x.", 4, dur=0.2, v=66)
+
+
+def boombap_setup(s):
+    r = s.rng
+    s.swing = r.uniform(0.56, 0.64)
+    s.swing_level = r.choice([0.25, 0.25, 0.5])      # swung 16ths (or swung eighths)
+    s.swing_chs = {CH_BASS, CH_CHORD, CH_STAB}
+    s.prog(DRUM, r.choice([mc.KIT_STD, mc.KIT_ROOM, mc.KIT_JAZZ, mc.KIT_808]), vol=118, rev=20, bank=128)
+    s.prog(CH_BASS, r.choice([32, 33, 34, 38]), vol=108, rev=10)
+    s.prog(CH_CHORD, r.choice([4, 4, 5, 0, 11]), vol=80, rev=45)      # Rhodes
+    s.prog(CH_PAD, r.choice([122, 121]), vol=r.randint(24, 40), rev=20)  # the vinyl's hiss
+    s.prog(CH_STAB, r.choice([59, 61, 65, 48]), vol=72, rev=40)        # a sampled horn or string stab
+    s.prog(CH_LEAD, r.choice([73, 11, 66, 59, 4]), vol=72, rev=45)
+    return dict(lead=r.random() < 0.35,
+                kick=r.choice(["X.........X.X...", "X..X......X.....", "X.....X...X..X..", "X......XX.X.....", "X.x.......X....."]),
+                snare=r.choice(["....X.......X...", "....X..g....X.g.", "....X.......X..g"]),
+                hat=r.choice([(CHH, "xoxoxoxoxoxoxoxo"), (CHH, "x.x.x.x.x.x.x.x."), (CHH, "x.xox.xox.xox.xo"), (RIDE, "x.x.x.x.x.x.x.x.")]),
+                comp=r.choice(["x.........x.....", "x.....x.........", "x.......x..x....", "..x.......x....."]),
+                crackle=r.random() < 0.6, stab=r.random() < 0.4)
+
+
+def boombap_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # lo-fi boom bap: kick and snare on 2 and 4, swung hats, jazzy Rhodes over a vinyl hiss
+    if bar % 2 == 0:
+        s.add(bar * 4, CH_PAD, 60, 60, 7.9)
+    if c["crackle"]:
+        for _ in range(r.randint(2, 6)):  # off-grid dust
+            s.add(bar * 4 + r.uniform(0, 4), DRUM, r.choice([CABASA, SHAKER]), r.uniform(6, 16), 0.05)
+    hits(s, bar, c["hat"][0], c["hat"][1], 4, scale=0.7)
+    if sec != "intro" or bar % 2:
+        hits(s, bar, KICK, c["kick"], 4)
+        hits(s, bar, SNARE, c["snare"], 4)
+    root = root_in(s, deg, 31)
+    notes(s, bar, CH_BASS, lambda i: [root + (7 if i in (6, 13) else 0)], c["kick"].replace("X", "x"), 4, v=96)
+    notes(s, bar, CH_CHORD, voice(s, deg, center=63, seventh=True), c["comp"], 4, dur=1.3, v=70)
+    if c["stab"] and sec == "chorus" and bar % 2 == 1:
+        notes(s, bar, CH_STAB, voice(s, deg, center=70), "..........x.....", 4, dur=0.4, v=70)
+
+
+def wobble(s, t0, beats, pitch, rate, v=100, ch=CH_BASS):
+    """A wobble at ``rate`` notes per beat: retriggered notes whose loudness swings like an LFO."""
+    n = int(round(beats * rate))
+    for i in range(n):
+        s.add(t0 + i / rate, ch, pitch, v * (1.0 if i % 2 == 0 else 0.72) + s.rng.uniform(-5, 5), 0.8 / rate)
+
+
+def dubstep_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_808, mc.KIT_ELEC, mc.KIT_STD, mc.KIT_POWER]), vol=120, rev=25, bank=128)
+    s.prog(CH_BASS, r.choice([38, 39, 87, 81]), vol=112, rev=5)       # the wobble
+    s.prog(CH_X, r.choice([30, 29, 84]), vol=70, rev=10)               # its growl, an octave up
+    s.prog(CH_STR, 38, vol=100, rev=5)                                 # sub
+    s.prog(CH_PAD, r.choice([89, 91, 95, 50]), vol=64, rev=75)
+    s.prog(CH_LEAD, r.choice([81, 80, 10, 98]), vol=74, rev=55)
+    return dict(lead=r.random() < 0.4, growl=r.random() < 0.5,
+                kick=r.choice(["X...............", "X.........x.....", "X......x........", "X.........X..x.."]),
+                hat=r.choice(["x.x.x.x.x.x.x.x.", "xoxoxoxoxoxoxoxo", "..x...x...x...x.", "triplet"]),
+                rates=r.choice([[(2, 4), (4, 2), (3, 3)], [(3, 3), (6, 1), (2, 2)], [(4, 4), (2, 2), (8, 1)],
+                                [(2, 2), (3, 3), (4, 4)]]))
+
+
+def dubstep_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # half-time at 140: the snare on 3 of each bar, wobble bass at 8th/16th/triplet rates
+    if c["hat"] == "triplet":
+        hits(s, bar, CHH, "xoo" * 4, 3, scale=0.7)
+    else:
+        hits(s, bar, CHH, c["hat"], 4, scale=0.75)
+    root = root_in(s, deg, 29)
+    if sec == "intro":
+        if bar == 0:
+            notes(s, bar, CH_PAD, voice(s, deg, center=62), "x...............", 4, dur=7.8, v=60)
+        hits(s, bar, SNARE, "........X.......", 4, scale=0.7)
+        return
+    hits(s, bar, KICK, c["kick"], 4, jit=3)
+    hits(s, bar, r.choice([SNARE, CLAP, SNARE]), "........X.......", 4, jit=3)
+    if sec == "verse":   # the build: sub and pad, no wobble yet
+        notes(s, bar, CH_STR, [root], "x.......x.......", 4, dur=1.9, v=96)
+        if bar % 2 == 0:
+            notes(s, bar, CH_PAD, voice(s, deg, center=62), "x...............", 4, dur=7.8, v=58)
+        return
+    # the drop: each half bar wobbles at its own rate (notes per beat), the sub under it
+    t = bar * 4
+    for rate, beats in r.choice([c["rates"][:2], c["rates"][1:], [(rate, 4) for rate, _ in c["rates"][:1]]]):
+        if t >= bar * 4 + 4:
+            break
+        beats = min(beats, bar * 4 + 4 - t)
+        p = root + r.choice([0, 0, 0, 12, 7, -2])
+        wobble(s, t, beats, p, rate, v=102)
+        if c["growl"]:
+            wobble(s, t, beats, p + 12, rate, v=70, ch=CH_X)
+        t += beats
+    notes(s, bar, CH_STR, [root], "x...............", 4, dur=3.8, v=90)
+
+
+def march_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_ORCH, mc.KIT_STD, mc.KIT_ROOM]), vol=112, rev=45, bank=128)
+    s.prog(CH_BASS, r.choice([58, 58, 57]), vol=110, rev=40)           # tuba (or trombone)
+    s.prog(CH_CHORD, r.choice([60, 61, 57, 69]), vol=86, rev=45)       # horns' after-beats
+    s.prog(CH_LEAD, r.choice([56, 56, 72, 71, 61, 68]), vol=92, rev=45)  # cornet, piccolo, clarinet
+    s.prog(CH_STAB, r.choice([9, 72, 56]), vol=70, rev=45)             # glockenspiel or piccolo doubling
+    return dict(lead=r.random() < 0.9, double=r.random() < 0.4,
+                cymbal=r.choice([CRASH, CRASH, None]),
+                snare=r.choice([("X.xxX.x.", "x.xxX.xx"), ("X.x.xxx.", "X.x.X.xx"), ("Xoxox.x.", "xoxoX.x.")]),
+                bass=r.choice(["rootfifth", "root"]))
+
+
+def march_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 2/4: bass drum (and cymbal) on every step, tuba on the beats, horns on the after-beats
+    if sec != "intro" or bar % 2:
+        hits(s, bar, KICK, "X...X...", 4, jit=4)
+        if c["cymbal"] is not None:
+            hits(s, bar, c["cymbal"], "x...x...", 4, scale=0.55)
+    if bar % 4 == 3 and r.random() < 0.6:   # a roll into the next phrase: buzzed 32nds, accent at the end
+        for i in range(8):
+            s.add(bar * 2 + 1 + i / 8, DRUM, SNARE, 48 + 6 * i + r.uniform(-4, 4), 0.1)
+        hits(s, bar, SNARE, c["snare"][0][:4] + "....", 4)
+    else:
+        hits(s, bar, SNARE, c["snare"][bar % 2], 4, jit=6)
+    root = root_in(s, deg, 33)
+    p2 = root + 7 if c["bass"] == "rootfifth" else root
+    notes(s, bar, CH_BASS, lambda i: [root if i == 0 else p2 - (12 if p2 > 43 else 0)], "X...x...", 4, dur=0.45, v=98)
+    notes(s, bar, CH_CHORD, voice(s, deg, center=62), "..x...x.", 4, dur=0.2, v=76)
+
+
+def ragtime_setup(s):
+    r = s.rng
+    prog = r.choice([0, 3, 3, 1, 2])          # piano, honky-tonk, bright, electric grand
+    for ch in (CH_BASS, CH_CHORD, CH_LEAD):
+        s.prog(ch, prog, vol=104, rev=r.choice([20, 30, 40]))
+    ladder = s.scale_ladder(64, 86)
+    rhythms = ["xx.xx.x.", "x.xx.xx.", "xxx.x.x.", "x.xx.x.x", ".xx.xx.x", "xx.x.xx."]
+    tune = []   # four one-bar motifs (2/4 in 16ths) of syncopated right-hand rhythm, as scale-index walks
+    for _ in range(4):
+        idx, steps = r.randint(len(ladder) // 3, 2 * len(ladder) // 3), []
+        for _i in range(8):
+            idx = max(0, min(len(ladder) - 1, idx + r.choice([-2, -1, 1, 2, 3, -3, 4, -4])))
+            steps.append(idx)
+        tune.append((steps, r.choice(rhythms)))
+    return dict(lead=False, tune=tune, ladder=ladder, thirds=r.random() < 0.6,
+                form=r.choice([[0, 1, 0, 2], [0, 1, 2, 3], [0, 0, 1, 2]]),
+                bass=r.choice(["rootfifth", "octaves", "walk"]))
+
+
+def ragtime_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # 2/4 ragtime: left hand bass on each beat, chord on each "and"; right hand syncopated 16ths
+    root = root_in(s, deg, 36)
+    second = {"rootfifth": root + 7 if root + 7 < 46 else root - 5, "octaves": root,
+              "walk": root_in(s, ndeg, 36) + r.choice([-1, 1, 2])}[c["bass"]]
+    v = voice(s, deg, center=58)
+    for b, p in ((0, root), (1, second)):
+        for q in (p, p + 12) if c["bass"] != "walk" or b == 0 else (p,):
+            s.add(bar * 2 + b, CH_BASS, q, 92 + r.uniform(-6, 6), 0.4)
+        for q in v:
+            s.add(bar * 2 + b + 0.5, CH_BASS, q, 68 + r.uniform(-6, 6), 0.3)
+    if sec == "intro" and bar == 0:
+        return
+    steps, rhythm = c["tune"][c["form"][(bar // 2) % 4] if bar % 2 == 0 else (c["form"][(bar // 2) % 4] + 1) % 4]
+    lad = c["ladder"]
+    pcs = [p % 12 for p in s.chord_pcs(deg)]
+
+    def pitch(i):
+        n = min((x for x in lad if x % 12 in pcs), key=lambda x: abs(x - lad[steps[i]]))
+        if c["thirds"] and i % 2 == 0:
+            lower = [x for x in lad if x < n and x % 12 in pcs]
+            return [n, lower[-1]] if lower else [n]
+        return [n]
+    notes(s, bar, CH_LEAD, pitch, rhythm.replace("x", "X", 1), 4, v=84)
+
+
+def amapiano_setup(s):
+    r = s.rng
+    s.prog(DRUM, r.choice([mc.KIT_808, mc.KIT_ELEC, mc.KIT_STD, mc.KIT_808]), vol=116, rev=25, bank=128)
+    s.prog(CH_BASS, r.choice([117, 118, 117, 38]), vol=118, rev=15)   # the log drum (melodic tom, synth drum)
+    s.prog(CH_CHORD, r.choice([0, 4, 5, 0]), vol=82, rev=50)           # jazzy piano / Rhodes
+    s.prog(CH_PAD, r.choice([89, 91, 88, 52]), vol=60, rev=70)
+    s.prog(CH_LEAD, r.choice([73, 66, 53, 11, 79]), vol=76, rev=55)
+    return dict(lead=r.random() < 0.4,
+                log=r.choice(["x..x..x...x.x...", "x.....x.x..x..x.", "...x..x...x..x.x", "x..x....x.x..x..", "x.x...x..x..x..."]),
+                log_shape=r.choice([[0, 0, 12, 7, 0, 10], [0, 12, 0, 7, 5, 3], [0, 0, 0, 12, 0, 7]]),
+                kick_vel=r.choice([0.6, 0.75, 0.9]),
+                perc=r.choice([(RIM, "..x..x....x..x.."), (WOODBLOCK, "...x..x....x..x."), (CLAP, "....x.......x..."),
+                               (RIM, "...x..x...x...x.")]),
+                shaker=r.choice(["xoxoxoxoxoxoxoxo", "xooxxooxxooxxoox", "oxoxoxoxoxoxoxox"]),
+                comp=r.choice(["x..x..x.........", "..x...x...x...x.", "x.....x...x....."]),
+                ohat=r.random() < 0.5)
+
+
+def amapiano_bar(s, c, bar, deg, ndeg, sec):
+    r = s.rng  # amapiano: a soft kick on every beat, 16th shakers, syncopated log drum, jazzy chords
+    hits(s, bar, SHAKER, c["shaker"], 4, scale=0.65, jit=4)
+    if c["ohat"]:
+        hits(s, bar, OHH, "..x...x...x...x.", 4, scale=0.5)
+    if sec != "intro" or bar % 2:
+        hits(s, bar, KICK, "x...x...x...x...", 4, scale=c["kick_vel"], jit=4)
+        hits(s, bar, c["perc"][0], c["perc"][1], 4, scale=0.8)
+        root = root_in(s, deg, 34)
+        sh = c["log_shape"]
+        notes(s, bar, CH_BASS, lambda i: [root + sh[i % len(sh)]], c["log"], 4, dur=0.4, v=104)
+    notes(s, bar, CH_CHORD, voice(s, deg, center=64, seventh=True), c["comp"], 4, dur=0.45, v=70)
+    if sec == "chorus" and bar % 2 == 0:
+        notes(s, bar, CH_PAD, voice(s, deg, center=60), "x...............", 4, dur=7.6, v=54)
+
+
+def hardstyle_setup(s):
+    r = s.rng
+    gabber = s.bpm >= 165     # above it the gabber/uptempo variant: the kick alone, no reverse bass
+    s.prog(DRUM, r.choice([mc.KIT_808, mc.KIT_ELEC, mc.KIT_POWER, mc.KIT_STD]), vol=124, rev=20, bank=128)
+    s.prog(CH_X, r.choice([30, 30, 29, 84]), vol=118, rev=5)           # the kick's overdriven tail
+    s.prog(CH_BASS, r.choice([38, 39, 87]), vol=108, rev=5)            # reverse bass
+    s.prog(CH_PAD, r.choice([50, 90, 91, 62]), vol=66, rev=75)         # supersaw-ish pad
+    s.prog(CH_LEAD, r.choice([81, 84, 87, 80]), vol=82, rev=55)        # screech / euphoric lead
+    return dict(lead=r.random() < 0.6, gabber=gabber,
+                rev=r.choice(["X.x.X.x.X.x.X.x.", "X.xxX.xxX.xxX.xx", "X.x.X.xxX.x.X.xx"]),
+                clap=r.random() < 0.7,
+                hat=r.choice(["..x...x...x...x.", "x.x.x.x.x.x.x.x.", "..x.x.x...x.x.x."]),
+                tail=r.choice([0.25, 0.35, 0.5]))
+
+
+def hardstyle_bar(s, c, bar, deg, ndeg, sec):
+    # the distorted kick on every beat (drum kick and an overdriven low note), reverse bass on the off-beats
+    root = root_in(s, deg, 28)
+    hits(s, bar, OHH if c["hat"].startswith("..") else CHH, c["hat"], 4, scale=0.7)
+    if sec == "intro" and bar % 2 == 0:   # the breakdown: pad and lead, no kick
+        notes(s, bar, CH_PAD, voice(s, deg, center=62), "x...............", 4, dur=7.6, v=62)
+        return
+    for note in (KICK, BD2):
+        hits(s, bar, note, "X...X...X...X...", 4, jit=2)
+    notes(s, bar, CH_X, [root + 12], "X...X...X...X...", 4, dur=c["tail"], v=110)
+    if c["clap"]:
+        hits(s, bar, CLAP, "....X.......X...", 4, jit=3)
+    if not c["gabber"]:
+        notes(s, bar, CH_BASS, [root + 12], c["rev"].replace("X", "."), 4, dur=0.22, v=100)
+    if sec == "chorus" and bar % 2 == 0:
+        notes(s, bar, CH_PAD, voice(s, deg, center=64), "x...............", 4, dur=7.6, v=56)
+
+
 STYLES = {
     # name: tapped range, meter (beats per bar), why the tapped tempo lies there, also_ok
     "swing": dict(bpm=(125, 200), meter=4, setup=swing_setup, bar=swing_bar, live=True,
@@ -1215,6 +1545,41 @@ STYLES = {
     "slowrock": dict(bpm=(60, 84), meter=4, setup=slowrock_setup, bar=slowrock_bar, live=True,
                      also=lambda b: [2 * b],
                      why="power ballad: the slow quarter (snare on 2 and 4, or on 3 half-time); guitar eighth/16th arpeggios subdivide; double too, as for the ballad"),
+    # styles3: held-out styles nobody tuned on
+    "salsa": dict(bpm=(170, 200), meter=4, setup=salsa_setup, bar=salsa_bar, live=True,
+                  also=lambda b: [b / 2],
+                  why="4/4 in a two-bar son clave: the bongo bell on every beat (the timbales' cascara in the verses), "
+                      "conga slap on 2 and open tones on 4; the tumbao bass anticipates (the 'and' of 2 and 4, never 1) "
+                      "and the piano montuno runs in 8ths; the half (cut time, the clave's pulse) too"),
+    "cumbia": dict(bpm=(85, 105), meter=2, setup=cumbia_setup, bar=cumbia_bar, live=True,
+                   also=lambda b: [],
+                   why="2/4: the scraper's long-short-short on every beat, bass and tambora on 1 and 2 (a pickup on "
+                       "the 'and' of 2); the accordion and the llamador on every off-beat eighth are the subdivision"),
+    "boombap": dict(bpm=(80, 95), meter=4, setup=boombap_setup, bar=boombap_bar, live=False, lofi=0.5,
+                    also=lambda b: [],
+                    why="lo-fi boom bap: the snare on 2 and 4 over a lazy kick; swung 16th (or 8th) hats, Rhodes "
+                        "chords and a vinyl hiss"),
+    "dubstep": dict(bpm=(138, 150), meter=4, setup=dubstep_setup, bar=dubstep_bar, live=False,
+                    also=lambda b: [b / 2],
+                    why="half-time at 140: the snare on 3 of each bar is the half-time backbeat; the wobble bass "
+                        "retriggers at 8th, 16th and triplet rates; the half (70) too"),
+    "march": dict(bpm=(110, 125), meter=2, setup=march_setup, bar=march_bar, live=True,
+                  also=lambda b: [],
+                  why="2/4 march: the step; bass drum and cymbal on every beat, tuba on the beats, horns on the "
+                      "after-beats, snare 16ths and rolls subdivide"),
+    "ragtime": dict(bpm=(80, 110), meter=2, setup=ragtime_setup, bar=ragtime_bar, live=True,
+                    also=lambda b: [2 * b],
+                    why="2/4 ragtime, no drums: the left hand's bass note on each beat (its chord on each 'and'); "
+                        "the right hand's syncopated 16ths subdivide; double too (the bass-chord alternation, as "
+                        "4/4 stride counts it)"),
+    "amapiano": dict(bpm=(108, 116), meter=4, setup=amapiano_setup, bar=amapiano_bar, live=False,
+                     also=lambda b: [],
+                     why="a soft kick on every beat; the log-drum bass syncopates between, 16th shakers and "
+                         "off-beat percussion subdivide"),
+    "hardstyle": dict(bpm=(150, 185), meter=4, setup=hardstyle_setup, bar=hardstyle_bar, live=False,
+                      also=lambda b: [],
+                      why="the distorted kick on every beat (clap on 2 and 4), reverse bass on the off-beats; from "
+                          "165 the gabber variant: the kick alone"),
 }
 #: Grid steps per beat of each style's lead line (triplet styles: 3).
 LEAD_SPB = {"swing": 3, "shuffle": 3, "gospel": 3, "jazzwaltz": 3, "sixeight": 3, "blues12": 3,
@@ -1231,6 +1596,10 @@ def compose(song, style, total_bars):
     if style == "blues12":  # the twelve-bar blues
         prog = [1, 4, 1, 1, 4, 4, 1, 1, 5, 4, 1, 5]
     per = 2 if song.bpm > 150 or style in ("sixeight", "jig") else 1
+    per = {"cumbia": 4, "march": 2, "ragtime": 2}.get(style, per)  # chords last 4-8 beats in 2/4
+    if style == "salsa":  # montuno vamps
+        prog = mc.choose(r, [[1, 4, 5, 1], [1, 4, 1, 5], [4, 5, 1, 1]] if song.minor
+                         else [[1, 4, 5, 4], [1, 5, 5, 1], [2, 5, 1, 1], [1, 4, 1, 5]])
     intro = 2 if total_bars < 16 else 4
     lead = mc.Lead(song, density=0.35, spb=LEAD_SPB.get(style, 4)) if ctx.get("lead") else None
     for bar in range(total_bars):
@@ -1293,7 +1662,7 @@ def make_song(style, idx, seed, out_dir, min_dur, max_dur):
         x = x[: int((bts[-1] + 60 / bpm * meter + 2.5) * sr)]
         level = r.choices(["normal", "quiet", "loud"], weights=[0.7, 0.1, 0.2])[0]
         opts = dict(level=level, peak_db=r.uniform(-3.0, -0.3), quiet_peak_db=r.uniform(-28, -18),
-                    drive_db=r.uniform(6, 12), lofi=r.random() < 0.1, lofi_lp=r.uniform(3000, 6000),
+                    drive_db=r.uniform(6, 12), lofi=r.random() < st.get("lofi", 0.1), lofi_lp=r.uniform(3000, 6000),
                     lofi_hp=r.uniform(80, 200), noise_db=r.uniform(-40, -28),
                     fade_out=r.uniform(3, 8) if r.random() < 0.3 else 0.0,
                     lead_silence=r.choice([0.0, 0.0, r.uniform(0.05, 1.0)]),
