@@ -17,6 +17,8 @@ Studies (what version 7 tried; only the fixed prior was kept):
 - ``base``: the shipped design (fixed tempo prior, linear scorer);
 - ``prior-width``: the prior's width, 0.5-1.0 octaves;
 - ``mlp``: 4 and 8 tanh hidden units beside the linear terms (``level_model.train(hidden=)``);
+- ``mlp-l2``: 4 hidden units at hidden-layer L2 0.02, 0.01, 0.04, from each of three seeds and
+  the three averaged (``level_model.SEEDS``);
 - ``ensemble``: the mean probability of 6 models, each trained without a sixth of the styles;
 - ``wide``: training candidates up to 280 and 340 BPM (scored within the usual range);
 - ``split``: each kick/snare feature also as its positive part;
@@ -38,8 +40,9 @@ import numpy as np
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import level_model as LM  # noqa: E402
 import tempo.estimate as E  # noqa: E402
-from level_model import level_row, load_corpora, train  # noqa: E402
+from level_model import level_row, load_corpora, style_of, train  # noqa: E402
 
 
 # ------------------------------------------------------------------------------- data
@@ -105,10 +108,10 @@ def loso(rows, fit, test_rows=None):
     """{row index: (acc1, workout, p)} with each group scored by ``fit`` on the others."""
     test_rows = test_rows or rows
     res = {}
-    for g in sorted({r[0] for r in test_rows}):
-        m = fit([r for r in rows if r[0] != g])
+    for st in sorted({style_of(r[0]) for r in test_rows}):
+        m = fit([r for r in rows if style_of(r[0]) != st])
         for i, r in enumerate(test_rows):
-            if r[0] != g:
+            if style_of(r[0]) != st:
                 continue
             if r[2] is None or not len(r[1]):
                 res[i] = (False, False, 0.0)
@@ -137,8 +140,9 @@ def linear(l2=0.003, ww=1.0):
 # ------------------------------------------------------------------------------- variants
 class Ensemble:
     def __init__(self, rows, k=6):
-        groups = sorted({r[0] for r in rows})
-        self.models = [train([r for r in rows if r[0] not in groups[i::k]], hidden=0) for i in range(k)]
+        styles = sorted({style_of(r[0]) for r in rows})
+        self.models = [train([r for r in rows if style_of(r[0]) not in styles[i::k]], hidden=0)
+                       for i in range(k)]
 
     def probabilities(self, X):
         return np.mean([m.probabilities(X) for m in self.models], axis=0)
@@ -209,7 +213,17 @@ def run(study, data, rows):
         E.LEVEL_PRIOR_OCTAVES = saved
     elif study == "mlp":
         for h in (4, 8):
-            report(f"mlp {h} hidden", rows, loso(rows, lambda r, h=h: train(r, hidden=h)))
+            report(f"mlp {h} hidden", rows, loso(rows, lambda r, h=h: train(r, hidden=h, seeds=1)))
+    elif study == "mlp-l2":
+        saved = LM.L2_HIDDEN
+        for l2h in (0.02, 0.01, 0.04):
+            LM.L2_HIDDEN = l2h
+            for seed in (0, 1, 2):
+                report(f"4 hidden, L2 {l2h}, seed {seed}", rows,
+                       loso(rows, lambda r, seed=seed: train(r, hidden=4, seed=seed, seeds=1)))
+            report(f"4 hidden, L2 {l2h}, seeds 0-2 averaged", rows,
+                   loso(rows, lambda r: train(r, hidden=4, seeds=3)))
+        LM.L2_HIDDEN = saved
     elif study == "ensemble":
         report("ensemble of 6", rows, loso(rows, Ensemble))
     elif study == "wide":
@@ -248,7 +262,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     data = pulses(load_corpora(args.corpora, limit=args.limit))
     rows = rows_of(data)
-    print(f"{len(rows)} tracks of {len({r[0] for r in rows})} styles")
+    print(f"{len(rows)} tracks of {len({style_of(r[0]) for r in rows})} styles")
     for s in args.study:
         run(s, data, rows)
 

@@ -104,7 +104,7 @@ def test_the_tempo_prior_is_fixed_around_120_bpm_and_not_learned():
 
 
 def test_a_hidden_layer_adds_to_the_linear_score():
-    # benchmarks/level_model.py can train tanh units beside the linear terms (HIDDEN); the
+    # benchmarks/level_model.py trains tanh units beside the linear terms (HIDDEN); the
     # package reads them. Silent units change nothing; a unit that wants fast tempi moves the
     # choice to the fastest candidate.
     feats = extract_features(drum_track(100.0, dict(kick="X.......X.......", snare="....X.......X...",
@@ -112,10 +112,25 @@ def test_a_hidden_layer_adds_to_the_linear_score():
     cands, X = level_inputs(feats)
     m = default_level_model()
     n = len(m.weights)
+    linear = LevelModel(m.mean, m.scale, m.weights, m.temperature)
     silent = LevelModel(m.mean, m.scale, m.weights, m.temperature,
                         hidden=(np.ones((n, 1)), np.zeros(1), np.zeros(1)))
-    np.testing.assert_allclose(silent.probabilities(X), m.probabilities(X))
+    np.testing.assert_allclose(silent.probabilities(X), linear.probabilities(X))
     W1 = np.zeros((n, 1))
     W1[level_feature_names().index("log2_bpm_120"), 0] = 5.0
     fast = LevelModel(m.mean, m.scale, m.weights, m.temperature, hidden=(W1, np.zeros(1), np.array([80.0])))
     assert cands[int(np.argmax(fast.probabilities(X)))] == max(cands)
+
+
+def test_the_shipped_model_uses_its_hidden_units():
+    # The shipped model carries the hidden layer the trainer wrote (N_HIDDEN units, three seeds
+    # of four averaged) and the units move its scores: dropping them changes the probabilities.
+    from tempo import level_model as shipped
+
+    m = default_level_model()
+    assert m.hidden is not None and m.hidden[0].shape == (len(m.weights), shipped.N_HIDDEN)
+    feats = extract_features(drum_track(100.0, dict(kick="X.......X.......", snare="....X.......X...",
+                                                    hat="x.x.x.x.x.x.x.x.")), sr=SR)
+    _, X = level_inputs(feats)
+    linear = LevelModel(m.mean, m.scale, m.weights, m.temperature)
+    assert np.max(np.abs(m.scores(X) - linear.scores(X))) > 0.05
