@@ -36,7 +36,8 @@ def test_probabilities_sum_to_one_and_a_higher_temperature_is_less_sure():
     m = default_level_model()
     p = m.probabilities(X)
     assert p.shape == (len(cands),) and p.sum() == pytest.approx(1.0) and np.all(p >= 0)
-    hot = LevelModel(m.mean, m.scale, m.weights, temperature=4 * m.temperature).probabilities(X)
+    hot = LevelModel(m.mean, m.scale, m.weights, temperature=4 * m.temperature,
+                     hidden=m.hidden).probabilities(X)
     assert hot.max() < p.max() and int(np.argmax(hot)) == int(np.argmax(p))
 
 
@@ -134,3 +135,40 @@ def test_the_shipped_model_uses_its_hidden_units():
     _, X = level_inputs(feats)
     linear = LevelModel(m.mean, m.scale, m.weights, m.temperature)
     assert np.max(np.abs(m.scores(X) - linear.scores(X))) > 0.05
+
+
+def _trainer():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "level_model.py"
+    spec = importlib.util.spec_from_file_location("bench_level_model", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_trainer_averages_its_seeds_into_one_model_of_their_mean_score():
+    # benchmarks/level_model.py trains the hidden layer from several seeds and ships one model
+    # whose score is their mean (the units side by side). Random rows of the real feature width:
+    # three or four candidates each, the true one marked.
+    lm = _trainer()
+    rng = np.random.default_rng(7)
+    n = len(level_feature_names())
+    rows = []
+    for i in range(40):
+        k = int(rng.integers(3, 5))
+        X = rng.normal(size=(k, n))
+        X[:, level_feature_names().index("log2_bpm_120")] = rng.normal(0, 0.5, k)
+        true = int(rng.integers(k))
+        X[true, 0] += 2.0  # a cue the model can learn
+        rows.append((f"c:s{i % 5}", [100.0 + j for j in range(k)], X, true, np.arange(k) == true))
+    one = [lm.train(rows, hidden=2, seed=s, seeds=1) for s in (0, 1)]
+    both = lm.train(rows, hidden=2, seed=0, seeds=2)
+    assert both.hidden[0].shape == (n, 4)
+    for r in rows[:5]:
+        np.testing.assert_allclose(both.scores(r[2]), (one[0].scores(r[2]) + one[1].scores(r[2])) / 2,
+                                   rtol=1e-9, atol=1e-9)
+    assert not np.allclose(one[0].scores(rows[0][2]), one[1].scores(rows[0][2]))
+    # a style is left out of every corpus that renders it
+    assert lm.style_of("fresh:disco") == lm.style_of("styles:disco") == "disco"
