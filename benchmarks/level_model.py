@@ -21,6 +21,7 @@ by file name, size, mtime and FEATURE_CACHE_VERSION, so re-runs take seconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -200,9 +201,20 @@ def train(rows, l2=L2, workout_weight=WORKOUT_WEIGHT, hidden=None, seed=0, seeds
 
     rng = np.random.default_rng(seed)
     th0 = np.concatenate([np.zeros(dim), rng.normal(0, 0.1, dim * H), np.zeros(H), rng.normal(0, 0.1, H)])
-    res = minimize(nll, th0, jac=True, method="L-BFGS-B", options=dict(maxiter=500 if not H else 400))
+    with one_blas_thread():
+        res = minimize(nll, th0, jac=True, method="L-BFGS-B", options=dict(maxiter=500 if not H else 400))
     w, W1, b1, w2 = unpack(res.x)
     return LevelModel(mean, scale, w, hidden=(W1, b1, w2) if H else None)
+
+
+def one_blas_thread():
+    """The products here are small (a few thousand rows by 79): OpenBLAS's threads cost far more
+    than they give, 9 s instead of 0.5 s per hidden-layer training on a busy 2-core machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - comes with scikit-learn, a librosa dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
 
 
 def average_models(models):
