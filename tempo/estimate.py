@@ -20,9 +20,9 @@ Method
    log-normal prior around PRIOR_CENTER_BPM.
 3. Beat level: the pulse times 1/4, 1/3, 1/2, 2/3, 1, 3/2, 2, 3, 4 (within range) are the
    candidate levels. A small learned model (:class:`LevelModel`, a conditional logit: one
-   linear score per candidate, softmax over the track's candidates; weights in
-   tempo/level_model.py, trained by benchmarks/level_model.py on synthetic songs of 36
-   styles, on the tapped level and on the set of levels a workout accepts; its temperature
+   score per candidate, linear plus a few tanh hidden units, softmax over the track's
+   candidates; weights in tempo/level_model.py, trained by benchmarks/level_model.py on
+   synthetic songs of 43 styles, on the tapped level and on the set of levels a workout accepts; its temperature
    fitted on the scores of styles held out of training) scores each from
    :func:`level_features`: the band autocorrelations at fractions and multiples of the
    candidate's period (which subdivisions, which bar lengths pulse in the kick, bass, snare,
@@ -543,7 +543,7 @@ def level_candidates(pulse_bpm: float, min_bpm: float, max_bpm: float) -> list[f
 #: The level model's fixed tempo prior: a log-normal around 120 BPM (the tempo listeners
 #: prefer to tap, van Noorden & Moelants 1999), this many octaves wide. It is not learned:
 #: a prior learned from the training styles' tempi (as in version 6) learned those styles'
-#: tempo ranges, and left-out styles paid for it. Left out (44 styles, 571 songs,
+#: tempo ranges, and left-out styles paid for it. Left out (43 styles, 571 songs, linear model,
 #: `benchmarks/level_study.py --study prior-width`), narrower is better for a workout:
 #: 25, 27, 33, 35, 37, 40 misses for 0.4, 0.5, 0.6, 0.7, 0.8, 1.0 octaves, acc1 87.0-87.6 %
 #: for all. But below 0.7 a plain rock or punk backbeat at 180 (eighth hats, snare on 2 and
@@ -561,8 +561,8 @@ def level_prior(X: np.ndarray) -> np.ndarray:
 
 
 class LevelModel:
-    """A linear score per candidate plus the fixed tempo prior (:func:`level_prior`), softmax
-    over a track's candidates (a conditional logit).
+    """A score per candidate, softmax over a track's candidates (a conditional logit): a linear
+    score, the fixed tempo prior (:func:`level_prior`) and, when ``hidden`` is given, tanh units.
 
     ``mean`` and ``scale`` standardise the features; ``weights`` score them. Trained by
     benchmarks/level_model.py on synthetic songs of many styles; shipped in
