@@ -26,7 +26,14 @@ Studies (what version 7 tried; only the fixed prior was kept):
 - ``mults68``: band autocorrelations at 6 and 8 beats and kick/snare at 3, 4, 6 beats added;
 - ``workout-weight``: the weight of the workout term, 0, 0.5, 2;
 - ``stretch``: every training song also at 0.85x and 1.15x its tempo (its ACF lag axis scaled);
-- ``phase``: phase-aware features, each band folded over two beats (on/off-beat, alternation).
+- ``phase``: phase-aware features, each band folded over two beats (on/off-beat, alternation);
+- ``harmonic``: harmonic rhythm, the autocorrelation of a chord-change curve (chroma novelty,
+  librosa's ``chroma_stft``) at 1, 2, 3, 4, 6 and 8 beats of each candidate, for the linear and
+  the shipped hidden-layer model (version 8: better left out, worse on the held-out sets).
+
+``--held-out CORPUS...`` also scores the ``base`` and ``harmonic`` studies on corpora kept out
+of all training (a model fitted on every study corpus; level decision only): a variant chosen
+on left-out styles has to hold there too.
 """
 
 from __future__ import annotations
@@ -41,8 +48,9 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import level_model as LM  # noqa: E402
-import tempo.estimate as E  # noqa: E402
 from level_model import level_row, load_corpora, style_of, train  # noqa: E402
+
+import tempo.estimate as E  # noqa: E402
 
 
 # ------------------------------------------------------------------------------- data
@@ -201,10 +209,54 @@ def mults68(d, c):
 
 
 # ------------------------------------------------------------------------------- studies
-def run(study, data, rows):
+def held_report(label, fit, rows, held_rows):
+    """The level decision of ``fit(rows)`` on rows of corpora kept out of all training."""
+    m = fit(rows)
+    res = {}
+    for i, r in enumerate(held_rows):
+        if r[2] is None or not len(r[1]):
+            res[i] = (False, False, 0.0)
+            continue
+        p = m.probabilities(r[2])
+        j = int(np.argmax(p))
+        res[i] = (j == r[3], bool(r[4][j]), float(p[j]))
+    report(f"  {label}, held out", held_rows, res)
+
+
+def chroma_novelty_acf(path, sr=11025, hop=256):
+    """Autocorrelation of a chord-change curve: cosine distance of smoothed chroma ~0.2 s
+    apart, above its local mean; (acf normalised at lag 0, frames per second)."""
+    import librosa
+
+    y, _ = librosa.load(path, sr=sr, mono=True)
+    C = librosa.feature.chroma_stft(y=y, sr=sr, n_fft=2048, hop_length=hop)
+    C = C / (np.linalg.norm(C, axis=0, keepdims=True) + 1e-9)
+    C = np.stack([np.convolve(r, np.ones(8) / 8, mode="same") for r in C])  # ~0.19 s
+    C = C / (np.linalg.norm(C, axis=0, keepdims=True) + 1e-9)
+    n = np.concatenate([np.zeros(4), 1 - np.sum(C[:, 8:] * C[:, :-8], axis=0), np.zeros(4)])
+    n = np.maximum(n - np.convolve(n, np.ones(64) / 64, mode="same"), 0)
+    n = n - n.mean()
+    f = np.fft.rfft(n, 2 * len(n))
+    ac = np.fft.irfft(f * np.conj(f))[: len(n)]
+    return ac / (ac[0] + 1e-9), sr / hop
+
+
+def harmonic_features(d, c, mults=(1, 2, 3, 4, 6, 8)):
+    ac, fps = d["harmonic"]
+    vals = []
+    for m in mults:
+        lag = m * 60.0 / c * fps
+        lo, hi = int(lag * 0.97), int(np.ceil(lag * 1.03)) + 1
+        vals.append(float(ac[lo:hi].max()) if hi < len(ac) else 0.0)
+    return np.asarray(vals) - np.mean(vals)
+
+
+def run(study, data, rows, held=None):
     names = list(E.level_feature_names())
     if study == "base":
         report("base", rows, loso(rows, linear()))
+        if held:
+            held_report("base", linear(), rows, held[1])
     elif study == "prior-width":
         saved = E.LEVEL_PRIOR_OCTAVES
         for w in (0.5, 0.6, 0.7, 0.8, 1.0):
@@ -250,6 +302,19 @@ def run(study, data, rows):
         report("stretched copies 0.85x, 1.15x", rows, loso(rows + extra, linear(), test_rows=rows))
     elif study == "phase":
         report("phase-aware features", rows, loso(with_extra(rows, data, phase_features), linear()))
+    elif study == "harmonic":
+        for dd in (data, held[0] if held else []):
+            for d in dd:
+                if d["ok"] and "harmonic" not in d:
+                    d["harmonic"] = chroma_novelty_acf(d["path"])
+        ext = with_extra(rows, data, harmonic_features)
+        held_ext = with_extra(held[1], held[0], harmonic_features) if held else None
+        for label, fit in (("linear", linear()), ("hidden (shipped)", lambda r: train(r))):
+            for lab, rs, hs in ((label, rows, held and held[1]),
+                                (f"{label} + harmonic rhythm", ext, held_ext)):
+                report(lab, rs, loso(rs, fit))
+                if held:
+                    held_report(lab, fit, rs, hs)
     else:
         raise SystemExit(f"unknown study {study!r}")
 
@@ -258,13 +323,20 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpora", nargs="+")
     ap.add_argument("--study", nargs="+", default=["base"])
+    ap.add_argument("--held-out", nargs="+", metavar="CORPUS", default=None,
+                    help="corpora kept out of all training, scored by the base and harmonic studies")
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args(argv)
     data = pulses(load_corpora(args.corpora, limit=args.limit))
     rows = rows_of(data)
-    print(f"{len(rows)} tracks of {len({style_of(r[0]) for r in rows})} styles")
+    held = None
+    if args.held_out:
+        hdata = pulses(load_corpora(args.held_out, limit=args.limit))
+        held = (hdata, rows_of(hdata))
+    print(f"{len(rows)} tracks of {len({style_of(r[0]) for r in rows})} styles"
+          + (f"; held out: {len(held[1])} tracks" if held else ""))
     for s in args.study:
-        run(s, data, rows)
+        run(s, data, rows, held)
 
 
 if __name__ == "__main__":
