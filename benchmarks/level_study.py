@@ -112,21 +112,22 @@ def with_extra(rows, data, fn):
 
 
 # ------------------------------------------------------------------------------- scoring
+def decide(m, r):
+    """(acc1, workout, p) of model ``m``'s most probable level for row ``r``."""
+    if r[2] is None or not len(r[1]):
+        return False, False, 0.0
+    p = m.probabilities(r[2])
+    j = int(np.argmax(p))
+    return j == r[3], bool(r[4][j]), float(p[j])
+
+
 def loso(rows, fit, test_rows=None):
     """{row index: (acc1, workout, p)} with each group scored by ``fit`` on the others."""
     test_rows = test_rows or rows
     res = {}
     for st in sorted({style_of(r[0]) for r in test_rows}):
         m = fit([r for r in rows if style_of(r[0]) != st])
-        for i, r in enumerate(test_rows):
-            if style_of(r[0]) != st:
-                continue
-            if r[2] is None or not len(r[1]):
-                res[i] = (False, False, 0.0)
-                continue
-            p = m.probabilities(r[2])
-            j = int(np.argmax(p))
-            res[i] = (j == r[3], bool(r[4][j]), float(p[j]))
+        res.update({i: decide(m, r) for i, r in enumerate(test_rows) if style_of(r[0]) == st})
     return res
 
 
@@ -212,15 +213,7 @@ def mults68(d, c):
 def held_report(label, fit, rows, held_rows):
     """The level decision of ``fit(rows)`` on rows of corpora kept out of all training."""
     m = fit(rows)
-    res = {}
-    for i, r in enumerate(held_rows):
-        if r[2] is None or not len(r[1]):
-            res[i] = (False, False, 0.0)
-            continue
-        p = m.probabilities(r[2])
-        j = int(np.argmax(p))
-        res[i] = (j == r[3], bool(r[4][j]), float(p[j]))
-    report(f"  {label}, held out", held_rows, res)
+    report(f"  {label}, held out", held_rows, {i: decide(m, r) for i, r in enumerate(held_rows)})
 
 
 def chroma_novelty_acf(path, sr=11025, hop=256):
