@@ -22,8 +22,8 @@ Method
    candidate levels. A small learned model (:class:`LevelModel`, a conditional logit: one
    score per candidate, linear plus a few tanh hidden units, softmax over the track's
    candidates; weights in tempo/level_model.py, trained by benchmarks/level_model.py on
-   synthetic songs of 43 styles, on the tapped level and on the set of levels a workout accepts; its temperature
-   fitted on the scores of styles held out of training) scores each from
+   synthetic songs of 43 styles, on the tapped level and on the set of levels a workout
+   accepts; its temperature fitted on the scores of styles held out of training) scores each from
    :func:`level_features`: the band autocorrelations at fractions and multiples of the
    candidate's period (which subdivisions, which bar lengths pulse in the kick, bass, snare,
    mid and hat bands), kick and snare taking turns, its tempo, its comb strength and the
@@ -522,7 +522,8 @@ def level_features(acf: np.ndarray, fps: float, bpm: float, *, comb_top: float,
     multiples of its period (which subdivisions and which bar lengths pulse), kick and snare
     taking turns, the tempo itself (log2 of bpm/120; the tempo prior itself is fixed, see
     :data:`LEVEL_PRIOR_OCTAVES`), the comb strength, whether the hand-written rules
-    (:func:`decide_level`) chose this level and how clearly, the bass's triple-metre evidence and the mid bands' eighth notes."""
+    (:func:`decide_level`) chose this level and how clearly, the bass's triple-metre evidence
+    and the mid bands' eighth notes."""
     lag = 60.0 * fps / bpm
     mults = np.asarray(FEATURE_MULTS)
     rows = acf[list(FEATURE_ROWS)]
