@@ -149,9 +149,14 @@ def test_corrupt_database_names_the_fix(tmp_path):
         Cache.open(bad)
     assert str(bad) in str(err.value)
     assert f"tempo cache clear --db {bad}" in str(err.value)
-    # ... and that fix works on the corrupt file
-    assert clear(bad) is True
+    # ... and that fix works on the corrupt file, which is kept aside, not destroyed
+    garbage = bad.read_bytes()
+    done = clear(bad)
+    assert done and done.unusable.startswith("is not a usable tempo cache database")
+    assert done.corrections_kept == 0 and done.corrections_lost is None  # unknown: unreadable
     assert not bad.exists()
+    assert os.path.basename(done.set_aside).startswith("c.sqlite.unusable-")
+    assert open(done.set_aside, "rb").read() == garbage
     with Cache.open(bad) as c:
         assert c.info().tracks == 0
 
@@ -226,8 +231,14 @@ def test_cli_cache_info_prune_clear(tmp_path):
     res = runner.invoke(cli, ["cache", "clear", "--db", str(db_path)], input="n\n")
     assert res.exit_code == 1 and db_path.exists()  # declined
     res = runner.invoke(cli, ["cache", "clear", "--db", str(db_path), "--yes"])
-    assert res.exit_code == 0 and res.output == f"deleted {db_path}\n"
+    assert res.exit_code == 0 and res.output == f"deleted 1 analysis from {db_path}\n"
+    with Cache.open(db_path) as c:
+        assert c.info().tracks == 0
+    res = runner.invoke(cli, ["cache", "clear", "--db", str(db_path), "--all", "--yes"])
+    assert res.exit_code == 0 and res.output == f"deleted {db_path} (0 analyses, 0 corrections)\n"
     assert not db_path.exists()
+    res = runner.invoke(cli, ["cache", "clear", "--db", str(db_path), "--yes"])
+    assert res.exit_code == 0 and res.output == f"nothing to delete: {db_path} does not exist\n"
 
 
 def test_cli_uses_tempo_db(tmp_path):
