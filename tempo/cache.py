@@ -15,6 +15,8 @@ Conventions
   write at a time; a second one waits for it (``--wait``) instead of analysing the same files
   twice, then stops with a message (``tempo scan``) or works from what is cached (the others).
 - Every sqlite3 error becomes a :class:`CacheError` that names the database file and the fix.
+- The listener's corrections (``tempo fix``) are not re-computable: :func:`clear` deletes the
+  analyses and keeps them, and never deletes a file it cannot read (it sets it aside).
 - An object in a store is keyed like a file: its URL, size, and ETag hash or mtime as
   ``mtime_ns`` (:mod:`tempo.sources`); it has no fingerprint, and ``prune`` keeps its rows.
 """
