@@ -812,7 +812,7 @@ def _clear_keeping_corrections(path: str) -> ClearResult:
         # corrupt cache file"): damage that opening did not show surfaces here.
         try:
             conn.execute("VACUUM")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # (TRUNCATE would wait for readers)
         except sqlite3.OperationalError:
             pass  # busy or no room to rewrite: cleared all the same, only not compacted
         except sqlite3.Error as err:

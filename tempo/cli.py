@@ -422,8 +422,8 @@ def cache_clear(db_path, forget_all, yes):
         elif counts is None:
             question = f"delete every stored analysis in {safe_path(path)}?"
         else:
-            question = (f"delete the {_count(counts.analyses, 'analysis')} stored in {safe_path(path)} "
-                        f"(keeping {_count(counts.corrections, 'correction')})?")
+            keeping = f" (keeping {_count(counts.corrections, 'correction')})" if counts.corrections else ""
+            question = f"delete the {_count(counts.analyses, 'analysis')} stored in {safe_path(path)}{keeping}?"
         click.confirm(question, abort=True, err=True)
     result = clear(path, keep_corrections=not forget_all)
     if not result.existed:
