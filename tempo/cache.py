@@ -15,6 +15,8 @@ Conventions
   write at a time; a second one waits for it (``--wait``) instead of analysing the same files
   twice, then stops with a message (``tempo scan``) or works from what is cached (the others).
 - Every sqlite3 error becomes a :class:`CacheError` that names the database file and the fix.
+- The listener's corrections (``tempo fix``) are not re-computable: :func:`clear` deletes the
+  analyses and keeps them, and never deletes a file it cannot read (it sets it aside).
 - An object in a store is keyed like a file: its URL, size, and ETag hash or mtime as
   ``mtime_ns`` (:mod:`tempo.sources`); it has no fingerprint, and ``prune`` keeps its rows.
 """
@@ -53,7 +55,7 @@ LOCK_POLL_S = 0.2
 #: Rows written per transaction by ``put_many``.
 BATCH_ROWS = 500
 #: Hint appended to errors about a damaged or foreign database file.
-_CLEAR_HINT = "delete it with `tempo cache clear --db {path}`, or choose another file with --db or TEMPO_DB"
+_CLEAR_HINT = "clear it with `tempo cache clear --db {path}`, or choose another file with --db or TEMPO_DB"
 _WRITABLE_HINT = "choose a writable location with --db PATH or the TEMPO_DB environment variable"
 
 _SCHEMA = """
@@ -106,6 +108,12 @@ class CacheBusyError(CacheError):
                  holder: str = "?"):
         self.holder = holder
         super().__init__(message, path=path, hint=hint)
+
+
+class CacheUnusableError(CacheError):
+    """The file is not a usable tempo cache of this version: damaged, not a database, another
+    program's database, or written by another tempo version. (``clear`` sets such a file aside
+    instead of deleting it.)"""
 
 
 #: The index that answers "the first path with this content" (see ``get_by_fingerprint``).
@@ -282,8 +290,8 @@ class Cache:
         """Translate a sqlite3 error into a CacheError naming the file and the fix."""
         if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
             # "file is not a database", "database disk image is malformed"
-            return CacheError(f"is not a usable tempo cache database ({err})", path=self.path,
-                              hint=_CLEAR_HINT.format(path=self.path))
+            return CacheUnusableError(f"is not a usable tempo cache database ({err})", path=self.path,
+                                      hint=_CLEAR_HINT.format(path=self.path))
         if "locked" in str(err).lower() or "busy" in str(err).lower():
             return CacheError(f"the cache database stayed locked for {BUSY_TIMEOUT_S:.0f} s ({err})",
                               path=self.path, hint="wait for the other tempo command to finish, or use --db")
@@ -310,15 +318,15 @@ class Cache:
         conn = self._conn
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if tables and "meta" not in tables:
-            raise CacheError("is an SQLite database but not a tempo cache", path=self.path,
-                             hint="choose another file with --db or TEMPO_DB")
+            raise CacheUnusableError("is an SQLite database but not a tempo cache", path=self.path,
+                                     hint="choose another file with --db or TEMPO_DB")
         if "meta" in tables:
             row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is None or row[0] != SCHEMA_VERSION:
                 found = row[0] if row else "none"
-                raise CacheError(f"was written by another tempo version (cache schema {found}, "
-                                 f"this tempo uses {SCHEMA_VERSION})", path=self.path,
-                                 hint=_CLEAR_HINT.format(path=self.path))
+                raise CacheUnusableError(f"was written by another tempo version (cache schema {found}, "
+                                         f"this tempo uses {SCHEMA_VERSION})", path=self.path,
+                                         hint=_CLEAR_HINT.format(path=self.path))
             if "corrections" not in tables:  # added later to schema 1: create it when we can
                 with contextlib.suppress(CacheError):
                     with self._write("update"):
@@ -660,33 +668,264 @@ class Cache:
         return self._query("PRAGMA integrity_check")[0][0] == "ok"
 
 
-def clear(path: str | os.PathLike | None = None) -> bool:
-    """Delete the database file (and its WAL/SHM/lock files). Works on a corrupt file too.
+@dataclass(frozen=True)
+class StoredCounts:
+    """Rows in a cache database: analyses, failure records and the listener's corrections."""
 
-    Returns False when there was nothing to delete. Refuses while a scan is writing to it.
+    analyses: int
+    failures: int
+    corrections: int
+
+
+@dataclass(frozen=True)
+class ClearResult:
+    """What :func:`clear` did to the database at ``path``.
+
+    Counts are None where the file could not be read. ``corrections_lost`` is None when the
+    file was unusable and its corrections could not be read (whether it held any is unknown).
+    ``unusable`` says why the file could not be used as a cache (then it was moved to
+    ``set_aside``, not deleted). True when there was a database to clear (False: none existed).
     """
-    path = default_db_path() if path is None else os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+    path: str
+    existed: bool = True
+    analyses: int | None = None
+    failures: int | None = None
+    corrections_kept: int = 0
+    corrections_lost: int | None = 0
+    unusable: str | None = None
+    set_aside: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.existed
+
+
+#: What an unusable database file is renamed to by ``clear`` (``<db>.unusable-<UTC time>``).
+UNUSABLE_SUFFIX = ".unusable-"
+
+
+def stored_counts(path: str | os.PathLike | None = None) -> StoredCounts | None:
+    """How many analyses, failure records and corrections the database holds, read without
+    changing (or creating) anything; None when it does not exist or cannot be read as a cache
+    (damaged, another program's database or locked): what a confirmation prompt can say."""
+    path = _clear_path(path)
+    if not os.path.isfile(path):
+        return None
+    try:
+        conn = _connect_read_only(path)
+    except sqlite3.Error:
+        return None
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"meta", "tracks", "failures"} <= tables:
+            return None
+        count = (lambda table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+        return StoredCounts(analyses=count("tracks"), failures=count("failures"),
+                            corrections=count("corrections") if "corrections" in tables else 0)
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def clear(path: str | os.PathLike | None = None, *, keep_corrections: bool = True) -> ClearResult:
+    """Delete every stored analysis (and failure record); keep the listener's corrections.
+
+    With ``keep_corrections=False`` the database file is deleted whole (with its WAL, SHM and
+    lock files), corrections included. Refuses (:class:`CacheBusyError`) while a scan is
+    writing to it; raises CacheError, having changed nothing, when the file or its folder
+    cannot be written.
+
+    Crash safety. A usable database is cleared in place, in one SQLite transaction, and then
+    compacted (``VACUUM``): a crash leaves either the old or the cleared state, never one
+    without the corrections, and a ``tempo fix`` running at the same time (it takes no writer
+    lock) writes into the same file, not into one about to be replaced. A file that cannot be
+    used as a cache (damaged, not a database, another tempo version's or another program's
+    database) is never deleted: it is renamed to ``<db>.unusable-<UTC time>`` (its WAL file
+    along), and the corrections that can still be read from it go into a fresh database put in
+    its place with ``os.replace``; the result says how many, and when none could be read.
+    """
+    path = _clear_path(path)
     if os.path.isdir(path):
         raise CacheError("is a folder, not a database file", path=path)
     if not os.path.exists(path):
-        return False
+        return ClearResult(path=path, existed=False)
     holder = Cache.__new__(Cache)  # lock only: do not open (the file may be corrupt)
     holder.path, holder._lock_fd, holder._conn = path, None, None
     holder.acquire_writer()
     try:
-        for suffix in ("-wal", "-shm", ""):
-            try:
-                os.remove(path + suffix)
-            except FileNotFoundError:
-                pass
-            except OSError as err:
-                raise CacheError(f"cannot delete {path + suffix} ({err.strerror or err})", path=path,
-                                 hint="check the folder's permissions") from None
+        if not keep_corrections:
+            counts = stored_counts(path)
+            _remove_database(path)
+            if counts is None:
+                return ClearResult(path=path, corrections_lost=None)
+            return ClearResult(path=path, analyses=counts.analyses, failures=counts.failures,
+                               corrections_lost=counts.corrections)
+        return _clear_keeping_corrections(path)
     finally:
         holder.release_writer()
-        with contextlib.suppress(OSError):
-            os.remove(holder.lock_path)
-    return True
+        if not os.path.exists(path):  # the lock belongs to a database that is gone
+            with contextlib.suppress(OSError):
+                os.remove(holder.lock_path)
+
+
+def _clear_path(path: str | os.PathLike | None) -> str:
+    return default_db_path() if path is None else os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
+def _connect_read_only(path: str) -> sqlite3.Connection:
+    from urllib.parse import quote
+
+    return sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
+                           isolation_level=None, check_same_thread=False)
+
+
+def _remove_database(path: str) -> None:
+    for suffix in ("-wal", "-shm", ""):
+        try:
+            os.remove(path + suffix)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            raise CacheError(f"cannot delete {path + suffix} ({err.strerror or err})", path=path,
+                             hint="check the folder's permissions") from None
+
+
+def _clear_keeping_corrections(path: str) -> ClearResult:
+    """The in-place clear of a usable database (the caller holds the writer lock); a file that
+    turns out unusable goes to :func:`_set_aside`."""
+    try:
+        cache = Cache(path)
+    except CacheUnusableError as err:
+        return _set_aside(path, err.message)
+    analyses = failures = None
+    try:
+        with cache._write("clear") as conn:
+            has_corrections = bool(conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='corrections'").fetchone())
+            analyses = conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
+            failures = conn.execute("SELECT COUNT(*) FROM failures").fetchone()[0]
+            kept = conn.execute("SELECT COUNT(*) FROM corrections").fetchone()[0] if has_corrections else 0
+            conn.execute("DELETE FROM tracks")
+            conn.execute("DELETE FROM failures")
+        # Give the space back. Rewriting every page left also proves the file sound ("fixes a
+        # corrupt cache file"): damage that opening did not show surfaces here.
+        try:
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # (TRUNCATE would wait for readers)
+        except sqlite3.OperationalError:
+            pass  # busy or no room to rewrite: cleared all the same, only not compacted
+        except sqlite3.Error as err:
+            raise cache._error(err, "clear") from None
+    except CacheUnusableError as err:
+        cache.close()
+        return replace(_set_aside(path, err.message), analyses=analyses, failures=failures)
+    finally:
+        cache.close()
+    return ClearResult(path=path, analyses=analyses, failures=failures, corrections_kept=kept)
+
+
+def _read_corrections(path: str) -> tuple[list[tuple], int] | None:
+    """The corrections still readable from an unusable database, as rows (fingerprint, path,
+    bpm, updated_at), and the number of rows that cannot be used. ([], 0) when it has none, or
+    is not a tempo cache at all (another program's rows are not taken for ours); None when they
+    cannot be read."""
+    try:
+        conn = _connect_read_only(path)
+    except sqlite3.Error:
+        return None
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" not in tables or "corrections" not in tables:
+            return [], 0
+        rows = conn.execute("SELECT fingerprint, path, bpm, updated_at FROM corrections").fetchall()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    good = [(fp, p, float(bpm), float(at)) for fp, p, bpm, at in rows
+            if isinstance(fp, str) and isinstance(p, str) and isinstance(bpm, (int, float))
+            and isinstance(at, (int, float))]
+    return good, len(rows) - len(good)
+
+
+def _set_aside(path: str, reason: str) -> ClearResult:
+    """Rename an unusable database to ``<db>.unusable-<time>`` and put a fresh one holding the
+    corrections still readable from it in its place. Each step leaves the old file whole (or
+    whole under the new name) until the fresh one replaces it, so a crash loses nothing."""
+    readable = _read_corrections(path)
+    rows = readable[0] if readable else []
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path + UNUSABLE_SUFFIX + stamp
+    n = 1
+    while any(os.path.lexists(aside + s) for s in ("", "-wal")):
+        n += 1
+        aside = f"{path}{UNUSABLE_SUFFIX}{stamp}-{n}"
+    tmp = None
+    try:
+        if rows:
+            tmp = _fresh_database(path, rows)
+            try:  # a second name for the old file: it stays whole at one name or the other
+                os.link(path, aside)
+            except OSError:
+                shutil.copy2(path, aside)
+        if os.path.exists(path + "-wal"):  # its journal goes with it (a fresh file must not
+            os.replace(path + "-wal", aside + "-wal")  # find an old journal beside it)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path + "-shm")
+        if tmp is not None:
+            os.replace(tmp, path)
+            tmp = None
+            _fsync_folder(path)
+        else:
+            os.replace(path, aside)
+    except OSError as err:
+        raise CacheError(f"cannot set the unusable cache file aside ({err.strerror or err})",
+                         path=path, hint="check the folder's permissions and free space") from None
+    finally:
+        if tmp is not None:
+            _remove_database(tmp)
+    return ClearResult(path=path, corrections_kept=len(rows),
+                       corrections_lost=None if readable is None else readable[1], unusable=reason,
+                       set_aside=aside)
+
+
+def _fresh_database(path: str, rows: list[tuple]) -> str:
+    """A new database with the current schema holding these corrections, in a temp file in
+    ``path``'s folder (one file, fsynced: no WAL beside it); its name."""
+    tmp = f"{path}.clear-{os.getpid()}.tmp"
+    _remove_database(tmp)
+    try:
+        fresh = Cache(tmp)  # creates the schema
+        try:
+            with fresh._write("clear") as conn:
+                conn.executemany("INSERT OR REPLACE INTO corrections (fingerprint, path, bpm, updated_at) "
+                                 "VALUES (?, ?, ?, ?)", rows)
+            try:
+                fresh._conn.execute("PRAGMA journal_mode=DELETE")  # folds the WAL into the file
+            except sqlite3.Error as err:
+                raise fresh._error(err, "clear") from None
+        finally:
+            fresh.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(CacheError):
+            _remove_database(tmp)
+        raise
+    return tmp
+
+
+def _fsync_folder(path: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 @functools.lru_cache(maxsize=64)

@@ -391,18 +391,78 @@ def cache_export(file, db_path, fmt):
 
 @cache.command("clear")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=str), help=_DB_HELP)
+@click.option("--all", "forget_all", is_flag=True,
+              help="Delete the whole database file, your corrections (tempo fix) included.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-def cache_clear(db_path, yes):
-    """Delete the cache database (every stored analysis). Also fixes a corrupt cache file."""
-    from .cache import clear, default_db_path
+def cache_clear(db_path, forget_all, yes):
+    """Delete every stored analysis; keep your tempo corrections (tempo fix).
+
+    The next scan analyses the files again, and the corrections apply to them as before.
+    --all deletes the database file whole, corrections included (tempo fix --export saves
+    them first). Refused while a scan is writing to the cache.
+
+    Also fixes a corrupt cache file: a file that cannot be used as a cache is not deleted but
+    renamed to <db>.unusable-<time> (delete it when you no longer need it), and the
+    corrections that can still be read from it are kept in a fresh cache; the output says
+    when none could be read.
+    """
+    from .cache import clear, default_db_path, stored_counts
 
     path = db_path or default_db_path()
     if not yes:
-        click.confirm(f"delete {safe_path(path)}?", abort=True, err=True)
-    if clear(path):
-        click.echo(f"deleted {safe_path(path)}")
-    else:
+        counts = stored_counts(path)
+        if forget_all:
+            if counts is None:
+                question = f"delete {safe_path(path)}, corrections included?"
+            elif counts.corrections:
+                question = (f"delete {safe_path(path)} and the {_count(counts.corrections, 'correction')} "
+                            "in it (tempo fix --export saves them first)?")
+            else:
+                question = f"delete {safe_path(path)} ({_count(counts.analyses, 'analysis')})?"
+        elif counts is None:
+            question = f"delete every stored analysis in {safe_path(path)}?"
+        else:
+            keeping = f" (keeping {_count(counts.corrections, 'correction')})" if counts.corrections else ""
+            question = f"delete the {_count(counts.analyses, 'analysis')} stored in {safe_path(path)}{keeping}?"
+        click.confirm(question, abort=True, err=True)
+    result = clear(path, keep_corrections=not forget_all)
+    if not result.existed:
         click.echo(f"nothing to delete: {safe_path(path)} does not exist")
+        return
+    if result.unusable:
+        click.echo(f"warning: {safe_path(path)} {safe(result.unusable)}; kept it as "
+                   f"{safe_path(result.set_aside)} (delete that when you no longer need it)", err=True)
+        if result.corrections_lost is None:
+            click.echo("warning: no corrections could be read from it: any it held are lost "
+                       "(tempo fix --import restores an export)", err=True)
+        elif result.corrections_lost:
+            click.echo(f"warning: {_count(result.corrections_lost, 'correction')} in it could not be "
+                       "read and are lost", err=True)
+        if result.corrections_kept:
+            click.echo(f"cleared {safe_path(path)}: a fresh cache holds the "
+                       f"{_count(result.corrections_kept, 'correction')} read from it")
+        else:
+            click.echo(f"cleared {safe_path(path)}: the next command starts a fresh cache")
+        return
+    done = "" if result.analyses is None else f"{_count(result.analyses, 'analysis')}"
+    if result.failures:
+        done += f", {_count(result.failures, 'failure record')}"
+    if forget_all:
+        lost = "" if result.corrections_lost is None else f", {_count(result.corrections_lost, 'correction')}"
+        click.echo(f"deleted {safe_path(path)}" + (f" ({done}{lost})" if done else ""))
+    elif result.corrections_kept:
+        click.echo(f"deleted {done} from {safe_path(path)}; kept "
+                   f"{_count(result.corrections_kept, 'correction')} (--all forgets them too)")
+    else:
+        click.echo(f"deleted {done} from {safe_path(path)}")
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 analysis``, ``1,234 analyses``, ``3 corrections``."""
+    if n == 1:
+        return f"1 {noun}"
+    plural = noun[:-2] + "es" if noun.endswith("is") else noun + "s"
+    return f"{n:,} {plural}"
 
 
 # --- profiles, rank, playlist (owner: playlist) --------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -149,9 +150,14 @@ def test_corrupt_database_names_the_fix(tmp_path):
         Cache.open(bad)
     assert str(bad) in str(err.value)
     assert f"tempo cache clear --db {bad}" in str(err.value)
-    # ... and that fix works on the corrupt file
-    assert clear(bad) is True
+    # ... and that fix works on the corrupt file, which is kept aside, not destroyed
+    garbage = bad.read_bytes()
+    done = clear(bad)
+    assert done and done.unusable.startswith("is not a usable tempo cache database")
+    assert done.corrections_kept == 0 and done.corrections_lost is None  # unknown: unreadable
     assert not bad.exists()
+    assert os.path.basename(done.set_aside).startswith("c.sqlite.unusable-")
+    assert open(done.set_aside, "rb").read() == garbage
     with Cache.open(bad) as c:
         assert c.info().tracks == 0
 
@@ -226,8 +232,14 @@ def test_cli_cache_info_prune_clear(tmp_path):
     res = runner.invoke(cli, ["cache", "clear", "--db", str(db_path)], input="n\n")
     assert res.exit_code == 1 and db_path.exists()  # declined
     res = runner.invoke(cli, ["cache", "clear", "--db", str(db_path), "--yes"])
-    assert res.exit_code == 0 and res.output == f"deleted {db_path}\n"
+    assert res.exit_code == 0 and res.output == f"deleted 1 analysis from {db_path}\n"
+    with Cache.open(db_path) as c:
+        assert c.info().tracks == 0
+    res = runner.invoke(cli, ["cache", "clear", "--db", str(db_path), "--all", "--yes"])
+    assert res.exit_code == 0 and res.output == f"deleted {db_path} (0 analyses, 0 corrections)\n"
     assert not db_path.exists()
+    res = runner.invoke(cli, ["cache", "clear", "--db", str(db_path), "--yes"])
+    assert res.exit_code == 0 and res.output == f"nothing to delete: {db_path} does not exist\n"
 
 
 def test_cli_uses_tempo_db(tmp_path):
@@ -252,3 +264,196 @@ def test_unreadable_row_is_a_miss_not_a_crash(db, tmp_path):
         conn.execute("UPDATE tracks SET data = ?", ('{"path": "x"}',))
     assert db.get(path, st.st_size, st.st_mtime_ns) is None
     assert db.tracks() == []
+
+
+# -- clear keeps the listener's corrections -------------------------------------------------------
+
+def _filled(db_path, tmp_path, n_tracks=3, n_corrections=2):
+    """A cache with analyses, a failure record and corrections; the corrections as stored."""
+    with Cache.open(db_path) as c:
+        for i in range(n_tracks):
+            path, st = _file(tmp_path / f"t{i}.wav", bytes([i % 256]) * 1000)
+            c.put(_analysis(path, st), fingerprint=fingerprint(path, st.st_size))
+        c.put_failure(FileFailure(str(tmp_path / "bad.mp3"), "decode", "x"), size=1, mtime_ns=1)
+        for i in range(n_corrections):
+            c.put_correction(f"fp{i}", str(tmp_path / f"t{i}.wav"), 90.0 + i)
+    conn = sqlite3.connect(db_path)
+    rows = conn.execute("SELECT fingerprint, path, bpm, updated_at FROM corrections ORDER BY 1").fetchall()
+    conn.close()
+    assert len(rows) == n_corrections
+    return rows
+
+
+def _stored_corrections(db_path):
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT fingerprint, path, bpm, updated_at FROM corrections ORDER BY 1").fetchall()
+    finally:
+        conn.close()
+
+
+def test_clear_deletes_analyses_and_keeps_corrections(tmp_path):
+    db_path = tmp_path / "c.sqlite"
+    kept = _filled(db_path, tmp_path, n_tracks=2000)
+    before = os.path.getsize(db_path)
+    done = clear(db_path)
+    assert (done.analyses, done.failures, done.corrections_kept, done.corrections_lost) == (2000, 1, 2, 0)
+    assert done.unusable is None and done.set_aside is None
+    assert _stored_corrections(db_path) == kept  # the same rows, their times too
+    with Cache.open(db_path) as c:
+        assert (c.info().tracks, c.info().failures) == (0, 0) and c.integrity_ok()
+        assert c.corrections() == [(fp, p, bpm) for fp, p, bpm, _ in sorted(kept, key=lambda r: r[1])]
+    assert os.path.getsize(db_path) < before / 4  # the space is given back (VACUUM)
+    assert not [f for f in os.listdir(tmp_path) if UNUSABLE in f or f.endswith(".tmp")]
+
+
+UNUSABLE = cache_mod.UNUSABLE_SUFFIX
+
+
+def test_clear_all_deletes_the_file_corrections_included(tmp_path):
+    db_path = tmp_path / "c.sqlite"
+    _filled(db_path, tmp_path)
+    assert cache_mod.stored_counts(db_path) == cache_mod.StoredCounts(analyses=3, failures=1, corrections=2)
+    done = clear(db_path, keep_corrections=False)
+    assert (done.analyses, done.failures, done.corrections_kept, done.corrections_lost) == (3, 1, 0, 2)
+    assert os.listdir(tmp_path) == [] or all(f.endswith(".wav") for f in os.listdir(tmp_path))
+    assert cache_mod.stored_counts(db_path) is None
+    assert not clear(db_path) and not clear(db_path, keep_corrections=False)  # nothing there
+
+
+def test_clear_of_an_older_cache_without_the_corrections_table(tmp_path):
+    db_path = tmp_path / "c.sqlite"
+    _filled(db_path, tmp_path, n_corrections=0)
+    conn = sqlite3.connect(db_path)
+    conn.execute("DROP TABLE corrections")  # as written before `tempo fix` existed
+    conn.commit()
+    conn.close()
+    assert cache_mod.stored_counts(db_path).corrections == 0
+    done = clear(db_path)
+    assert (done.analyses, done.corrections_kept, done.unusable) == (3, 0, None)
+    with Cache.open(db_path) as c:
+        assert c.info().tracks == 0 and c.corrections() == []
+        c.put_correction("fp", str(tmp_path / "t0.wav"), 100.0)  # and the table is there now
+
+
+def test_clear_under_an_open_connection_loses_nothing_written_after(tmp_path):
+    """Another command (``tempo fix`` takes no writer lock) with the database open writes into
+    the same file after a clear: its correction is kept (a replaced file would swallow it)."""
+    db_path = tmp_path / "c.sqlite"
+    _filled(db_path, tmp_path)
+    with Cache.open(db_path) as other:
+        assert other.info().tracks == 3
+        clear(db_path)
+        assert other.info().tracks == 0  # it reads the cleared state
+        other.put_correction("fp-late", str(tmp_path / "late.wav"), 77.0)
+    with Cache.open(db_path) as c:
+        assert [bpm for fp, _, bpm in c.corrections() if fp == "fp-late"] == [77.0]
+        assert len(c.corrections()) == 3
+
+
+def _other_version(db_path):
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE meta SET value='2' WHERE key='schema'")
+    conn.commit()
+    conn.close()
+
+
+def test_unusable_cache_is_set_aside_and_its_corrections_kept(tmp_path):
+    db_path = tmp_path / "c.sqlite"
+    kept = _filled(db_path, tmp_path)
+    _other_version(db_path)
+    done = clear(db_path)
+    assert "another tempo version" in done.unusable
+    assert (done.corrections_kept, done.corrections_lost) == (2, 0)
+    assert _stored_corrections(db_path) == kept
+    with Cache.open(db_path) as c:  # a fresh cache of this version
+        assert c.info().tracks == 0 and c.integrity_ok()
+    conn = sqlite3.connect(done.set_aside)  # the old file, whole, under its new name
+    assert conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0] == 3
+    conn.close()
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp") or ".tmp-" in f]
+
+
+def test_damage_found_while_clearing_sets_the_file_aside(tmp_path):
+    """Pages of analyses overwritten with garbage: the file opens, clearing it finds the damage;
+    the corrections (on their own pages) are read back into a fresh cache."""
+    db_path = tmp_path / "c.sqlite"
+    kept = _filled(db_path, tmp_path, n_tracks=400, n_corrections=1)  # one row: its root page
+    size = os.path.getsize(db_path)
+    with open(db_path, "r+b") as f:  # the last pages hold analyses and their indexes
+        f.seek(size - 16 * 4096)
+        f.write(b"\xff\x13garbage" * (12 * 4096 // 9))
+    with Cache.open(db_path):
+        pass  # it opens: the damage shows only when the analyses are read
+    done = clear(db_path)
+    assert "malformed" in done.unusable and done.set_aside and done.corrections_kept == 1
+    assert _stored_corrections(db_path) == kept
+    with Cache.open(db_path) as c:
+        assert c.info().tracks == 0 and c.integrity_ok()
+
+
+def test_a_failure_while_setting_aside_loses_nothing(tmp_path, monkeypatch):
+    db_path = tmp_path / "c.sqlite"
+    kept = _filled(db_path, tmp_path)
+    _other_version(db_path)
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if os.fspath(dst) == str(db_path):  # the last step: the fresh file over the old one
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(cache_mod.os, "replace", failing_replace)
+    with pytest.raises(CacheError, match="cannot set the unusable cache file aside"):
+        clear(db_path)
+    monkeypatch.undo()
+    assert _stored_corrections(db_path) == kept  # still there, under the old name
+    aside = [f for f in os.listdir(tmp_path) if UNUSABLE in f and not f.endswith(("-wal", "-shm"))]
+    assert len(aside) == 1 and _stored_corrections(tmp_path / aside[0]) == kept  # and the new one
+    assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+    done = clear(db_path)  # run again: works
+    assert done.corrections_kept == 2 and _stored_corrections(db_path) == kept
+
+
+_KILL_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[2])
+from tempo.cache import clear
+print("go", flush=True)
+clear(sys.argv[1])
+"""
+
+
+def test_clear_killed_at_any_moment_keeps_the_corrections(tmp_path):
+    """``kill -9`` during a clear: the database is either whole or cleared, never without its
+    corrections, never damaged."""
+    import random
+    import shutil
+    import subprocess
+    import time
+
+    src = tmp_path / "full.sqlite"
+    kept = _filled(src, tmp_path)
+    path, st = _file(tmp_path / "a.wav")
+    with Cache.open(src) as c:  # many analyses: a clear that takes a while
+        c.put_many((replace(_analysis(path, st), path=f"{path}.{i}"), f"fp-{i}") for i in range(10_000))
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rng = random.Random(7)
+    for _ in range(6):
+        db_path = tmp_path / "c.sqlite"
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            if os.path.exists(str(db_path) + suffix):
+                os.remove(str(db_path) + suffix)
+        shutil.copy(src, db_path)
+        proc = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(db_path), repo],
+                                stdout=subprocess.PIPE)
+        proc.stdout.readline()  # imported; now clearing
+        time.sleep(rng.uniform(0.0, 0.3))  # a clear of this takes ~0.15 s here
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        assert _stored_corrections(db_path) == kept
+        with Cache.open(db_path) as c:
+            assert c.integrity_ok()
+            tracks = c.info().tracks
+        assert tracks in (0, 10_003)  # (here both states are hit: the kill lands before or after)

@@ -246,3 +246,78 @@ def test_review_takes_answers_from_the_keyboard(runner, tmp_path, fixtures_mod):
     # fixed tracks are not offered again; q stops at once
     again = runner.invoke(cli, ["fix", str(folder), "--review", "--db", db, "-q"], input="q\n")
     assert "1 tracks below" in again.output and "stopped: 0 fixed" in again.output
+
+
+# -- cache clear keeps the corrections ----------------------------------------------------------------
+
+def test_cache_clear_keeps_corrections_and_they_apply_after_a_rescan(runner, hiphop):
+    folder, a, b, db = hiphop
+    base = ["--db", db, "-q"]
+    assert runner.invoke(cli, ["fix", a, "--bpm", "91", *base]).exit_code == 0
+    asked = runner.invoke(cli, ["cache", "clear", "--db", db], input="y\n")
+    assert asked.exit_code == 0, asked.output
+    assert f"delete the 2 analyses stored in {db} (keeping 1 correction)?" in asked.output
+    assert asked.stdout == f"deleted 2 analyses from {db}; kept 1 correction (--all forgets them too)\n"
+    listed = runner.invoke(cli, ["fix", "--list", "--json", *base])
+    assert [json.loads(x) for x in listed.stdout.splitlines()] == [{"path": a, "bpm": 91.0}]
+    # the analyses are gone: a scan analyses both files again, and the correction applies
+    summary = json.loads(runner.invoke(cli, ["scan", str(folder), "--json", *base]).stdout)
+    assert (summary["analysed"], summary["reused"]) == (2, 0)
+    rows = _json(runner.invoke(cli, ["analyze", str(folder), "--json", *base]))
+    assert rows[a]["tempo"]["bpm"] == 91.0 and rows[a]["tempo"]["source"] == "user"
+    assert rows[b]["tempo"]["source"] == "audio"
+    assert rows[a]["tempo"]["raw_bpm"] != 184.0  # really analysed again (the cached 184 was made up)
+
+
+def test_cache_clear_all_forgets_the_corrections(runner, hiphop):
+    folder, a, b, db = hiphop
+    base = ["--db", db, "-q"]
+    runner.invoke(cli, ["fix", a, "--bpm", "91", *base])
+    runner.invoke(cli, ["fix", b, "--half", *base])
+    declined = runner.invoke(cli, ["cache", "clear", "--all", "--db", db], input="n\n")
+    assert declined.exit_code == 1
+    assert (f"delete {db} and the 2 corrections in it (tempo fix --export saves them first)?"
+            in declined.output)
+    assert len(runner.invoke(cli, ["fix", "--list", "--json", *base]).stdout.splitlines()) == 2
+    done = runner.invoke(cli, ["cache", "clear", "--all", "--db", db, "-y"])
+    assert done.exit_code == 0 and done.stdout == f"deleted {db} (2 analyses, 2 corrections)\n"
+    assert runner.invoke(cli, ["fix", "--list", "--json", *base]).stdout == ""
+    row = _json(runner.invoke(cli, ["analyze", a, "--json", *base]))[a]
+    assert row["tempo"]["source"] == "audio"
+
+
+def test_cache_clear_of_a_corrupt_file_says_what_was_lost(runner, tmp_path):
+    bad = tmp_path / "c.sqlite"
+    garbage = b"\0garbage" * 500
+    bad.write_bytes(garbage)
+    asked = runner.invoke(cli, ["cache", "clear", "--db", str(bad)], input="y\n")
+    assert asked.exit_code == 0, asked.output
+    assert f"delete every stored analysis in {bad}?" in asked.output  # it cannot count them
+    aside = [p for p in tmp_path.iterdir() if ".unusable-" in p.name]
+    assert len(aside) == 1 and aside[0].read_bytes() == garbage and not bad.exists()
+    assert asked.stderr.splitlines()[-2:] == [
+        f"warning: {bad} is not a usable tempo cache database (file is not a database); kept it as "
+        f"{aside[0]} (delete that when you no longer need it)",
+        "warning: no corrections could be read from it: any it held are lost "
+        "(tempo fix --import restores an export)"]
+    assert asked.stdout == f"cleared {bad}: the next command starts a fresh cache\n"
+    assert runner.invoke(cli, ["cache", "info", "--db", str(bad)]).exit_code == 0
+
+
+def test_cache_clear_of_another_versions_cache_keeps_its_corrections(runner, hiphop):
+    import sqlite3
+
+    folder, a, b, db = hiphop
+    runner.invoke(cli, ["fix", a, "--bpm", "91", "--db", db, "-q"])
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE meta SET value='2' WHERE key='schema'")  # written by a newer tempo
+    conn.commit()
+    conn.close()
+    refused = runner.invoke(cli, ["analyze", a, "--db", db])
+    assert refused.exit_code == 1 and f"tempo cache clear --db {db}" in refused.output
+    done = runner.invoke(cli, ["cache", "clear", "--db", db, "-y"])
+    assert done.exit_code == 0, done.output
+    assert "was written by another tempo version" in done.stderr and "could not" not in done.stderr
+    assert done.stdout == f"cleared {db}: a fresh cache holds the 1 correction read from it\n"
+    row = _json(runner.invoke(cli, ["analyze", a, "--json", "--db", db, "-q"]))[a]
+    assert row["tempo"]["bpm"] == 91.0 and row["tempo"]["source"] == "user"
