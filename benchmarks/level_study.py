@@ -27,11 +27,14 @@ Studies (what version 7 tried; only the fixed prior was kept):
 - ``workout-weight``: the weight of the workout term, 0, 0.5, 2;
 - ``stretch``: every training song also at 0.85x and 1.15x its tempo (its ACF lag axis scaled);
 - ``phase``: phase-aware features, each band folded over two beats (on/off-beat, alternation);
+- ``real``: the real recordings of ``~/tempo-corpus/real`` (``benchmarks/real``) in training
+  or not, each real package and each synthetic style left out in turn, with the shipped design
+  (version 9 kept them);
 - ``harmonic``: harmonic rhythm, the autocorrelation of a chord-change curve (chroma novelty,
   librosa's ``chroma_stft``) at 1, 2, 3, 4, 6 and 8 beats of each candidate, for the linear and
   the shipped hidden-layer model (version 8: better left out, worse on the held-out sets).
 
-``--held-out CORPUS...`` also scores the ``base`` and ``harmonic`` studies on corpora kept out
+``--held-out CORPUS...`` also scores the ``base``, ``harmonic`` and ``real`` studies on corpora kept out
 of all training (a model fitted on every study corpus; level decision only): a variant chosen
 on left-out styles has to hold there too.
 """
@@ -308,6 +311,22 @@ def run(study, data, rows, held=None):
                 report(lab, rs, loso(rs, fit))
                 if held:
                     held_report(lab, fit, rs, hs)
+    elif study == "real":
+        # version 9: the real recordings (groups of the corpus folder named "real") in training
+        real = [r for r in rows if r[0].split(":")[0] == "real"]
+        syn = [r for r in rows if r[0].split(":")[0] != "real"]
+        if not real or not syn:
+            raise SystemExit("the real study needs ~/tempo-corpus/real and a synthetic corpus")
+        shipped = lambda r: train(r)  # noqa: E731 - the shipped design: hidden units, seeds averaged
+        m = shipped(syn)
+        report("synthetic only, real scored", real, {i: decide(m, r) for i, r in enumerate(real)})
+        report("synthetic only, synthetic left out", syn, loso(syn, shipped))
+        report("+ real, real packages left out", real,
+               loso(real, lambda r: shipped(syn + r)))
+        report("+ real, synthetic left out", syn, loso(syn, lambda r: shipped(r + real)))
+        if held:
+            held_report("synthetic only", shipped, syn, held[1])
+            held_report("+ real", shipped, syn + real, held[1])
     else:
         raise SystemExit(f"unknown study {study!r}")
 
@@ -317,7 +336,7 @@ def main(argv=None):
     ap.add_argument("corpora", nargs="+")
     ap.add_argument("--study", nargs="+", default=["base"])
     ap.add_argument("--held-out", nargs="+", metavar="CORPUS", default=None,
-                    help="corpora kept out of all training, scored by the base and harmonic studies")
+                    help="corpora kept out of all training, scored by the base, harmonic and real studies")
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args(argv)
     data = pulses(load_corpora(args.corpora, limit=args.limit))
