@@ -711,21 +711,15 @@ def stored_counts(path: str | os.PathLike | None = None) -> StoredCounts | None:
     path = _clear_path(path)
     if not os.path.isfile(path):
         return None
-    try:
-        conn = _connect_read_only(path)
-    except sqlite3.Error:
-        return None
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    def read(conn, tables):
         if not {"meta", "tracks", "failures"} <= tables:
             return None
         count = (lambda table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
         return StoredCounts(analyses=count("tracks"), failures=count("failures"),
                             corrections=count("corrections") if "corrections" in tables else 0)
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
+
+    return _peek(path, read)
 
 
 def clear(path: str | os.PathLike | None = None, *, keep_corrections: bool = True) -> ClearResult:
@@ -780,6 +774,22 @@ def _connect_read_only(path: str) -> sqlite3.Connection:
                            isolation_level=None, check_same_thread=False)
 
 
+def _peek(path: str, read):
+    """``read(connection, table names)`` on a read-only connection to ``path``: None when the
+    file cannot be opened or read as an SQLite database."""
+    try:
+        conn = _connect_read_only(path)
+    except sqlite3.Error:
+        return None
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return read(conn, tables)
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
 def _remove_database(path: str) -> None:
     for suffix in ("-wal", "-shm", ""):
         try:
@@ -830,19 +840,11 @@ def _read_corrections(path: str) -> tuple[list[tuple], int] | None:
     bpm, updated_at), and the number of rows that cannot be used. ([], 0) when it has none, or
     is not a tempo cache at all (another program's rows are not taken for ours); None when they
     cannot be read."""
-    try:
-        conn = _connect_read_only(path)
-    except sqlite3.Error:
+    rows = _peek(path, lambda conn, tables: (
+        conn.execute("SELECT fingerprint, path, bpm, updated_at FROM corrections").fetchall()
+        if {"meta", "corrections"} <= tables else []))
+    if rows is None:
         return None
-    try:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "meta" not in tables or "corrections" not in tables:
-            return [], 0
-        rows = conn.execute("SELECT fingerprint, path, bpm, updated_at FROM corrections").fetchall()
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
     good = [(fp, p, float(bpm), float(at)) for fp, p, bpm, at in rows
             if isinstance(fp, str) and isinstance(p, str) and isinstance(bpm, (int, float))
             and isinstance(at, (int, float))]
