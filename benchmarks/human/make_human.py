@@ -33,13 +33,11 @@ from __future__ import annotations
 
 import argparse
 import glob
-import importlib.util
 import io
 import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 import zlib
@@ -48,9 +46,12 @@ import numpy as np
 import soundfile as sf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCH = os.environ.get("TEMPO_SHARED_BENCH", os.path.join(HERE, "..", "..", "..", "shared", "bench"))
-if not os.path.exists(os.path.join(BENCH, "make_corpus.py")):
-    BENCH = "/work/shared/bench"
+sys.path.insert(0, os.path.join(HERE, "..", "styles"))
+sys.path.insert(0, os.path.join(HERE, "..", ".."))
+
+from make_styles import mc, render  # noqa: E402  (the style corpus's renderer and encoder)
+
+from tempo.atomic import atomic_write_bytes  # noqa: E402
 
 WADS = ("/usr/share/games/doom/freedoom1.wad", "/usr/share/games/doom/freedoom2.wad")
 OPENMSX = "/usr/share/games/openttd/baseset/openmsx"
@@ -68,11 +69,8 @@ FORMATS = [dict(codec="flac", sfmt="s16", ext="flac"), dict(codec="ogg", q=4, ex
 MAX_SPREAD = 0.06
 
 
-def _load_mc():
-    spec = importlib.util.spec_from_file_location("make_corpus", os.path.join(BENCH, "make_corpus.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def write_json(path, obj):
+    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
 
 
 def wad_midis(path):
@@ -186,18 +184,7 @@ def truncated(data, seconds):
     return buf.getvalue()
 
 
-def render(renderer, sound, mid, wav, sr):
-    if renderer == "fluidsynth":
-        cmd = ["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", str(sr), "-F", wav,
-               "-o", "synth.cpu-cores=1", "-o", "synth.polyphony=512", sound, mid]
-    else:
-        cmd = ["timidity", "-c", sound, "-Ow", "-o", wav, "-s", str(sr), "--quiet=2", mid]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0 or not os.path.exists(wav):
-        raise RuntimeError(f"{renderer} failed: {res.stderr[-600:]}")
-
-
-def make(mc, group, name, data, out_dir, seconds):
+def make(group, name, data, out_dir, seconds):
     bpm, (lo, hi), sigs, length = tempo_map(data, seconds)
     info = dict(genre=group, package=group, midi_bpm=round(bpm, 4), bpm_min=round(lo, 3), bpm_max=round(hi, 3),
                 time_signatures=sigs, midi_length=round(length, 1), source=name)
@@ -215,7 +202,7 @@ def make(mc, group, name, data, out_dir, seconds):
             fh.write(truncated(data, seconds + 3.0))
         wav = os.path.join(tmp, "render.wav")
         sr = 44100
-        render(renderer, sound, mid, wav, sr)
+        render(renderer, sound, mid, wav, sr, gain=0.6)
         x, sr = sf.read(wav, dtype="float32", always_2d=True)
         x = x[: int(seconds * sr)]
         # trim the renderer's leading silence; normalise the peak to -1 dBFS
@@ -266,11 +253,8 @@ def settle(corpus):
             continue
         kept[f] = dict(t, **info, consensus_bpm=t["bpm"], level=round(level, 4),
                        bpm=round(midi * level, 4))
-    for fname, obj in (("truth.json", kept), ("no_consensus.json", no_cons)):
-        tmp = os.path.join(corpus, fname + ".tmp")
-        with open(tmp, "w") as fh:
-            json.dump(obj, fh, indent=1, sort_keys=True)
-        os.replace(tmp, os.path.join(corpus, fname))
+    write_json(path, kept)
+    write_json(nc_path, no_cons)
     print(f"{len(kept)} songs with a settled level, {len(no_cons)} without -> {path}")
 
 
@@ -285,14 +269,13 @@ def main(argv=None):
         return settle(os.path.expanduser(args.out))
     out_dir = os.path.expanduser(args.out)
     os.makedirs(out_dir, exist_ok=True)
-    mc = _load_mc()
     songs = sources()
     if not songs:
         sys.exit("no MIDI songs found: apt-get install freedoom openttd-openmsx")
     tracks, skipped = {}, {}
     for i, (group, name, data) in enumerate(songs):
         try:
-            out, info = make(mc, group, name, data, out_dir, args.seconds)
+            out, info = make(group, name, data, out_dir, args.seconds)
         except Exception as err:  # noqa: BLE001 - a song that fails is reported, the rest go on
             out, info = None, dict(genre=group, source=name, skipped=repr(err))
         if out:
@@ -302,11 +285,8 @@ def main(argv=None):
         print(f"[{i + 1}/{len(songs)}] {group}_{name}: "
               + (f"{info['midi_bpm']:.1f} bpm {info['time_signatures']}" if out else info["skipped"]),
               flush=True)
-    for fname, obj in (("tracks.json", tracks), ("skipped.json", skipped)):
-        tmp = os.path.join(out_dir, fname + ".tmp")
-        with open(tmp, "w") as fh:
-            json.dump(obj, fh, indent=1, sort_keys=True)
-        os.replace(tmp, os.path.join(out_dir, fname))
+    write_json(os.path.join(out_dir, "tracks.json"), tracks)
+    write_json(os.path.join(out_dir, "skipped.json"), skipped)
     print(f"{len(tracks)} songs rendered, {len(skipped)} skipped -> {out_dir}")
 
 

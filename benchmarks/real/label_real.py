@@ -43,9 +43,10 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 import warnings
+
+from make_real import write_json  # same folder: the one atomic JSON writer of the corpus scripts
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -166,14 +167,6 @@ def label(name, track, res, vote):
 
 
 # ---------------------------------------------------------------- I/O
-
-def write_json(path, obj):
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=os.path.dirname(path))
-    with os.fdopen(fd, "w") as fh:
-        json.dump(obj, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
-
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

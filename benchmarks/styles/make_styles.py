@@ -1602,9 +1602,10 @@ def compose(song, style, total_bars):
     return total_bars
 
 
-def render(renderer, sound, mid, wav, sr):
+def render(renderer, sound, mid, wav, sr, gain=0.5):
+    """Render a MIDI file to a WAV file with FluidSynth (at ``gain``) or TiMidity++."""
     if renderer == "fluidsynth":
-        cmd = ["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(sr), "-F", wav,
+        cmd = ["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(sr), "-F", wav,
                "-o", "synth.cpu-cores=1", "-o", "synth.polyphony=512", sound, mid]
     else:
         cmd = ["timidity", "-c", sound, "-Ow", "-o", wav, "-s", str(sr), "--quiet=2", mid]
