@@ -911,7 +911,7 @@ def bluegrass_setup(s):
 
 
 def bluegrass_bar(s, c, bar, deg, ndeg, sec):
-    r = s.rng  # fast 2-beat: bass root-fifth on 1 and 3, chop on 2 and 4, banjo eighth rolls
+    # fast 2-beat: bass root-fifth on 1 and 3, chop on 2 and 4, banjo eighth rolls
     root = root_in(s, deg, 36)
     fifth = root + 7 if bar % 2 == 0 else root - 5
     if c["walkup"] and deg != ndeg and bar % 2 == 1:
@@ -1402,7 +1402,7 @@ def amapiano_setup(s):
 
 
 def amapiano_bar(s, c, bar, deg, ndeg, sec):
-    r = s.rng  # amapiano: a soft kick on every beat, 16th shakers, syncopated log drum, jazzy chords
+    # amapiano: a soft kick on every beat, 16th shakers, syncopated log drum, jazzy chords
     hits(s, bar, SHAKER, c["shaker"], 4, scale=0.65, jit=4)
     if c["ohat"]:
         hits(s, bar, OHH, "..x...x...x...x.", 4, scale=0.5)
