@@ -58,6 +58,17 @@ MUSIC_DIRS = {
     "warzone2100-music": r"/warzone2100/music/",
     "wesnoth-1.16-music": r"/wesnoth/[^/]+/data/core/music/",
     "xmoto-data": r"/xmoto/Textures/Musics/",
+    # added on 2 December 2026 (second batch)
+    "fillets-ng-data": r"/fillets-ng/music/",
+    "freedroidrpg-data": r"/freedroidrpg/data/sound/music/",
+    "lugaru-data": r"/lugaru/Sounds/Music",
+    "megaglest-data": r"/megaglest/(data/core/menu|techs/[^/]+/factions/[^/]+)/music/",
+    "naev-data": r"/naev/dat/snd/music/",
+    "openclonk-data": r"/openclonk/Music\.ocg/",
+    # its *_fast / *_f files are the same pieces sped up for a race's last lap
+    "supertuxkart-data": r"/supertuxkart/data/music/(?!.*_f(ast)?\.ogg$)",
+    "warmux-data": r"/warmux/music/",
+    "widelands-data": r"/widelands/data/music/",
 }
 PACKAGES = sorted(MUSIC_DIRS)
 
