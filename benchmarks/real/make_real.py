@@ -8,7 +8,7 @@ Usage (from the project root, with the project venv; the packages installed with
     python benchmarks/real/make_real.py --list                # show what would be taken
 
 For every package of ``PACKAGES`` that is installed, the files that ``dpkg -L`` lists under the
-package's music folder (``MUSIC_DIRS``) with an audio extension (ogg, opus, mp3, flac, wav; never
+package's music folder (``MUSIC_DIRS``; or the audio members of a zip archive, ``ARCHIVES``) with an audio extension (ogg, opus, mp3, flac, wav; never
 MIDI or module files) are taken when they decode and last at least ``MIN_DURATION_S``. Byte-identical
 files are taken once (the first in sorted order). Each becomes ``<package>__<name>.flac`` in the
 corpus folder: ``--excerpt`` seconds (default 60) from ``--offset`` seconds in (default 30, past
@@ -28,9 +28,11 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 import soundfile as sf
 
@@ -69,8 +71,20 @@ MUSIC_DIRS = {
     "supertuxkart-data": r"/supertuxkart/data/music/(?!.*_f(ast)?\.ogg$)",
     "warmux-data": r"/warmux/music/",
     "widelands-data": r"/widelands/data/music/",
+    # third batch (a held-out set: never trained on)
+    "caveexpress-data": r"/caveexpress/sounds/music-",
+    "gigalomania-data": r"/gigalomania/music/",
+    "redeclipse-data": r"/redeclipse/data/sounds/music/",
+    "unknown-horizons": r"/unknown-horizons/content/audio/music/",
 }
-PACKAGES = sorted(MUSIC_DIRS)
+# package -> (archive, member regex): music kept inside a zip archive (Quake-style .pk3). Its
+# members are extracted once to ARCHIVE_CACHE and taken like the files of a music folder.
+ARCHIVES = {
+    "nexuiz-music": (r"/nexuiz/data/music\.pk3$", r"^sound/cdtracks/"),
+    "ufoai-music": (r"/ufoai/base/0music\.pk3$", r"^music/"),
+}
+ARCHIVE_CACHE = os.path.expanduser("~/.cache/tempo-bench/real-archives")
+PACKAGES = sorted(set(MUSIC_DIRS) | set(ARCHIVES))
 
 
 def package_files(pkg):
@@ -82,8 +96,32 @@ def package_files(pkg):
 
 
 def music_files(pkg):
+    if pkg in ARCHIVES:
+        return archive_music(pkg)
     rx = re.compile(MUSIC_DIRS[pkg])
     return [p for p in package_files(pkg) if p.lower().endswith(AUDIO_EXT) and rx.search(p)]
+
+
+def archive_music(pkg):
+    """The audio members of ``pkg``'s archive under its member regex, extracted (once, by temp
+    file and rename) to ``ARCHIVE_CACHE/<pkg>/``; sorted paths of the extracted files."""
+    arx, mrx = (re.compile(r) for r in ARCHIVES[pkg])
+    out = []
+    for archive in (p for p in package_files(pkg) if arx.search(p)):
+        with zipfile.ZipFile(archive) as z:
+            for info in z.infolist():
+                name = info.filename
+                if not (name.lower().endswith(AUDIO_EXT) and mrx.search(name)) or ".." in name:
+                    continue
+                dst = os.path.join(ARCHIVE_CACHE, pkg, name)
+                if not (os.path.exists(dst) and os.path.getsize(dst) == info.file_size):
+                    os.makedirs(os.path.dirname(dst), exist_ok=True)
+                    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dst))
+                    with os.fdopen(fd, "wb") as fh, z.open(info) as src:
+                        shutil.copyfileobj(src, fh)
+                    os.replace(tmp, dst)
+                out.append(dst)
+    return sorted(out)
 
 
 def safe_name(text):
