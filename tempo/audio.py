@@ -14,7 +14,8 @@ Conventions
 - A file that breaks off (truncated download, corrupt frames) yields what decoded before the
   break; :attr:`AudioStream.stopped` then says why, and :func:`length_warnings` compares the
   decoded length with what the container declares (:attr:`AudioInfo.duration_s`: RIFF/AIFF
-  header, FLAC STREAMINFO, MP3 Xing/Info/VBRI header or bitrate, MP4 ``mvhd``).
+  header, FLAC STREAMINFO, MP3 Xing/Info/VBRI header or bitrate, MP4 ``mvhd``). Ogg declares
+  no length; its last page shows a cut instead (:func:`ogg_tail_problem`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ MAX_SAMPLE_RATE = 768_000
 MAX_CHANNELS = 64
 #: Bytes of a file's start searched for the RIFF/AIFF chunks that declare its length.
 HEADER_SCAN_BYTES = 1 << 20
+#: Bytes of an Ogg file's end read to check its last page: two of the largest pages (27 header
+#: bytes, 255 lacing values, 255 segments of 255 bytes), so at least one whole page precedes
+#: the last one.
+OGG_TAIL_BYTES = 2 * (27 + 255 + 255 * 255)
+#: The Ogg page flag of a logical stream's last page.
+OGG_END_OF_STREAM = 0x04
 
 
 @dataclass(frozen=True)
@@ -247,6 +254,10 @@ class AudioStream:
         if total == 0:
             raise EmptyAudioError("no audio samples could be decoded", path=self.path,
                                   hint="the file is empty, truncated or not audio")
+        if self.stopped is None:
+            # Ogg declares no length: a cut file decodes to the cut without complaint, and the
+            # length FFmpeg reports is read from the last page there is. Its end shows the cut.
+            self.stopped = _ogg_end_problem(self.path)
 
     def _sf_blocks(self, block_s: float) -> Iterator[np.ndarray]:
         import soundfile as sf
@@ -467,6 +478,66 @@ def _declared_pcm_frames(path: str) -> int | None:
                 frames = struct.unpack(">I", head[pos + 10:pos + 14])[0]
                 return frames or None
             pos += 8 + size + (size & 1)
+    return None
+
+
+def _ogg_end_problem(path: str) -> str | None:
+    """Why an Ogg file's end shows it was cut short (:func:`ogg_tail_problem`); None for a
+    file that is not Ogg, ends properly, or cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"OggS":
+                return None
+            size = fh.seek(0, os.SEEK_END)
+            start = max(0, size - OGG_TAIL_BYTES)
+            fh.seek(start)
+            tail = fh.read()
+    except OSError:
+        return None
+    return ogg_tail_problem(tail)
+
+
+def ogg_tail_problem(tail: bytes) -> str | None:
+    """What the last bytes of an Ogg file say about its end (pure).
+
+    A finished Ogg file ends with a whole page flagged end-of-stream. Page by page from the
+    first page start in ``tail`` that chains (each page's length, from its header and lacing
+    values, lands on the next page's ``OggS`` or on the end): None when the chain ends on a
+    whole end-of-stream page; a reason when it ends inside a page or on a page without the
+    flag (a download or copy that broke off). None as well when no chain of pages is found:
+    an ``OggS`` inside the audio data does not chain, so it never makes a false alarm.
+    """
+    n = len(tail)
+    pos = tail.find(b"OggS")
+    while pos >= 0:
+        at, pages, flags = pos, 0, 0
+        verdict = None  # "end" (exactly at the end of the bytes), "cut", or None (no chain)
+        while tail[at + 4:at + 5] == b"\x00":  # stream structure version 0
+            if at + 27 > n or at + 27 + tail[at + 26] > n:
+                verdict = "cut"
+                break
+            nseg = tail[at + 26]
+            end = at + 27 + nseg + sum(tail[at + 27:at + 27 + nseg])
+            if end > n:
+                verdict = "cut"
+                break
+            pages, flags = pages + 1, tail[at + 5]
+            if end == n:
+                verdict = "end"
+                break
+            rest = tail[end:end + 4]
+            if rest != b"OggS":
+                if len(rest) < 4 and b"OggS".startswith(rest):
+                    verdict = "cut"
+                break
+            at = end
+        if verdict == "end":
+            if flags & OGG_END_OF_STREAM:
+                return None
+            return "the file breaks off: its last Ogg page is not the end of the stream"
+        if verdict == "cut" and pages:
+            return "the file breaks off in the middle of an Ogg page"
+        pos = tail.find(b"OggS", pos + 1)
     return None
 
 

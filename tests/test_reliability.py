@@ -8,6 +8,7 @@ import io
 import json
 import os
 
+import numpy as np
 import pytest
 
 import tempo
@@ -67,6 +68,79 @@ def test_analyze_table_stderr_json_csv_and_strict(runner, cut_mp3, tmp_path):
     assert f"warning: {cut}: truncated" in res.stderr
     res = runner.invoke(cli, ["scan", full, "--db", db, "--strict", "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["warned"] == 0
+
+
+def _ogg_page(body: bytes, flags: int = 0) -> bytes:
+    """One Ogg page around ``body`` (< 255 * 255 bytes); the CRC is left zero: only the
+    structure matters to the end check."""
+    lacing = [255] * (len(body) // 255) + [len(body) % 255]
+    return (b"OggS" + bytes([0, flags]) + bytes(20) + bytes([len(lacing)]) + bytes(lacing) + body)
+
+
+def test_ogg_tail_problem_reads_the_page_chain():
+    from tempo.audio import OGG_END_OF_STREAM, ogg_tail_problem
+
+    rng = np.random.default_rng(3)
+    pages = [_ogg_page(rng.bytes(n)) for n in (4000, 700, 5100)]
+    last = _ogg_page(rng.bytes(900), flags=OGG_END_OF_STREAM)
+    whole = b"".join(pages) + last
+    assert ogg_tail_problem(whole) is None
+    # the tail starts inside a page, and that page's data holds a stray "OggS": no alarm
+    tail = whole[1500:]
+    assert ogg_tail_problem(b"xxOggS" + bytes(40) + tail) is None
+    assert ogg_tail_problem(tail) is None
+    assert "middle of an Ogg page" in ogg_tail_problem(whole[:-100])
+    assert "middle of an Ogg page" in ogg_tail_problem(whole[:-len(last) + 10])  # header cut
+    assert "middle of an Ogg page" in ogg_tail_problem(whole[:-len(last) + 2])  # "Og"
+    assert "not the end of the stream" in ogg_tail_problem(whole[:-len(last)])
+    # no chain of pages at all (random bytes, a lone page header): nothing to say
+    assert ogg_tail_problem(rng.bytes(3000)) is None
+    assert ogg_tail_problem(last[:30]) is None
+
+
+@pytest.fixture(scope="module")
+def cut_oggs(tmp_path_factory, fixtures_mod):
+    """Vorbis and Opus files of 30 s: whole, cut in half, and cut just before the last page."""
+    import soundfile as sf
+
+    folder = tmp_path_factory.mktemp("cutogg")
+    y = fixtures_mod.drum_pattern(120.0, duration_s=30.0, sr=48000, seed=6).astype(np.float32)
+    out = {}
+    for ext, subtype in ((".ogg", "VORBIS"), (".opus", "OPUS")):
+        whole = str(folder / f"whole{ext}")
+        sf.write(whole, 0.5 * y, 48000, format="OGG", subtype=subtype)
+        with open(whole, "rb") as fh:
+            data = fh.read()
+        last = data.rfind(b"OggS")
+        for name, part in (("half", data[: len(data) // 2]), ("page", data[:last])):
+            with open(str(folder / f"{name}{ext}"), "wb") as fh:
+                fh.write(part)
+        out[ext] = {name: str(folder / f"{name}{ext}") for name in ("whole", "half", "page")}
+    return out
+
+
+@pytest.mark.parametrize("ext", [".ogg", ".opus"])
+def test_cut_ogg_is_reported_and_whole_is_not(cut_oggs, ext):
+    files = cut_oggs[ext]
+    whole = tempo.analyze_file(files["whole"])
+    assert whole.warnings == () and whole.bpm == pytest.approx(120.0, rel=0.02)
+    half = tempo.analyze_file(files["half"])
+    assert half.duration_s < 20.0
+    assert half.warnings == (f"damaged: decoding stopped after {half.duration_s:.0f} s "
+                             "(the file breaks off in the middle of an Ogg page)",)
+    page = tempo.analyze_file(files["page"])
+    assert len(page.warnings) == 1 and "not the end of the stream" in page.warnings[0]
+
+
+def test_cut_ogg_through_the_cli(runner, cut_oggs, tmp_path):
+    files = cut_oggs[".ogg"]
+    db = str(tmp_path / "c.sqlite")
+    res = runner.invoke(cli, ["analyze", files["half"], files["whole"], "--db", db, "-j", "1", "-q"])
+    assert res.exit_code == 0, res.stderr
+    assert f"warning: {files['half']}: damaged: decoding stopped after " in res.stderr
+    assert "whole.ogg" not in res.stderr
+    res = runner.invoke(cli, ["scan", files["half"], "--db", db, "--strict"])
+    assert res.exit_code == 1 and "1 with warnings" in res.stdout
 
 
 def test_library_strict_raises_on_warnings(cut_mp3, tmp_path):
