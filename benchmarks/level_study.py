@@ -30,6 +30,18 @@ Studies (what version 7 tried; only the fixed prior was kept):
 - ``real``: the real recordings of ``~/tempo-corpus/real`` (``benchmarks/real``) in training
   or not, each real package and each synthetic style left out in turn, with the shipped design
   (version 9 kept them);
+- ``material``: track-level cues of the kind of music (onset rate, energy, brightness,
+  flatness, spectral fill, how spiky the onset envelope is), times log2(bpm/120) so that the
+  tempo prior can move with the music, and also alone (through the hidden units);
+  ``material-percussive``: only onset rate and spikiness, or spikiness alone (not kept: the
+  real packages gain a few songs where the synthetic styles lose a few);
+- ``fold-ensemble``: the mean probability of 6 or 4 models, each trained without a sixth or a
+  quarter of the styles, with the workout accuracy of the tracks above each probability (not
+  kept: no more right, and its sure readings no surer than the shipped model's);
+- ``real2``: the second batch of real recordings (``~/tempo-corpus/real2``: nine more packages)
+  in training or not, beside the first: the new packages scored by a model that never saw them
+  and each left out in turn, the first batch's packages and the synthetic styles left out with
+  and without the new batch;
 - ``harmonic``: harmonic rhythm, the autocorrelation of a chord-change curve (chroma novelty,
   librosa's ``chroma_stft``) at 1, 2, 3, 4, 6 and 8 beats of each candidate, for the linear and
   the shipped hidden-layer model (version 8: better left out, worse on the held-out sets).
@@ -64,7 +76,8 @@ def pulses(items):
         p = E._Pulse(feats, E.MIN_BPM, E.MAX_BPM)
         d = dict(group=g, path=path, truth=t, ok=p.ok)
         if p.ok:
-            d.update(acf=p.acf, fps=p.fps, pulse=p.pulse_bpm, top=p.top, env=feats.envelopes)
+            d.update(acf=p.acf, fps=p.fps, pulse=p.pulse_bpm, top=p.top, env=feats.envelopes,
+                     feats=feats)
             d["rule_bpm"], d["rule_margin"] = E.decide_level(p.pulse_bpm, p.acf, p.fps)
         out.append(d)
     return out
@@ -160,6 +173,31 @@ class Ensemble:
         return np.mean([m.probabilities(X) for m in self.models], axis=0)
 
 
+class FoldEnsemble:
+    """The mean probability of ``k`` hidden-layer models, each trained (one seed) without a
+    k-th of the styles: where they disagree, the mean is unsure."""
+
+    def __init__(self, rows, k=6):
+        styles = sorted({style_of(r[0]) for r in rows})
+        self.models = [train([r for r in rows if style_of(r[0]) not in styles[i::k]], seed=i, seeds=1)
+                       for i in range(k)]
+
+    def probabilities(self, X):
+        return np.mean([m.probabilities(X) for m in self.models], axis=0)
+
+
+def reliability(label, rows, res, cuts=(0.5, 0.7, 0.8, 0.89, 0.95)):
+    """Workout accuracy of the tracks whose level probability reaches each cut."""
+    syn = [i for i, r in enumerate(rows) if not r[0].split(":")[0].startswith("real")]
+    parts = []
+    for c in cuts:
+        for name, idx in (("all", range(len(rows))), ("syn", syn)):
+            hit = [res[i][1] for i in idx if res[i][2] >= c]
+            if hit:
+                parts.append(f"{name} p>={c}: {sum(hit)}/{len(hit)}")
+    print(f"  {label} reliability: " + "; ".join(parts), flush=True)
+
+
 def stretched(d, f):
     """The same track played ``f`` times faster: its autocorrelation's lag axis scaled."""
     a = E._interp(d["acf"], np.arange(d["acf"].shape[1]) * f)
@@ -212,11 +250,27 @@ def mults68(d, c):
     return np.concatenate([a, E._peak_interp(d["acf"][E.ROW_KICK_SNARE], km * lag, 0.01 * km * lag)])
 
 
+def material_cues(d):
+    """Track-level cues of the kind of music, each roughly centred: onset rate, energy,
+    brightness, flatness, spectral fill and how spiky the onset envelope is."""
+    f = d["feats"]
+    tot = np.asarray(d["env"], dtype=np.float64).sum(0)
+    med = float(np.median(tot)) + 1e-9
+    spiky = np.log2(float(np.percentile(tot, 95)) / med + 1e-9)
+    return np.array([np.log2(max(f.onset_rate, 0.1) / 4.0), f.energy - 0.5,
+                     np.log2(max(f.centroid_hz, 50.0) / 1500.0), f.flatness, f.high_ratio_db / 10.0,
+                     f.fill - 0.5, spiky - 2.0])
+
+
 # ------------------------------------------------------------------------------- studies
 def held_report(label, fit, rows, held_rows):
     """The level decision of ``fit(rows)`` on rows of corpora kept out of all training."""
     m = fit(rows)
     report(f"  {label}, held out", held_rows, {i: decide(m, r) for i, r in enumerate(held_rows)})
+    corpora = sorted({r[0].split(":")[0] for r in held_rows})
+    for c in corpora if len(corpora) > 1 else ():
+        part = [r for r in held_rows if r[0].split(":")[0] == c]
+        report(f"    {c}", part, {i: decide(m, r) for i, r in enumerate(part)})
 
 
 def chroma_novelty_acf(path, sr=11025, hop=256):
@@ -327,6 +381,61 @@ def run(study, data, rows, held=None):
         if held:
             held_report("synthetic only", shipped, syn, held[1])
             held_report("+ real", shipped, syn + real, held[1])
+    elif study in ("material", "material-percussive"):
+        # track-level cues of the kind of music (how busy, bright, percussive), alone (through
+        # the hidden units) and times log2(bpm/120) (a tempo prior that moves with the music)
+        def cue_fn(with_raw, cols=None):
+            def fn(d, c):
+                cues = material_cues(d)
+                cues = cues if cols is None else cues[list(cols)]
+                lb = np.log2(c / 120.0)
+                return np.concatenate([cues * lb, cues] if with_raw else [cues * lb])
+            return fn
+        variants = (("shipped", rows, None),
+                    ("+ cues x log2 bpm", with_extra(rows, data, cue_fn(False)), cue_fn(False)),
+                    ("+ cues x log2 bpm, cues", with_extra(rows, data, cue_fn(True)), cue_fn(True)))
+        if study == "material-percussive":
+            # only the cues of how percussive the music is (onset rate, spiky envelope)
+            variants = tuple((label, with_extra(rows, data, fn), fn) for label, fn in (
+                ("+ rate, spikiness x log2 bpm", cue_fn(False, (0, 6))),
+                ("+ spikiness x log2 bpm", cue_fn(False, (6,)))))
+        for label, rs, fn in variants:
+            real = [r for r in rs if r[0].split(":")[0].startswith("real")]
+            syn = [r for r in rs if not r[0].split(":")[0].startswith("real")]
+            report(f"{label}: synthetic left out", syn, loso(syn, lambda r, real=real: train(r + real)))
+            if real:
+                report(f"{label}: real left out", real, loso(real, lambda r, syn=syn: train(syn + r)))
+            if held:
+                held_rows = held[1] if fn is None else with_extra(held[1], held[0], fn)
+                held_report(label, train, rs, held_rows)
+    elif study == "fold-ensemble":
+        # confidence from disagreement: the mean probability of models each trained without a
+        # sixth of the styles, against the shipped seeds-averaged model; reliability printed
+        for label, fit in (("shipped", train), ("fold ensemble k=6", lambda r: FoldEnsemble(r, 6)),
+                           ("fold ensemble k=4", lambda r: FoldEnsemble(r, 4))):
+            res = loso(rows, fit)
+            report(label, rows, res)
+            reliability(label, rows, res)
+    elif study == "real2":
+        # version 10: the second batch of real recordings (the corpus folder named "real2")
+        def kind(r):
+            return r[0].split(":")[0]
+        real = [r for r in rows if kind(r) == "real"]
+        new = [r for r in rows if kind(r) == "real2"]
+        syn = [r for r in rows if kind(r) not in ("real", "real2")]
+        if not real or not new or not syn:
+            raise SystemExit("the real2 study needs a synthetic corpus, ~/tempo-corpus/real and real2")
+        shipped = train
+        m = shipped(syn + real)
+        report("v9 data, new packages scored", new, {i: decide(m, r) for i, r in enumerate(new)})
+        report("+ real2, new packages left out", new, loso(new, lambda r: shipped(syn + real + r)))
+        report("v9 data, real packages left out", real, loso(real, lambda r: shipped(syn + r)))
+        report("+ real2, real packages left out", real, loso(real, lambda r: shipped(syn + r + new)))
+        report("v9 data, synthetic left out", syn, loso(syn, lambda r: shipped(r + real)))
+        report("+ real2, synthetic left out", syn, loso(syn, lambda r: shipped(r + real + new)))
+        if held:
+            held_report("v9 data", shipped, syn + real, held[1])
+            held_report("+ real2", shipped, syn + real + new, held[1])
     else:
         raise SystemExit(f"unknown study {study!r}")
 
