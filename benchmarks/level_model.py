@@ -5,14 +5,16 @@ Usage (from the project root)::
 
     # leave-one-style-out over both corpora: train without a style, score that style
     python benchmarks/level_model.py ~/tempo-corpus/dev ~/tempo-corpus/styles --loso
-    # train on everything and write tempo/level_model.py (what the package ships; version 9:
-    # the synthetic corpora and the labelled real recordings of benchmarks/real)
+    # train on everything and write tempo/level_model.py (what the package ships; version 10:
+    # the synthetic corpora and the first two batches of labelled real recordings of
+    # benchmarks/real; the third batch, real3, is kept out for judging)
     python benchmarks/level_model.py ~/tempo-corpus/dev ~/tempo-corpus/styles ~/tempo-corpus/styles2 \
-        ~/tempo-corpus/real --write tempo/level_model.py
+        ~/tempo-corpus/real ~/tempo-corpus/real2 --write tempo/level_model.py
 
 The model (tempo.estimate.LevelModel) scores each beat-level candidate of a track (the
 comb's pulse times 1/4 .. 4) from band autocorrelations at fractions and multiples of the
-candidate's period, its tempo, its comb strength and the hand-written rules' choice; a
+candidate's period, its tempo, its comb strength, the hand-written rules' choice and (version
+10) the track's material cues (how busy, bright and percussive it is) times its log2 tempo; a
 softmax over a track's candidates gives each level's probability. It is trained by
 maximum likelihood with an L2 penalty on songs whose true tempo is known: synthetic songs with
 exact truth, and real recordings labelled with the tempo two reference estimators agree on

