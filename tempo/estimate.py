@@ -528,8 +528,8 @@ def material_cues(features: Features) -> np.ndarray:
     training, real recordings and held-out songs alike read slow sparse music and busy
     percussive music at their tapped levels more often (benchmarks/level_study.py --study
     material)."""
-    env = np.asarray(features.envelopes, dtype=np.float64)
-    total = env.sum(axis=0) if env.size else np.zeros(1)
+    env = features.envelopes
+    total = env.sum(axis=0, dtype=np.float64) if env.size else np.zeros(1)  # no float64 copy
     mean = float(total.mean())
     spiky = np.log2(max(float(np.percentile(total, 95)) / mean, 2.0 ** -MATERIAL_CUE_LIMIT)) \
         if mean > 0 else 0.0
