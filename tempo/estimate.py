@@ -22,12 +22,14 @@ Method
    candidate levels. A small learned model (:class:`LevelModel`, a conditional logit: one
    score per candidate, linear plus a few tanh hidden units, softmax over the track's
    candidates; weights in tempo/level_model.py, trained by benchmarks/level_model.py on
-   synthetic songs of 43 styles, on the tapped level and on the set of levels a workout
-   accepts; its temperature fitted on the scores of styles held out of training) scores each from
+   synthetic songs of 43 styles and real recordings of 23 Debian game-music packages, on the
+   tapped level and on the set of levels a workout accepts; its temperature fitted on the
+   scores of styles held out of training) scores each from
    :func:`level_features`: the band autocorrelations at fractions and multiples of the
    candidate's period (which subdivisions, which bar lengths pulse in the kick, bass, snare,
-   mid and hat bands), kick and snare taking turns, its tempo, its comb strength and the
-   hand-written rules' vote (:func:`decide_level`, below). The most probable level is the
+   mid and hat bands), kick and snare taking turns, its tempo, its comb strength, the
+   hand-written rules' vote (:func:`decide_level`, below) and what kind of music the whole
+   track is (:func:`material_cues`, times the candidate's log tempo). The most probable level is the
    tempo; its probability is the level part of the confidence, and the other levels keep
    theirs as candidate strengths.
    The rules (:func:`decide_level`), from what the instruments do at each reading:
@@ -516,7 +518,8 @@ MATERIAL_CUE_LIMIT = 6.0
 
 
 def material_cues(features: Features) -> np.ndarray:
-    """Track-level cues of what kind of music this is, gain-independent, roughly centred:
+    """Track-level cues of what kind of music this is, ratios and shares that the playback
+    gain leaves alone (until quiet parts meet the envelopes' floor), roughly centred:
     onsets per second (log2 of rate/4), spectral centroid (log2 of centroid/1.5 kHz),
     brightness (level above 1.5 kHz, /10 dB), spectral fill, and how spiky the broadband onset
     envelope is (log2 of its 95th percentile over its mean: drums and plucked notes against
