@@ -403,17 +403,16 @@ def run(study, data, rows, held=None):
         syn = [r for r in rows if kind(r) not in ("real", "real2")]
         if not real or not new or not syn:
             raise SystemExit("the real2 study needs a synthetic corpus, ~/tempo-corpus/real and real2")
-        shipped = train
-        m = shipped(syn + real)
+        m = train(syn + real)
         report("v9 data, new packages scored", new, {i: decide(m, r) for i, r in enumerate(new)})
-        report("+ real2, new packages left out", new, loso(new, lambda r: shipped(syn + real + r)))
-        report("v9 data, real packages left out", real, loso(real, lambda r: shipped(syn + r)))
-        report("+ real2, real packages left out", real, loso(real, lambda r: shipped(syn + r + new)))
-        report("v9 data, synthetic left out", syn, loso(syn, lambda r: shipped(r + real)))
-        report("+ real2, synthetic left out", syn, loso(syn, lambda r: shipped(r + real + new)))
+        report("+ real2, new packages left out", new, loso(new, lambda r: train(syn + real + r)))
+        report("v9 data, real packages left out", real, loso(real, lambda r: train(syn + r)))
+        report("+ real2, real packages left out", real, loso(real, lambda r: train(syn + r + new)))
+        report("v9 data, synthetic left out", syn, loso(syn, lambda r: train(r + real)))
+        report("+ real2, synthetic left out", syn, loso(syn, lambda r: train(r + real + new)))
         if held:
-            held_report("v9 data", shipped, syn + real, held[1])
-            held_report("+ real2", shipped, syn + real + new, held[1])
+            held_report("v9 data", train, syn + real, held[1])
+            held_report("+ real2", train, syn + real + new, held[1])
     else:
         raise SystemExit(f"unknown study {study!r}")
 
