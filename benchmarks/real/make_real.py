@@ -76,6 +76,22 @@ MUSIC_DIRS = {
     "gigalomania-data": r"/gigalomania/music/",
     "redeclipse-data": r"/redeclipse/data/sounds/music/",
     "unknown-horizons": r"/unknown-horizons/content/audio/music/",
+    # fourth batch (held out, added on 2 December 2026 for version 11); Kenta Cho's shooters
+    # keep their music beside the sound effects, which are WAV
+    "a7xpg-data": r"/a7xpg/sounds/bgm\d\.ogg$",
+    "asc-music": r"/asc/music/",
+    "btanks-data": r"/btanks/data/tunes/",
+    "gunroar-data": r"/gunroar/sounds/musics/",
+    "mu-cade-data": r"/mu-cade/sounds/musics/",
+    "parsec47-data": r"/parsec47/sounds/ptn\d\.ogg$",
+    "pink-pony-data": r"/pink-pony/music/",
+    "raincat-data": r"/raincat/data/music/",
+    "rrootage-data": r"/rrootage/sounds/stg_",
+    "starfighter-data": r"/starfighter/music/",
+    "titanion-data": r"/titanion/sounds/musics/",
+    "torus-trooper-data": r"/torus-trooper/sounds/musics/",
+    "tumiki-fighters-data": r"/tumiki-fighters/sounds/[^/]+\.ogg$",
+    "zaz-data": r"/games/zaz/mus\d\.ogg$",
 }
 # package -> (archive, member regex): music kept inside a zip archive (Quake-style .pk3). Its
 # members are extracted once to ARCHIVE_CACHE and taken like the files of a music folder.
