@@ -519,7 +519,7 @@ MATERIAL_CUE_LIMIT = 6.0
 
 def material_cues(features: Features) -> np.ndarray:
     """Track-level cues of what kind of music this is, ratios and shares that the playback
-    gain leaves alone (until quiet parts meet the envelopes' floor), roughly centred:
+    gain leaves alone (every level in the features is the track's own), roughly centred:
     onsets per second (log2 of rate/4), spectral centroid (log2 of centroid/1.5 kHz),
     brightness (level above 1.5 kHz, /10 dB), spectral fill, and how spiky the broadband onset
     envelope is (log2 of its 95th percentile over its mean: drums and plucked notes against

@@ -8,8 +8,13 @@ Conventions
   ``fps`` = ``sr / hop_length`` frames per second (about 86 at every rate).
 - Onset envelopes are half-wave rectified spectral flux of log sub-band energies (dB rise per
   frame, capped at MAX_RISE_DB), summed into the bands of :data:`BAND_EDGES_HZ`, named in
-  :data:`BAND_NAMES` (kick, bass, snare body, mid, presence, hats). They do not depend on the
-  playback gain (except near the FLOOR_DB floor).
+  :data:`BAND_NAMES` (kick, bass, snare body, mid, presence, hats).
+- Nothing depends on the playback gain: every level threshold (the floor under the sub-band
+  levels, what counts as silence, which frames the spectral means cover) is relative to the
+  track's own loud level (:func:`loud_level`), which is known only once the whole track has
+  been seen. So the sub-band levels are kept (int16 in 0.005 dB steps: 6 KB per second) and
+  the flux is taken in :meth:`FeatureExtractor.finish`. Only digital silence
+  (DIGITAL_SILENCE_DB) is an absolute level.
 - Nothing here imports librosa (scipy.ndimage only, lazily, for onset picking).
 """
 
@@ -30,15 +35,28 @@ BAND_EDGES_HZ = (0.0, 120.0, 250.0, 700.0, 2000.0, 4000.0, 48000.0)
 BAND_NAMES = ("sub", "low", "lowmid", "mid", "highmid", "high")
 #: Number of log-spaced sub-bands whose dB flux is summed into the onset bands.
 N_SUBBANDS = 40
-#: Floor of the band energies (dB re full scale): quieter than this counts as silence.
-FLOOR_DB = -100.0
+#: Floor of the sub-band energies, below the track's loud level (dB): a sub-band quieter than
+#: this has nothing in it. 84 dB puts it at -100 dB re full scale for a track of typical level
+#: (loud level -16 dBFS).
+FLOOR_BELOW_LOUD_DB = 84.0
+#: Frame RMS below this (dBFS) is digital silence (16-bit dither is about -98 dBFS), whatever
+#: the track: the one absolute level.
+DIGITAL_SILENCE_DB = -110.0
+#: The frames that set the loud level (:func:`loud_level`) are within this of the loudest (dB).
+LOUD_RANGE_DB = 60.0
+#: Storage of the sub-band levels until finish(): int16 in steps of this many dB (int16 holds
+#: -163 .. +163 dB).
+_DB_STEP = 0.005
+#: Lowest sub-band level kept (dB re full scale): digital silence.
+_DB_MIN = -160.0
 #: Largest rise (dB) one sub-band counts per frame: an onset out of digital silence weighs the
 #: same at any playback gain.
 MAX_RISE_DB = 30.0
 #: An onset (for onset_rate) is a local maximum of the envelope this far above its local median.
 ONSET_THRESHOLD = 1.0
-#: Frame RMS below this (dBFS) is silence, left out of the energy measure.
-SILENCE_DB = -60.0
+#: Frame RMS this far below the track's loud level (dB) is silence: the audible span starts and
+#: ends there (44 dB is -60 dBFS for a track of typical level).
+SILENCE_BELOW_LOUD_DB = 44.0
 #: Brightness: the share of power above this frequency (Hz).
 HIGH_SPLIT_HZ = 1500.0
 #: Spectral fill: sub-bands whose power density is within this of the frame's loudest (dB).
@@ -109,8 +127,9 @@ def _subband_matrix(sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
 class FeatureExtractor:
     """Block-wise onset features: ``update(block)`` as audio arrives, then ``finish()``.
 
-    Memory is bounded by the block size plus a few floats per frame (about 0.3 MB per
-    10 minutes of audio), whatever the length of the track.
+    Memory is the block size plus the sub-band levels and a few floats per frame: about
+    3.7 MB per 10 minutes of audio (the levels are kept, as int16, because the floor under
+    them is relative to the track's loud level, known only at the end).
     """
 
     def __init__(self, *, sr: int = ANALYSIS_SR):
@@ -127,11 +146,9 @@ class FeatureExtractor:
         # power of a full-scale sine in one bin, so that band energies read in dBFS
         self._ref_power = (self._window.sum() / 2.0) ** 2
         self._carry = np.zeros(self.n_fft // 2, dtype=np.float32)  # centred frames: pad the start
-        self._prev_db: np.ndarray | None = None
-        self._bands: list[np.ndarray] = []
+        self._levels: list[np.ndarray] = []  # (n, n_subbands) int16 sub-band levels per block
         self._rms: list[np.ndarray] = []
-        self._centroid_sum = 0.0
-        self._centroid_n = 0
+        self._centroids: list[np.ndarray] = []
         self._spectral: list[np.ndarray] = []  # (3, n) per block: flatness, brightness, fill
         self._freqs32 = self._freqs.astype(np.float32)
         self._widths = np.diff(self._edges).astype(np.float32)
@@ -165,37 +182,26 @@ class FeatureExtractor:
         power /= self._ref_power
         sub = np.add.reduceat(power, self._edges[:-1], axis=1)[:, : len(self._edges) - 1]
         sub /= self._widths
-        sub_db = np.maximum(sub, np.float32(10.0 ** (FLOOR_DB / 10.0)), out=sub)
+        sub_db = np.maximum(sub, np.float32(10.0 ** (_DB_MIN / 10.0)), out=sub)
         sub_db = np.log10(sub_db, out=sub_db)
         sub_db *= np.float32(10.0)
-        prev = sub_db[:1] if self._prev_db is None else self._prev_db[None, :]
-        flux = np.clip(np.diff(np.concatenate([prev, sub_db]), axis=0), 0.0, MAX_RISE_DB)
-        self._prev_db = sub_db[-1].copy()
-        self._bands.append((self._group @ flux.T).astype(np.float32))
+        self._levels.append(np.rint(sub_db * np.float32(1.0 / _DB_STEP)).astype(np.int16))
         total = power.sum(axis=1)
         # Parseval with the Hann window: mean square of the frame ~ total / n_fft * (ref/ sum w^2)
         ms = total * self._ref_power / (self.n_fft * np.sum(self._window**2)) * 2.0
         rms_db = 10.0 * np.log10(np.maximum(ms, 1e-12))
         self._rms.append(rms_db.astype(np.float32))
-        loud = rms_db > SILENCE_DB
-        if loud.any():
-            # spectral centroid per loud frame (einsum: no float64 copy of the spectrum, no
-            # BLAS threads)
-            num = np.einsum("ij,j->i", power, self._freqs32)[loud]
-            tot = np.maximum(total[loud], 1e-20)
-            self._centroid_sum += float(np.sum(num / tot))
-            self._centroid_n += int(loud.sum())
-        # per frame, for energy: flatness of the sub-band densities (geometric / arithmetic
-        # mean), the level above HIGH_SPLIT_HZ against the whole (dB) and the share of sub-bands
-        # within FILL_DB of the loudest; averaged in finish() over the frames near the track's
-        # own level, so the playback gain does not choose which frames count
-        ln = sub_db * np.float32(np.log(10.0) / 10.0)
-        top = ln.max(axis=1, keepdims=True)
-        flat = np.exp(ln.mean(axis=1) - top[:, 0] - np.log(np.mean(np.exp(ln - top), axis=1)))
+        # spectral centroid per frame (einsum: no float64 copy of the spectrum, no BLAS threads)
+        num = np.einsum("ij,j->i", power, self._freqs32)
+        self._centroids.append((num / np.maximum(total, 1e-20)).astype(np.float32))
+        # per frame, for energy: the level above HIGH_SPLIT_HZ against the whole (dB) and the
+        # share of sub-bands within FILL_DB of the loudest (flatness needs the track's floor:
+        # finish()); averaged in finish() over the frames near the track's own level, so the
+        # playback gain does not choose which frames count
         hi = power[:, self._high_start:].sum(axis=1)
         bright = 10.0 * np.log10(np.maximum(hi, 1e-20) / np.maximum(total, 1e-20))
         fill = np.mean(sub_db >= sub_db.max(axis=1, keepdims=True) - FILL_DB, axis=1)
-        self._spectral.append(np.stack([flat, bright, fill]).astype(np.float32))
+        self._spectral.append(np.stack([bright, fill]).astype(np.float32))
 
     def finish(self) -> Features:
         """Flush the last frames and return the features of everything fed so far."""
@@ -205,19 +211,18 @@ class FeatureExtractor:
             y = np.concatenate([self._carry, pad])
             # frames centred on every hop position up to the last sample
             n_total = 1 + self._n_samples // self.hop_length
-            n_done = sum(b.shape[1] for b in self._bands)
+            n_done = sum(b.shape[0] for b in self._levels)
             n = min(n_total - n_done, 0 if y.size < self.n_fft else 1 + (y.size - self.n_fft) // self.hop_length)
             if n > 0:
                 self._process(y[: (n - 1) * self.hop_length + self.n_fft], n)
             self._carry = np.zeros(0, dtype=np.float32)
-        bands = (np.concatenate(self._bands, axis=1) if self._bands
-                 else np.zeros((len(BAND_NAMES), 0), np.float32))
         rms = np.concatenate(self._rms) if self._rms else np.zeros(0, np.float32)
-        spec = np.concatenate(self._spectral, axis=1) if self._spectral else np.zeros((3, 0), np.float32)
+        bands, flat = self._flux(loud_level(rms))
+        spec = np.concatenate(self._spectral, axis=1) if self._spectral else np.zeros((2, 0), np.float32)
+        cent = np.concatenate(self._centroids) if self._centroids else np.zeros(0, np.float32)
         near = _near_own_level(rms)
-        flatness, bright, fill = (float(np.mean(spec[i, near])) if near.any() else 0.0 for i in range(3))
-        if bands.shape[1]:
-            bands[:, 0] = 0.0  # the first frame has no predecessor
+        flatness, bright, fill, centroid = (float(np.mean(x[near])) if near.any() else 0.0
+                                            for x in (flat, *spec, cent))
         feats = Features(
             fps=self.sr / self.hop_length,
             envelopes=bands,
@@ -225,7 +230,7 @@ class FeatureExtractor:
             rms_db=rms,
             sr=self.sr,
             hop_length=self.hop_length,
-            centroid_hz=self._centroid_sum / self._centroid_n if self._centroid_n else 0.0,
+            centroid_hz=centroid,
             flatness=flatness,
             high_ratio_db=bright,
             fill=fill,
@@ -233,15 +238,56 @@ class FeatureExtractor:
         energy, onset_rate = energy_measure(feats)
         return replace(feats, energy=energy, onset_rate=onset_rate)
 
+    def _flux(self, loud_db: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """Onset envelopes (n_bands, n_frames) and spectral flatness per frame, both from the
+        sub-band levels above the track's own floor (FLOOR_BELOW_LOUD_DB under ``loud_db``).
+
+        Envelopes: the dB rise of every sub-band from one frame to the next, capped at
+        MAX_RISE_DB, summed into the onset bands. Flatness: the geometric over the arithmetic
+        mean of the sub-band power densities. Block by block, so a long track needs no float
+        copy of all its levels."""
+        n = sum(b.shape[0] for b in self._levels)
+        bands = np.zeros((len(BAND_NAMES), n), np.float32)
+        flat = np.zeros(n, np.float32)
+        floor = (loud_db - FLOOR_BELOW_LOUD_DB) if loud_db is not None else DIGITAL_SILENCE_DB
+        floor_steps = np.float32(max(floor, _DB_MIN) / _DB_STEP)
+        prev, a = None, 0
+        for block in self._levels:  # block by block as they came: no copy of them all
+            b = a + block.shape[0]
+            x = np.maximum(block.astype(np.float32), floor_steps)
+            x *= np.float32(_DB_STEP)
+            if b > a:
+                # frame 0 has no predecessor: no flux
+                rise = np.diff(x if prev is None else np.concatenate([prev, x]), axis=0)
+                np.clip(rise, 0.0, MAX_RISE_DB, out=rise)
+                bands[:, b - rise.shape[0]:b] = self._group @ rise.T
+                ln = x * np.float32(np.log(10.0) / 10.0)
+                top = ln.max(axis=1, keepdims=True)
+                flat[a:b] = np.exp(ln.mean(axis=1) - top[:, 0] - np.log(np.mean(np.exp(ln - top), axis=1)))
+                prev = x[-1:]
+            a = b
+        return bands, flat
+
+
+def loud_level(rms_db: np.ndarray) -> float | None:
+    """The track's loud level (dBFS), or None when it is all digital silence: the 95th
+    percentile of its frame levels within LOUD_RANGE_DB of its loudest frame. Every level
+    threshold is relative to it, so every feature is the same at any playback gain (the
+    frames that count are chosen relative to the loudest too: faint tails that sink into
+    digital silence at a lower gain would move an absolute choice)."""
+    audible = rms_db[rms_db > DIGITAL_SILENCE_DB]
+    if not audible.size:
+        return None
+    return float(np.percentile(audible[audible >= audible.max() - LOUD_RANGE_DB], 95))
+
 
 def _near_own_level(rms_db: np.ndarray) -> np.ndarray:
-    """Frames within SPREAD_RANGE_DB of the track's loud level (its 95th percentile), and not
-    digital silence: the same frames at any playback gain."""
-    audible = rms_db > FLOOR_DB + 10.0
-    if not audible.any():
-        return audible
-    ref = float(np.percentile(rms_db[audible], 95))
-    return audible & (rms_db >= ref - SPREAD_RANGE_DB)
+    """Frames within SPREAD_RANGE_DB of the track's loud level, and not digital silence: the
+    same frames at any playback gain."""
+    ref = loud_level(rms_db)
+    if ref is None:
+        return np.zeros(rms_db.shape, bool)
+    return (rms_db > DIGITAL_SILENCE_DB) & (rms_db >= ref - SPREAD_RANGE_DB)
 
 
 def extract_features(y: np.ndarray, *, sr: int = ANALYSIS_SR, block_size: int = 1 << 18) -> Features:
@@ -308,9 +354,10 @@ def energy_ingredients(features: Features, bpm: float | None = None) -> dict[str
     (the tempo when known, else 0: faster music is heard as more intense)."""
     if features.n_frames == 0:
         return None
-    loud = np.flatnonzero(features.rms_db > SILENCE_DB)
-    if loud.size == 0:
+    ref = loud_level(features.rms_db)
+    if ref is None:
         return None
+    loud = np.flatnonzero(features.rms_db > max(ref - SILENCE_BELOW_LOUD_DB, DIGITAL_SILENCE_DB))
     lo, hi = int(loud[0]), int(loud[-1]) + 1
     span_s = max((hi - lo) / features.fps, 1.0 / features.fps)
     env = features.envelope[lo:hi]
@@ -342,7 +389,8 @@ def energy_score(ing: dict[str, float], weights: dict[str, float] | None = None)
 def energy_measure(features: Features, bpm: float | None = None) -> tuple[float, float]:
     """(energy in 0..1, onsets per second) of a track, independent of its playback gain.
 
-    Everything is measured over the audible span (first to last frame above SILENCE_DB), so
+    Everything is measured over the audible span (first to last frame less than
+    SILENCE_BELOW_LOUD_DB under the track's loud level), so
     leading and trailing silence do not dilute it. Energy blends percussive density (onsets,
     and the strength of the attacks), spectral fullness (a flat, busy spectrum: distorted
     guitars, a full band), brightness and dynamics (a compressed wall of sound against a

@@ -17,7 +17,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 
 #: Bump whenever estimation changes its output: cached rows of another version are recomputed.
-ANALYZER_VERSION = "10"
+ANALYZER_VERSION = "11"
 
 #: Default analysis sample rate (Hz). Tempo lives below 20 Hz of onset rate; 11.025 kHz keeps
 #: kick, snare and hi-hat attacks while halving decode/resample and STFT cost against 22.05 kHz.
