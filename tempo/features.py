@@ -128,7 +128,7 @@ class FeatureExtractor:
     """Block-wise onset features: ``update(block)`` as audio arrives, then ``finish()``.
 
     Memory is the block size plus the sub-band levels and a few floats per frame: about
-    3.7 MB per 10 minutes of audio (the levels are kept, as int16, because the floor under
+    4 MB per 10 minutes of audio (the levels are kept, as int16, because the floor under
     them is relative to the track's loud level, known only at the end).
     """
 
@@ -149,7 +149,7 @@ class FeatureExtractor:
         self._levels: list[np.ndarray] = []  # (n, n_subbands) int16 sub-band levels per block
         self._rms: list[np.ndarray] = []
         self._centroids: list[np.ndarray] = []
-        self._spectral: list[np.ndarray] = []  # (3, n) per block: flatness, brightness, fill
+        self._spectral: list[np.ndarray] = []  # (2, n) per block: brightness, fill
         self._freqs32 = self._freqs.astype(np.float32)
         self._widths = np.diff(self._edges).astype(np.float32)
         # the bins at and above HIGH_SPLIT_HZ: a slice, since the bins are in order
