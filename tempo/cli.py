@@ -986,6 +986,37 @@ def _mix_sequence(tracks, profile, *, minutes, seed, cut_bars, overlap_beats):
     return seq, by_path
 
 
+def _mix_refill(plan, tracks, profile, *, minutes, seed, grids, failed, jobs, strict, quiet,
+                plan_options):
+    """The plan again from a sequence asked for more minutes, when ``plan`` falls short of
+    ``minutes`` (tempo.mix.refill_minutes); whichever plan comes nearer is kept. Beat grids
+    are made only for tracks not seen before (``grids`` grows; ``failed`` are not retried)."""
+    from .library import ProgressPrinter
+    from .mix import beat_grids, items_from_sequence, plan_mix, refill_minutes
+
+    more = refill_minutes(minutes, plan.duration_s)
+    if more is None:
+        return plan
+    seq, by_path = _mix_sequence(tracks, profile, minutes=more, seed=seed,
+                                 cut_bars=plan_options["cut_bars"],
+                                 overlap_beats=plan_options["overlap_beats"])
+    new = [by_path[m.track.path] for m in seq.matches
+           if m.track.bpm and m.track.path not in grids and m.track.path not in failed]
+    if new:
+        progress = None if quiet else ProgressPrinter(sys.stderr, label="beat grids")
+        extra, failures = beat_grids(new, jobs=min(jobs, len(new)), progress=progress,
+                                     strict=strict)
+        for f in failures:
+            click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+        grids.update(extra)
+    items = items_from_sequence(seq, grids)
+    if not items:
+        return plan
+    second = plan_mix(items, profile, minutes=minutes, **plan_options)
+    asked_s = minutes * 60.0
+    return second if abs(second.duration_s - asked_s) < abs(plan.duration_s - asked_s) else plan
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
@@ -1057,6 +1088,7 @@ def mix(paths, output, profile_name, minutes, seed, cut, bars, max_stretch_pct, 
         result = library.scan(paths, strict=True) if strict else library.tracks(paths)
         _report_skipped(result)
         tracks = result.tracks
+        library_tracks = tracks
         seq, by_path = _mix_sequence(tracks, profile, minutes=minutes, seed=seed,
                                      cut_bars=cut_bars, overlap_beats=overlap_beats)
         for s in seq.shortfalls:
@@ -1077,8 +1109,13 @@ def mix(paths, output, profile_name, minutes, seed, cut, bars, max_stretch_pct, 
         items = _mix_items_for_playlist(tracks, grids, profile)
     else:
         items = items_from_sequence(seq, grids)
-    plan = plan_mix(items, profile, minutes=minutes, max_stretch=max_stretch_pct / 100.0,
-                    overlap_beats=overlap_beats, cut_bars=cut_bars)
+    plan_options = dict(max_stretch=max_stretch_pct / 100.0, overlap_beats=overlap_beats,
+                        cut_bars=cut_bars)
+    plan = plan_mix(items, profile, minutes=minutes, **plan_options)
+    if not is_playlist:
+        plan = _mix_refill(plan, library_tracks, profile, minutes=minutes, seed=seed,
+                           grids=grids, failed={f.path for f in failures}, jobs=jobs,
+                           strict=strict, quiet=quiet, plan_options=plan_options)
     for note in plan.notes:
         click.echo(f"note: {note}", err=True)
     if not as_json:

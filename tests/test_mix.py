@@ -521,3 +521,35 @@ def test_ctrl_c_mid_render_stops_at_once_and_leaves_nothing(library, tmp_path, s
     assert list(scratch.iterdir()) == []
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(out) not in ps
+
+
+def test_refill_minutes_asks_again_in_proportion_and_within_bounds():
+    from tempo.mix import refill_minutes
+    from tempo.mix.plan import FILL_MAX_SCALE, FILL_TOLERANCE
+
+    assert refill_minutes(10.0, 600.0) is None  # as asked
+    assert refill_minutes(10.0, 650.0) is None  # longer: nothing to add
+    assert refill_minutes(10.0, 600.0 * (1 - FILL_TOLERANCE / 2)) is None  # near enough
+    assert refill_minutes(10.0, 500.0) == pytest.approx(12.0)  # 5/6 planned: ask 6/5
+    assert refill_minutes(10.0, 100.0) == pytest.approx(10.0 * FILL_MAX_SCALE)
+    assert refill_minutes(10.0, 0.0) is None
+
+
+def test_cli_mix_fills_the_minutes_when_tracks_give_less_than_their_length(runner, tmp_path):
+    # eight tracks of 16 s of music between 4 s of silence: the sequencer counts 24 s each,
+    # the mix gets 16 s less the overlap; the mix is planned again from a longer sequence
+    folder = tmp_path / "padded"
+    folder.mkdir()
+    pad = np.zeros((4 * mixkit.SR, 2), np.float32)
+    for i, bpm in enumerate(np.linspace(118.0, 150.0, 8)):
+        y = mixkit.track(float(bpm), 16.0, bass_hz=(55.0, 73.0)[i % 2],
+                         click_hz=1800.0 + 700.0 * (i % 2), seed=30 + i)
+        mixkit.write(str(folder / f"{i:02d} Pad{i} - Tune {i}.wav"), np.concatenate([pad, y, pad]))
+    out = tmp_path / "fill.flac"
+    r = _run(runner, [str(folder), "--minutes", "1.5", "--overlap", "4", "-o", str(out)])
+    assert r.exit_code == 0, r.output + r.stderr
+    rows = [line for line in r.stdout.splitlines() if line.strip()[:1].isdigit()]
+    y, sr = sf.read(str(out))
+    # one pass would have given about 4 tracks, under a minute; refilled: within 10 % of 90 s
+    assert len(rows) >= 5
+    assert len(y) / sr == pytest.approx(90.0, rel=0.1)

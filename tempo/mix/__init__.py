@@ -21,7 +21,7 @@ __all__ = [
     "BEATS_PER_BAR", "BeatGrid", "CEILING_DBTP", "DEFAULT_BARS", "DEFAULT_LUFS",
     "DEFAULT_MAX_STRETCH", "DEFAULT_OVERLAP_BEATS", "DEFAULT_SR", "MixError", "MixItem",
     "MixPlan", "MixResult", "PlannedTrack", "beat_grids", "check_output", "choose_ratio",
-    "items_from_sequence", "plan_mix", "render_mix", "check_extra",
+    "items_from_sequence", "plan_mix", "refill_minutes", "render_mix", "check_extra",
 ]
 
 
@@ -29,6 +29,7 @@ _LAZY = {
     "BEATS_PER_BAR": "beatgrid", "BeatGrid": "beatgrid",
     "MixError": "plan", "MixItem": "plan", "MixPlan": "plan", "PlannedTrack": "plan",
     "choose_ratio": "plan", "items_from_sequence": "plan", "plan_mix": "plan",
+    "refill_minutes": "plan",
     "MixResult": "render", "check_output": "render", "render_mix": "render",
 }
 

@@ -392,6 +392,25 @@ def items_from_sequence(sequence, grids: dict) -> list[MixItem]:
     return out
 
 
+#: A mix planned within this share of the minutes asked is kept; a shorter one is planned once
+#: more from a sequence asked for proportionally more minutes (:func:`refill_minutes`).
+FILL_TOLERANCE = 0.03
+#: The second sequence is asked for at most this many times the minutes asked.
+FILL_MAX_SCALE = 1.5
+
+
+def refill_minutes(asked_min: float, planned_s: float) -> float | None:
+    """The minutes to ask the sequencer for, so that a mix planned at ``planned_s`` seconds
+    comes nearer the ``asked_min`` minutes asked; None when it is within FILL_TOLERANCE (or
+    longer). A track gives a mix less than its length (the silence before and after its music,
+    whole bars, the beats it shares with the next), and by how much is known only once the mix
+    is planned: the shortfall is asked for again, in proportion, at most FILL_MAX_SCALE times."""
+    asked_s = asked_min * 60.0
+    if planned_s <= 0 or planned_s >= asked_s * (1.0 - FILL_TOLERANCE):
+        return None
+    return asked_min * min(asked_s / planned_s, FILL_MAX_SCALE)
+
+
 def choose_ratio(bpm: float, target_bpm: float, ratios=(0.5, 1.0, 2.0)) -> float:
     """The ratio that brings ``bpm`` nearest ``target_bpm`` (in log tempo; 1 on ties)."""
     return min(ratios, key=lambda r: (abs(math.log(bpm * r / target_bpm)), r != 1.0))
