@@ -986,13 +986,26 @@ def _mix_sequence(tracks, profile, *, minutes, seed, cut_bars, overlap_beats):
     return seq, by_path
 
 
+def _mix_grids(tracks, *, jobs, strict, quiet):
+    """Beat grids of ``tracks`` (tempo.mix.beat_grids) with progress on stderr; the tracks
+    that fail are named there and skipped. (grids, failures)"""
+    from .library import ProgressPrinter
+    from .mix import beat_grids
+
+    progress = None if quiet else ProgressPrinter(sys.stderr, label="beat grids")
+    grids, failures = beat_grids(tracks, jobs=min(jobs, len(tracks)), progress=progress,
+                                 strict=strict)
+    for f in failures:
+        click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+    return grids, failures
+
+
 def _mix_refill(plan, tracks, profile, *, minutes, seed, grids, failed, jobs, strict, quiet,
                 plan_options):
     """The plan again from a sequence asked for more minutes, when ``plan`` falls short of
     ``minutes`` (tempo.mix.refill_minutes); whichever plan comes nearer is kept. Beat grids
     are made only for tracks not seen before (``grids`` grows; ``failed`` are not retried)."""
-    from .library import ProgressPrinter
-    from .mix import beat_grids, items_from_sequence, plan_mix, refill_minutes
+    from .mix import items_from_sequence, plan_mix, refill_minutes
 
     more = refill_minutes(minutes, plan.duration_s)
     if more is None:
@@ -1003,12 +1016,7 @@ def _mix_refill(plan, tracks, profile, *, minutes, seed, grids, failed, jobs, st
     new = [by_path[m.track.path] for m in seq.matches
            if m.track.bpm and m.track.path not in grids and m.track.path not in failed]
     if new:
-        progress = None if quiet else ProgressPrinter(sys.stderr, label="beat grids")
-        extra, failures = beat_grids(new, jobs=min(jobs, len(new)), progress=progress,
-                                     strict=strict)
-        for f in failures:
-            click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
-        grids.update(extra)
+        grids.update(_mix_grids(new, jobs=jobs, strict=strict, quiet=quiet)[0])
     items = items_from_sequence(seq, grids)
     if not items:
         return plan
@@ -1071,7 +1079,7 @@ def mix(paths, output, profile_name, minutes, seed, cut, bars, max_stretch_pct, 
     import json
 
     from .library import ProgressPrinter, default_jobs
-    from .mix import beat_grids, check_output, items_from_sequence, plan_mix, render_mix
+    from .mix import check_output, items_from_sequence, plan_mix, render_mix
     from .mix import check_extra
 
     out_path = check_output(output)  # refuse an unwritable output before any work
@@ -1100,11 +1108,7 @@ def mix(paths, output, profile_name, minutes, seed, cut, bars, max_stretch_pct, 
     tracks = [t for t in tracks if t.bpm]
     if not tracks:
         raise TempoError("no track with a tempo to mix", path=", ".join(paths))
-    grid_progress = None if quiet else ProgressPrinter(sys.stderr, label="beat grids")
-    grids, failures = beat_grids(tracks, jobs=min(jobs, len(tracks)), progress=grid_progress,
-                                 strict=strict)
-    for f in failures:
-        click.echo(f"skipped: {click.format_filename(f.path)}: {f.kind}: {f.message}", err=True)
+    grids, failures = _mix_grids(tracks, jobs=jobs, strict=strict, quiet=quiet)
     if is_playlist:
         items = _mix_items_for_playlist(tracks, grids, profile)
     else:

@@ -217,10 +217,11 @@ class FeatureExtractor:
                 self._process(y[: (n - 1) * self.hop_length + self.n_fft], n)
             self._carry = np.zeros(0, dtype=np.float32)
         rms = np.concatenate(self._rms) if self._rms else np.zeros(0, np.float32)
-        bands, flat = self._flux(loud_level(rms))
+        loud = loud_level(rms)
+        bands, flat = self._flux(loud)
         spec = np.concatenate(self._spectral, axis=1) if self._spectral else np.zeros((2, 0), np.float32)
         cent = np.concatenate(self._centroids) if self._centroids else np.zeros(0, np.float32)
-        near = _near_own_level(rms)
+        near = _near_own_level(rms, loud)
         flatness, bright, fill, centroid = (float(np.mean(x[near])) if near.any() else 0.0
                                             for x in (flat, *spec, cent))
         feats = Features(
@@ -281,10 +282,11 @@ def loud_level(rms_db: np.ndarray) -> float | None:
     return float(np.percentile(audible[audible >= audible.max() - LOUD_RANGE_DB], 95))
 
 
-def _near_own_level(rms_db: np.ndarray) -> np.ndarray:
-    """Frames within SPREAD_RANGE_DB of the track's loud level, and not digital silence: the
-    same frames at any playback gain."""
-    ref = loud_level(rms_db)
+def _near_own_level(rms_db: np.ndarray, ref: float | None = None) -> np.ndarray:
+    """Frames within SPREAD_RANGE_DB of the track's loud level (``ref``, when already known:
+    :func:`loud_level` of ``rms_db``), and not digital silence: the same frames at any
+    playback gain."""
+    ref = loud_level(rms_db) if ref is None else ref
     if ref is None:
         return np.zeros(rms_db.shape, bool)
     return (rms_db > DIGITAL_SILENCE_DB) & (rms_db >= ref - SPREAD_RANGE_DB)
